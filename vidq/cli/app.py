@@ -1,0 +1,272 @@
+"""The ``vidq`` Typer app: global options, config, logging, and the error boundary.
+
+Commands live one per module in ``vidq.cli.commands`` and are registered by name from
+``COMMAND_MODULES``.  Global options (``--json``, ``-o``, ``--device`` ...) may be given
+before or after the command name: ``VidqGroup.parse_args`` moves them to the front.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+from vidq.cli._click import click
+import typer
+from typer.core import TyperGroup
+
+from vidq import __version__
+from vidq.cli.config import build_default_map, config_path, load_config
+from vidq.cli.settings import Settings
+from vidq.errors import ExitCode, VidqError
+
+# Commands in the order `vidq --help` lists them; each module defines register(app).
+COMMAND_MODULES: tuple[str, ...] = (
+    "cache",
+)
+
+# Global options, accepted anywhere on the command line (before `--`).
+GLOBAL_FLAGS = frozenset({"--json", "-q", "--quiet", "-v", "--verbose", "--no-progress", "--offline", "--no-cache"})
+GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir"})
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success (find: at least one hit) · 1 find: no hit · "
+    "2 usage or input error · 3 model/runtime failure · 130 interrupted."
+)
+GLOBAL_NOTE = "Global options (--json, --format, -o, -q, -v, --device, --offline, ...) may be given anywhere; see 'vidq --help'."
+
+log = logging.getLogger("vidq")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options (with their values) in front of the command name.
+
+    ``["probe", "a.mp4", "--json"]`` becomes ``["--json", "probe", "a.mp4"]``.  Scanning
+    stops at ``--``; everything else keeps its order.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in GLOBAL_FLAGS or (len(arg) > 2 and arg.startswith("-v") and set(arg[1:]) == {"v"}):
+            front.append(arg)
+        elif name in GLOBAL_VALUED and "=" in arg and name.startswith("--"):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED:
+            front.append(arg)
+            if i + 1 < len(args):
+                front.append(args[i + 1])
+                i += 1
+        elif arg.startswith("-o") and len(arg) > 2 and not arg.startswith("--"):
+            front.extend(["-o", arg[2:]])
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def _explicit_config(args: list[str]) -> str | None:
+    """The value of ``--config`` among ``args``, if any (read before click parses)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--config" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+class VidqGroup(TyperGroup):
+    """Typer group with hoisted global options, config defaults and one-line errors."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = hoist_global_options(list(args))
+        path, required = config_path(_explicit_config(args))
+        config = load_config(path, required)
+        ctx.meta["vidq.config"] = (path if path.exists() else None, config)
+        if config and ctx.default_map is None:
+            ctx.default_map = build_default_map(self, config)
+        return super().parse_args(ctx, args)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None and not cmd.epilog:
+            cmd.epilog = GLOBAL_NOTE
+        return cmd
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        code = run_guarded(lambda: super(VidqGroup, self).main(
+            args=argv, prog_name=prog_name or "vidq", complete_var=complete_var, standalone_mode=False, **extra
+        ), argv)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
+def _debugging(argv: list[str]) -> bool:
+    """-vv (or VIDQ_DEBUG=1) asks for tracebacks."""
+    level = sum(len(a) - 1 for a in argv if a.startswith("-v") and set(a[1:]) == {"v"}) + argv.count("--verbose")
+    return os.environ.get("VIDQ_DEBUG") == "1" or level >= 2
+
+
+def run_guarded(call: Any, argv: list[str]) -> int:
+    """Run the CLI; map every failure to one line on stderr and an exit code."""
+    try:
+        rv = call()
+    except click.NoArgsIsHelpError as e:
+        _say(e.ctx.get_help() if e.ctx else str(e))
+        return ExitCode.INPUT
+    except click.UsageError as e:
+        cmd = e.ctx.command_path if e.ctx is not None else "vidq"
+        _say(f"vidq: error: {e.format_message()} (see '{cmd} --help')")
+        return ExitCode.INPUT
+    except click.Abort:
+        _say("vidq: interrupted")
+        return ExitCode.INTERRUPTED
+    except click.ClickException as e:
+        _say(f"vidq: error: {e.format_message()}")
+        return e.exit_code
+    except VidqError as e:
+        _say(f"vidq: error: {e}")
+        if _debugging(argv):
+            traceback.print_exc()
+        return e.exit_code
+    except KeyboardInterrupt:
+        _say("vidq: interrupted")
+        return ExitCode.INTERRUPTED
+    except MemoryError:
+        _say("vidq: error: out of memory (try fewer --frames or a stronger --compress)")
+        return ExitCode.RUNTIME
+    except Exception as e:  # the last line of defence: never a bare traceback
+        if _debugging(argv):
+            traceback.print_exc()
+        _say(f"vidq: internal error: {type(e).__name__}: {e} (rerun with -vv for the traceback)")
+        return ExitCode.RUNTIME
+    if rv == ExitCode.INTERRUPTED:
+        _say("vidq: interrupted")
+    return int(rv) if isinstance(rv, int) else 0
+
+
+class _StderrHandler(logging.Handler):
+    """Writes log lines to whatever ``sys.stderr`` is at emit time (CliRunner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+            if record.levelno >= logging.ERROR:
+                line = f"vidq: error: {msg}"
+            elif record.levelno >= logging.WARNING:
+                line = f"vidq: warning: {msg}"
+            else:
+                line = f"vidq: {msg}"
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except Exception:  # logging must never break a run
+            self.handleError(record)
+
+
+def setup_logging(quiet: bool, verbose: int) -> None:
+    """Logs of the ``vidq`` logger go to stderr: -q errors only, default info, -v debug."""
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
+    for handler in list(log.handlers):
+        if isinstance(handler, _StderrHandler):
+            log.removeHandler(handler)
+    log.addHandler(_StderrHandler())
+    log.setLevel(level)
+    log.propagate = False
+    noisy = logging.WARNING if verbose >= 2 else logging.ERROR
+    for name in ("transformers", "faster_whisper", "sentence_transformers", "httpx", "huggingface_hub", "accelerate"):
+        logging.getLogger(name).setLevel(noisy)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error" if verbose < 2 else "warning")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+app = typer.Typer(
+    cls=VidqGroup,
+    name="vidq",
+    help="Understand long videos: summarize, find, ads, ask.\n\nData goes to stdout; progress, logs and errors to stderr.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"vidq {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    format: Annotated[str | None, typer.Option("--format", envvar="VIDQ_FORMAT", help="Output format: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the ones it supports).", show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Shortcut for --format json.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the result to this file (atomically) instead of stdout; '-' is stdout.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")] = False,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail on stderr (-vv: tracebacks too).")] = 0,
+    no_progress: Annotated[bool, typer.Option("--no-progress", envvar="VIDQ_NO_PROGRESS", help="No progress bars (they only show on a TTY anyway).")] = False,
+    offline: Annotated[bool, typer.Option("--offline", envvar="VIDQ_OFFLINE", help="Never touch the network; use local and embedded models only.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", envvar="VIDQ_CONFIG", help="Config file (TOML). Default: $XDG_CONFIG_HOME/vidq/config.toml.", show_default=False)] = None,
+    device: Annotated[str, typer.Option("--device", envvar="VIDQ_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", envvar="VIDQ_CACHE_DIR", help="Cache directory. Default: $XDG_CACHE_HOME/vidq.", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", envvar="VIDQ_NO_CACHE", help="Neither read nor write cached probe/transcript/feature results.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Understand long videos: summarize, find, ads, ask."""
+    setup_logging(quiet, verbose)
+    config_file, config_data = ctx.meta.get("vidq.config", (None, {}))
+    settings = Settings(
+        format="json" if json_ else format,
+        output=output,
+        quiet=quiet,
+        verbose=verbose,
+        progress=not no_progress,
+        offline=offline,
+        device=_check_device(device),
+        no_cache=no_cache,
+        config_file=config_file,
+        config=config_data,
+    )
+    if cache_dir is not None:
+        settings.cache_dir = cache_dir.expanduser()
+    settings.apply_offline_env()
+    ctx.obj = settings
+
+
+def _check_device(device: str) -> str:
+    d = device.strip().lower()
+    if d in ("auto", "cpu", "cuda", "mps") or (d.startswith("cuda:") and d[5:].isdigit()):
+        return d
+    raise typer.BadParameter(f"{device!r} is not a device; use auto, cpu, cuda or cuda:N", param_hint="--device")
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"vidq.cli.commands.{_name}").register(app)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,79 @@
+"""Where results go: stdout, or a file written atomically; plus the JSON conventions.
+
+JSON output carries a ``schema`` name with a version (``"vidq.probe/1"``), times as float
+seconds and as ``HH:MM:SS.mmm`` strings.  A file given with ``-o`` appears only when the
+command succeeds: it is written to a temporary file beside it and renamed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from vidq.cli.settings import Settings
+from vidq.errors import InputError
+from vidq.store import atomic_write_bytes
+from vidq.timefmt import hms
+
+
+def resolve_format(settings: Settings, allowed: Sequence[str], default: str, command: str) -> str:
+    """The output format for ``command``: ``--format``/``--json`` if given, else ``default``.
+
+    A format the command cannot produce is a usage error (exit 2) naming the valid ones.
+    """
+    fmt = (settings.format or default).lower()
+    if fmt not in allowed:
+        raise InputError(f"vidq {command}: --format {fmt} is not supported here (choose from: {', '.join(allowed)})")
+    return fmt
+
+
+@contextlib.contextmanager
+def output_stream(settings: Settings) -> Iterator[TextIO]:
+    """A text stream for the result: stdout, or ``-o FILE`` committed only on success."""
+    if settings.to_stdout:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    assert settings.output is not None
+    target = Path(settings.output)
+    if target.is_dir():
+        raise InputError(f"-o {target}: is a directory; give a file name")
+    buf = io.StringIO()
+    yield buf
+    atomic_write_bytes(target, buf.getvalue().encode("utf-8"))
+
+
+def time_fields(seconds: float, prefix: str = "") -> dict[str, Any]:
+    """``{"start": 12.5, "start_hms": "00:00:12.500"}`` for ``prefix="start"``."""
+    key = prefix or "time"
+    return {key: round(float(seconds), 6), f"{key}_hms": hms(seconds)}
+
+
+def _clean(value: Any) -> Any:
+    """Make a value JSON-safe: NaN/inf become null, tuples lists, paths strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def dump_json(obj: Any, stream: TextIO, *, lines: bool = False) -> None:
+    """Write ``obj`` as pretty JSON (or one compact line with ``lines=True``)."""
+    if lines:
+        stream.write(json.dumps(_clean(obj), ensure_ascii=False, separators=(",", ":")) + "\n")
+    else:
+        stream.write(json.dumps(_clean(obj), ensure_ascii=False, indent=2) + "\n")
