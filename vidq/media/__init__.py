@@ -1,8 +1,43 @@
 """The media layer: probe, sampling plans, streaming decode + resize, audio extraction.
 
+    probe(path, *, store=None) -> VideoInfo
+    plan_samples(info, *, frames=None, fps=None, every=None, keyframes=False, start=None, end=None,
+                 accuracy="exact", tolerance=None) -> SamplePlan
+    decode(path, plan, *, info=None, size=None, policy="fit", batch_size=16, backend="auto",
+           progress=None) -> Iterator[FrameBatch]
+
 Knows nothing about models or tasks.  Times always come from PTS.
 """
 
-from vidq.media.types import AudioStream, FrameBatch, SamplePlan, SubtitleStream, VideoInfo, VideoStream
+from vidq.media.decode import BACKENDS, decode
+from vidq.media.plan import DEFAULT_FRAMES, plan_samples
+from vidq.media.probe import probe, require_video
+from vidq.media.resize import POLICIES
+from vidq.media.types import (
+    Accuracy,
+    AudioStream,
+    FrameBatch,
+    ResizePolicy,
+    SamplePlan,
+    SubtitleStream,
+    VideoInfo,
+    VideoStream,
+)
 
-__all__ = ["AudioStream", "FrameBatch", "SamplePlan", "SubtitleStream", "VideoInfo", "VideoStream"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_FRAMES",
+    "POLICIES",
+    "Accuracy",
+    "AudioStream",
+    "FrameBatch",
+    "ResizePolicy",
+    "SamplePlan",
+    "SubtitleStream",
+    "VideoInfo",
+    "VideoStream",
+    "decode",
+    "plan_samples",
+    "probe",
+    "require_video",
+]
