@@ -26,6 +26,9 @@ from vidq.errors import ExitCode, VidqError
 
 # Commands in the order `vidq --help` lists them; each module defines register(app).
 COMMAND_MODULES: tuple[str, ...] = (
+    "probe",
+    "frames",
+    "transcribe",
     "plan",
     "cache",
 )

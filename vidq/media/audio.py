@@ -1,0 +1,233 @@
+"""Audio extraction: decode one audio stream to float32 mono PCM at a chosen rate, in chunks.
+
+Uses PyAV (FFmpeg's libraries in the wheel); never the ``ffmpeg`` binary.  Times are
+seconds on the file's presentation timeline, shifted so the container start is 0 (the
+same clock as ``VideoInfo`` and frame PTS).  The samples yielded are *contiguous*: the
+first chunk starts exactly at the requested ``start`` (or 0), a stream that begins late
+or has holes in its timestamps is padded with silence, and chunk ``i + 1`` starts where
+chunk ``i`` ended.  So ``chunk.start + n / sample_rate`` is the time of sample ``n``.
+
+Memory is bounded by ``chunk_seconds``, not by the length of the file.
+
+This module knows nothing about speech recognition, subtitles, models or tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidq.errors import InputError, MediaError
+
+log = logging.getLogger("vidq.media")
+
+DEFAULT_SAMPLE_RATE = 16000  # Hz; what Whisper models expect
+DEFAULT_CHUNK_SECONDS = 30.0  # seconds of audio per yielded chunk
+GAP_TOLERANCE = 0.05  # seconds; timestamp holes longer than this are filled with silence
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """A run of decoded audio."""
+
+    start: float  # seconds on the file timeline (0-based like PTS) of samples[0]
+    samples: np.ndarray  # (n,) float32 mono in [-1, 1] at the requested sample rate
+
+
+def _open(path: str | os.PathLike):
+    import av
+
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise MediaError(f"{p}: no such file")
+    if os.path.isdir(p):
+        raise MediaError(f"{p}: is a directory, not a media file")
+    try:
+        return av.open(p, metadata_errors="ignore")
+    except av.error.FFmpegError as e:
+        raise MediaError(f"{p}: cannot open as media ({_reason(e)})") from e
+
+
+def _reason(e: Exception) -> str:
+    text = getattr(e, "strerror", None) or str(e)
+    return str(text).strip().rstrip(".")
+
+
+def _pick_stream(container, path: str, stream_index: int | None):
+    audio = list(container.streams.audio)
+    if stream_index is None:
+        if not audio:
+            raise MediaError(f"{path}: has no audio stream")
+        return audio[0]
+    for s in audio:
+        if s.index == stream_index:
+            return s
+    found = ", ".join(str(s.index) for s in audio) or "none"
+    raise InputError(f"{path}: stream {stream_index} is not an audio stream (audio streams: {found})")
+
+
+def iter_audio(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    start: float | None = None,
+    end: float | None = None,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    stream_index: int | None = None,
+) -> Iterator[AudioChunk]:
+    """Decode an audio stream as float32 mono chunks of ``chunk_seconds`` (the last may be shorter).
+
+    Parameters
+    ----------
+    path : a media file with at least one audio stream.
+    sample_rate : output rate in Hz (resampled by FFmpeg's swresample).
+    start, end : seconds on the file timeline; ``None`` means the file's start / end.
+    chunk_seconds : length of each yielded chunk.
+    stream_index : container index of the audio stream; ``None`` is the first audio stream.
+
+    Yields
+    ------
+    AudioChunk with ``samples`` of shape (round(chunk_seconds * sample_rate),) except the last.
+
+    Raises
+    ------
+    MediaError : the file is missing, cannot be opened, has no audio stream, or no packet
+        of its audio stream can be decoded.
+    """
+
+    if sample_rate <= 0:
+        raise InputError(f"sample rate must be positive, got {sample_rate}")
+    if chunk_seconds <= 0:
+        raise InputError(f"chunk length must be positive, got {chunk_seconds}")
+    t0 = float(start or 0.0)
+    if end is not None and end <= t0:
+        return
+    name = os.fspath(path)
+    container = _open(path)
+    try:
+        stream = _pick_stream(container, name, stream_index)
+        yield from _decode(container, stream, name, sample_rate, t0, end, chunk_seconds)
+    finally:
+        container.close()
+
+
+def _decode(container, stream, name: str, sample_rate: int, t0: float, end: float | None,
+            chunk_seconds: float) -> Iterator[AudioChunk]:
+    import av
+
+    origin = container.start_time / 1_000_000 if container.start_time is not None else 0.0  # AV_TIME_BASE is µs
+    limit = None if end is None else round((end - t0) * sample_rate)  # samples to emit in total
+    chunk_len = max(1, round(chunk_seconds * sample_rate))
+    if t0 > 0 and stream.time_base is not None:
+        try:
+            container.seek(int((t0 + origin) / stream.time_base), stream=stream, backward=True, any_frame=False)
+        except av.error.FFmpegError as e:
+            log.debug("seek to %.3f s failed (%s); decoding from the start", t0, e)
+            container.seek(0)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+
+    pending: list[np.ndarray] = []  # output samples not yet yielded
+    pending_len = 0
+    emitted = 0  # samples yielded so far
+    cursor = t0  # timeline time of the next output sample
+    frames_ok = 0
+    errors = 0
+    last_error = ""
+
+    def take(block: np.ndarray) -> Iterator[AudioChunk]:
+        nonlocal pending_len, emitted
+        if limit is not None:
+            block = block[: max(0, limit - emitted - pending_len)]
+        if block.size:
+            pending.append(block)
+            pending_len += block.size
+        while pending_len >= chunk_len:
+            joined = np.concatenate(pending)
+            out, rest = joined[:chunk_len], joined[chunk_len:]
+            pending.clear()
+            if rest.size:
+                pending.append(rest)
+            pending_len = rest.size
+            yield AudioChunk(t0 + emitted / sample_rate, out)
+            emitted += chunk_len
+
+    def done() -> bool:
+        return limit is not None and emitted + pending_len >= limit
+
+    packets = container.demux(stream)
+    while not done():
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as e:  # a damaged container: stop at the damage
+            errors += 1
+            last_error = _reason(e)
+            break
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as e:
+            errors += 1
+            last_error = _reason(e)
+            continue
+        for frame in frames:
+            frames_ok += 1
+            if frame.pts is not None and frame.time_base is not None:
+                t = float(frame.pts * frame.time_base) - origin
+            else:
+                t = cursor
+            n_in = frame.samples
+            dur = n_in / frame.sample_rate if frame.sample_rate else 0.0
+            if t + dur <= t0 - 1e-9:  # wholly before the clip (after a backward seek)
+                continue
+            skip = 0
+            if t < t0:  # straddles the clip start: drop the head, in output samples
+                skip = round((t0 - t) * sample_rate)
+            elif t > cursor + GAP_TOLERANCE:  # a hole (or a late stream start): pad with silence
+                yield from take(np.zeros(round((t - cursor) * sample_rate), dtype=np.float32))
+                cursor = t
+            for out in resampler.resample(frame):
+                block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                if skip:
+                    cut = min(skip, block.size)
+                    block, skip = block[cut:], skip - cut
+                cursor += block.size / sample_rate
+                yield from take(block)
+            if done():
+                break
+    if not done():
+        for out in resampler.resample(None):
+            block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+            yield from take(block)
+    if frames_ok == 0 and errors:
+        raise MediaError(f"{name}: audio stream {stream.index} cannot be decoded ({last_error})")
+    if errors:
+        log.warning("%s: skipped %d undecodable audio packet(s) (%s)", name, errors, last_error)
+    if pending_len:
+        yield AudioChunk(t0 + emitted / sample_rate, np.concatenate(pending))
+
+
+def load_audio(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    start: float | None = None,
+    end: float | None = None,
+) -> np.ndarray:
+    """The whole (or ``[start, end)`` of the) first audio stream as one array.
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float32 mono at ``sample_rate``; sample 0 is at ``start`` (or 0).
+    Use :func:`iter_audio` for long files: this holds everything in memory.
+    """
+    parts = [c.samples for c in iter_audio(path, sample_rate=sample_rate, start=start, end=end,
+                                           chunk_seconds=max(DEFAULT_CHUNK_SECONDS, 600.0))]
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+

@@ -1,0 +1,208 @@
+"""The speech layer: what is said in a video, when, and which sampled frame it belongs to.
+
+``get_transcript`` prefers text that already exists (a sidecar ``.srt``/``.vtt`` or an
+embedded subtitle stream), else runs ASR (faster-whisper by default, openai-whisper as a
+second engine) over the audio in streamed windows, and caches the result by the file's
+content hash.  ``align_to_frames`` gives each sampled frame the words spoken since the
+previous one (MiniGPT4-Video's per-frame subtitles).
+
+This package knows nothing about vision models, tasks or the CLI: jobs call
+``get_transcript`` and ``align_to_frames`` and get plain data back.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vidq.errors import InputError, MediaError
+from vidq.media.types import VideoInfo
+from vidq.progress import ProgressFn
+from vidq.speech.align import (
+    DEFAULT_BIN_SECONDS,
+    align_to_frames,
+    bin_times,
+    bin_words,
+    clip_transcript,
+    split_segment_words,
+    words_of,
+)
+from vidq.speech.types import (
+    Segment,
+    Transcript,
+    Word,
+    transcript_from_dict,
+    transcript_to_dict,
+)
+from vidq.store import Store
+
+log = logging.getLogger("vidq.speech")
+
+TRANSCRIPT_STAGE = "transcript/1"  # cache stage name; bump the version when the stored form changes
+SUBTITLE_MODES = ("auto", "asr", "none")  # --subtitles values that are not a path
+
+__all__ = [
+    "DEFAULT_BIN_SECONDS", "SUBTITLE_MODES", "Segment", "SpeechOptions", "Transcript", "Word",
+    "align_to_frames", "bin_times", "bin_words", "clip_transcript", "get_transcript",
+    "split_segment_words", "words_of",
+]
+
+
+@dataclass(frozen=True)
+class SpeechOptions:
+    """Where the text of a video comes from and how ASR runs."""
+
+    subtitles: str = "auto"  # auto: sidecar, then embedded stream, then ASR | asr | none | a .srt/.vtt path
+    engine: str = "faster-whisper"  # ASR engine: faster-whisper or openai-whisper
+    model: str = "tiny.en"  # model name (tiny.en, base, small, large-v3, ...) or a local path
+    language: str | None = None  # ISO 639-1 code; None: detect (English-only models: "en")
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    offline: bool = False  # never touch the network: local and embedded models only
+    beam_size: int = 5  # beam search width
+    vad: bool = True  # voice activity detection before decoding (faster-whisper)
+    word_timestamps: bool = True  # per-word times (otherwise words are spread over their segment)
+    batch_size: int = 8  # faster-whisper batched decoding of VAD chunks (1: sequential)
+    compute_type: str | None = None  # CTranslate2 type; None: int8 on CPU, float16 on CUDA
+    threads: int = 0  # CPU threads for the engine; 0: all cores this process may use
+    window_seconds: float = 600.0  # audio per engine call; memory is bounded by this, not the file
+    require_audio: bool = False  # True: a file with no audio (and no text) raises MediaError instead of an empty transcript
+
+
+def _check_span(start: float | None, end: float | None) -> None:
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise InputError(f"--{name} must be a finite, non-negative time, got {value}")
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"--end ({end:g} s) must be after --start ({start:g} s)")
+
+
+def _empty(source: str = "none") -> Transcript:
+    return Transcript(segments=(), language=None, source=source)
+
+
+def get_transcript(
+    path: str | os.PathLike,
+    *,
+    options: SpeechOptions,
+    info: VideoInfo | None = None,
+    store: Store | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    progress: ProgressFn | None = None,
+) -> Transcript:
+    """The transcript of ``path`` (or of ``[start, end]`` seconds of it).
+
+    Sources, by ``options.subtitles``: ``none`` -> empty; a path -> that file; ``auto`` ->
+    a sidecar file, else an embedded text subtitle stream, else ASR; ``asr`` -> ASR.  A
+    file with no audio stream (and no text) gives an empty transcript with
+    ``source="none"`` and one notice on the ``vidq.speech`` logger, or raises
+    :class:`MediaError` when ``options.require_audio``.  Times are on the file timeline;
+    a clip keeps the words whose midpoint lies in ``[start, end]``.
+
+    Raises
+    ------
+    InputError / MediaError : missing or corrupt file, bad subtitle file, bad span, model
+        not available offline (exit 2).
+    ModelError / MissingDependency : the engine cannot load (exit 3).
+    """
+    _check_span(start, end)
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(f"{p}: no such file")
+    if not p.is_file():
+        raise MediaError(f"{p}: is not a file")
+    mode = options.subtitles
+    if mode == "none":
+        return _empty()
+    if mode not in SUBTITLE_MODES:
+        from vidq.speech.sources import read_subtitle_file
+
+        given = Path(mode).expanduser()
+        cues = read_subtitle_file(given)
+        return clip_transcript(Transcript(tuple(cues), options.language, f"file:{given.resolve()}"), start, end)
+
+    from vidq.speech import sources
+
+    if mode == "auto":
+        sidecar = sources.find_sidecar(p, options.language)
+        if sidecar is not None:
+            log.debug("using sidecar subtitles %s", sidecar)
+            cues = sources.read_subtitle_file(sidecar)
+            return clip_transcript(Transcript(tuple(cues), options.language, f"sidecar:{sidecar.resolve()}"), start, end)
+    seen = sources.list_streams(p, info)
+    if mode == "auto":
+        index = sources.pick_subtitle_stream(seen, options.language)
+        if index is not None:
+            return clip_transcript(_embedded(p, index, seen, options, store), start, end)
+    if not seen.audio:
+        if options.require_audio:
+            raise MediaError(f"{p}: has no audio stream and no subtitles: nothing to transcribe")
+        log.info("%s has no audio stream: no speech text (empty transcript)", p.name)
+        return _empty()
+    return _asr(p, seen, options, store, start, end, progress)
+
+
+def _embedded(p: Path, index: int, seen: Any, options: SpeechOptions, store: Store | None) -> Transcript:
+    from vidq.speech.sources import read_subtitle_stream
+
+    lang = next((lang for i, _, lang in seen.subtitles if i == index), None) or options.language
+    params = {"source": "stream", "index": index}
+    key = store.file_key(p) if store is not None and store.enabled else None
+    if key is not None:
+        hit = store.get_json(key, TRANSCRIPT_STAGE, params)
+        if hit is not None:
+            return transcript_from_dict(hit)
+    log.debug("using embedded subtitle stream %d of %s", index, p.name)
+    t = Transcript(tuple(read_subtitle_stream(p, index)), lang, f"stream:{index}")
+    if key is not None:
+        store.put_json(key, TRANSCRIPT_STAGE, params, transcript_to_dict(t))
+    return t
+
+
+def asr_params(options: SpeechOptions, identity: str, start: float | None, end: float | None) -> dict[str, Any]:
+    """The cache parameters of an ASR transcript: everything that changes its text or times."""
+    return {
+        "engine": options.engine, "model": identity, "language": options.language,
+        "beam_size": options.beam_size, "vad": options.vad, "word_timestamps": options.word_timestamps,
+        "batch_size": options.batch_size, "compute_type": options.compute_type or "auto",
+        "window_seconds": options.window_seconds, "start": start, "end": end,
+    }
+
+
+def _asr(p: Path, seen: Any, options: SpeechOptions, store: Store | None, start: float | None,
+         end: float | None, progress: ProgressFn | None) -> Transcript:
+    from vidq.speech.models import resolve_model
+
+    resolved = resolve_model(options.engine, options.model, offline=options.offline)
+    key = store.file_key(p) if store is not None and store.enabled else None
+    params = asr_params(options, resolved.identity, start, end)
+    if key is not None:
+        hit = store.get_json(key, TRANSCRIPT_STAGE, params)
+        if hit is None and (start is not None or end is not None):
+            whole = store.get_json(key, TRANSCRIPT_STAGE, asr_params(options, resolved.identity, None, None))
+            if whole is not None:
+                return clip_transcript(transcript_from_dict(whole), start, end)
+        if hit is not None:
+            return transcript_from_dict(hit)
+
+    from vidq.media.audio import iter_audio
+    from vidq.speech.asr import transcribe_chunks
+    from vidq.speech.engines import SAMPLE_RATE, EngineConfig, load_engine
+
+    engine = load_engine(resolved, EngineConfig(
+        device=options.device, compute_type=options.compute_type, beam_size=options.beam_size, vad=options.vad,
+        word_timestamps=options.word_timestamps, batch_size=options.batch_size, threads=options.threads,
+    ))
+    chunks = iter_audio(p, sample_rate=SAMPLE_RATE, start=start, end=end, stream_index=seen.audio[0])
+    span_end = end if end is not None else seen.duration
+    segments, language = transcribe_chunks(chunks, engine, language=options.language,
+                                           window_seconds=options.window_seconds,
+                                           span=(start or 0.0, span_end), progress=progress)
+    t = clip_transcript(Transcript(tuple(segments), language, f"asr:{options.engine}:{resolved.label}"), start, end)
+    if key is not None:
+        store.put_json(key, TRANSCRIPT_STAGE, params, transcript_to_dict(t))
+    return t

@@ -1,0 +1,167 @@
+"""Synthetic speech at known times (espeak-ng), and videos that carry it.
+
+``speech_track`` places sentences so that each one's *first audible sample* is at the
+requested time (espeak-ng's leading and trailing silence is trimmed), which is what a
+transcript's first-word time is checked against.  ``make_speech_video`` muxes such a
+track (or none) with a plain video and, optionally, an embedded subtitle stream; a
+sidecar file is just ``format_srt``/``format_vtt`` written next to it.
+
+Uses the ``espeak-ng`` and ``ffmpeg`` binaries with argument lists (never a shell); the
+product itself never needs them.  Knows nothing about engines, models or tasks.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidq.speech.subtitles import format_srt
+from vidq.speech.types import Segment
+
+ESPEAK_RATE = 22050  # Hz; espeak-ng's native output rate
+SILENCE_LEVEL = 0.01  # amplitude below which espeak output counts as silence when trimming
+DEFAULT_VOICE = "en-us"  # espeak-ng voice
+DEFAULT_WPM = 150  # espeak-ng speed, words per minute
+
+
+@dataclass(frozen=True)
+class PlacedSpeech:
+    """A sentence as placed in a synthetic track."""
+
+    start: float  # seconds: the first audible sample
+    end: float  # seconds: the last audible sample
+    text: str  # what was spoken
+
+
+def _need(binary: str) -> str:
+    found = shutil.which(binary)
+    if found is None:
+        raise RuntimeError(f"{binary} is not installed (apt-get install {binary})")
+    return found
+
+
+def espeak(text: str, *, voice: str = DEFAULT_VOICE, wpm: int = DEFAULT_WPM) -> np.ndarray:
+    """Speak ``text`` with espeak-ng; returns float32 mono at ``ESPEAK_RATE``, silence trimmed.
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float32 in [-1, 1]; sample 0 is the first audible one.
+    """
+    proc = subprocess.run([_need("espeak-ng"), "-v", voice, "-s", str(wpm), "--stdout", text],
+                          capture_output=True, check=True)
+    with wave.open(io.BytesIO(proc.stdout)) as w:
+        if w.getframerate() != ESPEAK_RATE or w.getsampwidth() != 2:
+            raise RuntimeError(f"unexpected espeak-ng output: {w.getframerate()} Hz, {8 * w.getsampwidth()} bit")
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    audio = pcm.astype(np.float32) / 32768.0
+    loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
+    if loud.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    return audio[loud[0]: loud[-1] + 1]
+
+
+def speech_track(
+    sentences: Sequence[tuple[float, str]],
+    duration: float,
+    *,
+    voice: str = DEFAULT_VOICE,
+    wpm: int = DEFAULT_WPM,
+) -> tuple[np.ndarray, list[PlacedSpeech]]:
+    """A track of ``duration`` seconds with each ``(time, text)`` sentence starting at ``time``.
+
+    Returns the samples (shape (round(duration * ESPEAK_RATE),), float32 at ``ESPEAK_RATE``;
+    overlapping sentences are mixed) and where each sentence really is.
+
+    Raises
+    ------
+    ValueError : a sentence would run past ``duration``.
+    """
+    track = np.zeros(round(duration * ESPEAK_RATE), dtype=np.float32)
+    placed: list[PlacedSpeech] = []
+    for at, text in sentences:
+        voice_samples = espeak(text, voice=voice, wpm=wpm)
+        first = round(at * ESPEAK_RATE)
+        last = first + voice_samples.size
+        if first < 0 or last > track.size:
+            raise ValueError(f"sentence at {at:.2f} s ({voice_samples.size / ESPEAK_RATE:.2f} s long) "
+                             f"does not fit in {duration:.2f} s: {text!r}")
+        track[first:last] += voice_samples
+        placed.append(PlacedSpeech(first / ESPEAK_RATE, (last - 1) / ESPEAK_RATE, text))
+    np.clip(track, -1.0, 1.0, out=track)
+    return track, placed
+
+
+def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int = ESPEAK_RATE) -> None:
+    """Write float32 mono samples as 16-bit PCM WAV."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(os.fspath(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
+
+
+def make_speech_video(
+    path: str | os.PathLike,
+    sentences: Sequence[tuple[float, str]],
+    duration: float,
+    *,
+    audio: bool = True,
+    size: tuple[int, int] = (160, 120),
+    fps: float = 10,
+    subtitles: Sequence[Segment] | None = None,
+    voice: str = DEFAULT_VOICE,
+    wpm: int = DEFAULT_WPM,
+) -> list[PlacedSpeech]:
+    """Write a video of ``duration`` seconds with the sentences spoken at their times.
+
+    The video is a plain grey H.264 picture.  ``audio=False`` writes no audio stream at all;
+    ``sentences=[]`` writes a silent one.  ``subtitles`` adds an embedded text subtitle
+    stream (subrip in .mkv, mov_text in .mp4/.mov).  The container is
+    chosen by the suffix of ``path``.
+
+    Returns where each sentence really is (empty when ``audio=False``).
+    """
+    ffmpeg = _need("ffmpeg")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    with tempfile.TemporaryDirectory(prefix="vidq-speech-") as tmp:
+        cmd = [ffmpeg, "-nostdin", "-loglevel", "error", "-y",
+               "-f", "lavfi", "-i", f"color=c=gray:size={size[0]}x{size[1]}:rate={fps}:duration={duration}"]
+        placed: list[PlacedSpeech] = []
+        maps = ["-map", "0:v"]
+        n_inputs = 1
+        if audio:
+            track, placed = speech_track(sentences, duration, voice=voice, wpm=wpm)
+            wav = os.path.join(tmp, "speech.wav")
+            write_wav(wav, track)
+            cmd += ["-i", wav]
+            maps += ["-map", f"{n_inputs}:a"]
+            n_inputs += 1
+        if subtitles is not None:
+            srt = os.path.join(tmp, "subs.srt")
+            Path(srt).write_text(format_srt(subtitles), encoding="utf-8")
+            cmd += ["-i", srt]
+            maps += ["-map", f"{n_inputs}:s"]
+            n_inputs += 1
+        cmd += maps + ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(int(fps * 2))]
+        if audio:
+            cmd += ["-c:a", "aac", "-b:a", "64k", "-ar", "16000"]
+        if subtitles is not None:
+            codec = {".mkv": "srt", ".mp4": "mov_text", ".mov": "mov_text"}.get(suffix)
+            if codec is None:
+                raise ValueError(f"no text subtitle codec for {suffix} files")
+            cmd += ["-c:s", codec]
+        cmd += ["-t", str(duration), os.fspath(out)]
+        subprocess.run(cmd, check=True, capture_output=True)
+    return placed
