@@ -98,3 +98,12 @@ def test_bad_configs_are_input_errors(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(InputError, match="not a readable JSON config"):
         resolve_dims(str(tmp_path))
+
+
+def test_a_loaded_qwen25_config_gets_the_native_window():
+    config = {"model_type": "qwen2_5_vl", "hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+              "num_attention_heads": 28, "num_key_value_heads": 4, "vocab_size": 152064,
+              "max_position_embeddings": 128000, "vision_config": {"out_hidden_size": 3584}}
+    d = dims_from_config(config, "qwen-local")
+    assert (d.max_position, d.trained_context) == (128000, 32768)
+    assert d.params_total == KNOWN_DIMS["Qwen/Qwen2.5-VL-7B-Instruct"].params_total

@@ -116,9 +116,12 @@ def _slowfast(grids: torch.Tensor, options: CompressOptions) -> CompressedVideo:
     t, h, w, d = grids.shape
     slow = set(slow_indices(t, options.slow_frames))
     fh, fw = fast_grid_for((h, w), options)
-    # fast: [T, H, W, D] -> [T, D, H, W] -> adaptive avg pool -> [T, fh*fw, D]
-    fast = F.adaptive_avg_pool2d(grids.permute(0, 3, 1, 2).float(), (fh, fw))
-    fast = fast.flatten(2).transpose(1, 2).to(grids.dtype)
+    # fast: [T, H, W, D] -> [T, D, H, W] -> adaptive avg pool -> [T, fh*fw, D], CHUNK_GRIDS at a time
+    fast = torch.cat([
+        F.adaptive_avg_pool2d(grids[s:s + CHUNK_GRIDS].permute(0, 3, 1, 2).float(), (fh, fw))
+        .flatten(2).transpose(1, 2).to(grids.dtype)
+        for s in range(0, t, CHUNK_GRIDS)
+    ])
     groups: list[torch.Tensor] = []
     slow_tokens = 0
     for i in range(t):

@@ -22,6 +22,7 @@ from vidq.errors import InputError
 STOCK_COMPRESSIONS: tuple[str, ...] = ("none", "progressive", "slowfast", "prompt", "kv")
 # Video-XL runs through its own remote code: its beacons are the compression.
 VIDEOXL_COMPRESSIONS: tuple[str, ...] = ("none", "videoxl")
+QWEN25_NATIVE_CONTEXT = 32768  # Qwen2.5-VL's window without YaRN, whatever max_position_embeddings says
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,9 @@ def _qwen_vl(config: dict[str, Any], name: str, model_type: str, trained_context
               + (int(vis.get("num_position_embeddings", 2304)) * v_hidden if qwen3 else 0))
     total, embed = llm_params(**{k: t[k] for k in ("hidden", "layers", "heads", "kv_heads", "head_dim", "intermediate", "vocab")},
                               tied=_tied(config, text, False))
+    if model_type == "qwen2_5_vl" and trained_context is None:
+        # the Qwen2.5-VL model cards: config.json is set for 32,768 tokens; beyond that needs YaRN
+        trained_context = min(t["max_position"], QWEN25_NATIVE_CONTEXT)
     px = patch * merge
     resolution = 16 * px  # ours: 448 px (Qwen2.5-VL) / 512 px (Qwen3-VL) frames -> 16x16 tokens per 2 frames
     family = "qwen3_vl" if qwen3 else "qwen2_5_vl"
