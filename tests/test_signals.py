@@ -1,0 +1,178 @@
+"""Media signals for ad detection: exact values on synthetic arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidq.media import signals as S
+
+
+def solid(rgb, n=1, h=90, w=160):
+    return np.broadcast_to(np.array(rgb, np.uint8), (n, h, w, 3)).copy()
+
+
+# -- picture ----------------------------------------------------------------------------------
+def test_mean_luma_is_bt601():
+    frames = np.concatenate([solid((255, 0, 0)), solid((0, 255, 0)), solid((0, 0, 255)), solid((255, 255, 255))])
+    np.testing.assert_allclose(S.mean_luma(frames), [76.245, 149.685, 29.07, 255.0], atol=1e-3)
+
+
+def test_black_frames_follow_comskip_thresholds():
+    black = solid((0, 0, 0))
+    one_dot = black.copy()
+    one_dot[0, 10, 10] = 255  # 1 of 14,400 pixels: noise
+    caption = black.copy()
+    caption[0, 80:88, 20:140] = 255  # 960 lit pixels (6.7%): a caption on a dark scene
+    dark_grey = solid((30, 30, 30))  # mean 30 > 20
+    flags = S.black_frames(np.concatenate([black, one_dot, caption, dark_grey, solid((16, 16, 16))]))
+    assert flags.tolist() == [True, True, False, False, True]
+
+
+def test_color_histograms_bins_and_normalisation():
+    red = solid((255, 0, 0))
+    half = solid((255, 0, 0))
+    half[0, :, 80:] = (0, 0, 255)
+    hist = S.color_histograms(np.concatenate([red, half]), bins=8)
+    assert hist.shape == (2, 512)
+    np.testing.assert_allclose(hist.sum(axis=1), [1.0, 1.0])
+    assert hist[0, (7 * 8 + 0) * 8 + 0] == 1.0  # red -> bin (7, 0, 0)
+    assert hist[1, 448] == 0.5 and hist[1, 7] == 0.5  # blue -> bin (0, 0, 7)
+    with pytest.raises(ValueError):
+        S.color_histograms(red, bins=7)
+
+
+def test_shot_change_scores_and_streaming_prev():
+    frames = np.concatenate([solid((255, 0, 0)), solid((255, 0, 0)), solid((0, 0, 255)), solid((0, 0, 255))])
+    hists = S.color_histograms(frames)
+    np.testing.assert_allclose(S.shot_change_scores(hists), [0, 0, 1, 0])
+    # in two batches, passing the last histogram of the first batch
+    first, second = hists[:2], hists[2:]
+    np.testing.assert_allclose(S.shot_change_scores(second, prev=first[-1]), [1, 0])
+
+
+def test_change_rate_per_minute():
+    times = np.arange(120, dtype=float)
+    changes = np.zeros(120, bool)
+    changes[[10, 20, 70]] = True
+    centres, rate = S.change_rate(times, changes, window=60.0, hop=30.0)
+    np.testing.assert_allclose(centres, [30, 60, 90])
+    np.testing.assert_allclose(rate, [2, 1, 1])
+
+
+def test_letterbox_and_active_aspect():
+    letter = solid((128, 128, 128))
+    letter[0, :12] = 0
+    letter[0, -12:] = 0
+    pillar = solid((200, 50, 50))
+    pillar[0, :, :20] = 0
+    pillar[0, :, -20:] = 0
+    frames = np.concatenate([letter, pillar, solid((0, 0, 0)), solid((128, 128, 128))])
+    assert S.letterbox(frames).tolist() == [[12, 12, 0, 0], [0, 0, 20, 20], [0, 0, 0, 0], [0, 0, 0, 0]]
+    aspect = S.active_aspect(frames)
+    np.testing.assert_allclose(aspect[[0, 1, 3]], [160 / 66, 120 / 90, 160 / 90])
+    assert np.isnan(aspect[2])
+
+
+def test_logo_mask_and_presence():
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(15):
+        f = solid((int(rng.integers(60, 200)),) * 3)  # flat picture: no edges anywhere
+        if i < 10:  # station logo: a white box in the top-right corner
+            f[0, 4:14, 140:154] = 255
+        frames.append(f)
+    edges = S.corner_edges(np.concatenate(frames))
+    assert edges.shape == (15, 4, round(90 * S.CORNER_FRACTION), round(160 * S.CORNER_FRACTION))
+    mask = S.logo_mask(edges)
+    assert mask[1].sum() > 0 and mask[0].sum() == mask[2].sum() == mask[3].sum() == 0
+    presence = S.logo_presence(edges, mask)
+    np.testing.assert_allclose(presence, [1.0] * 10 + [0.0] * 5)
+    assert np.isnan(S.logo_presence(edges, np.zeros_like(mask))).all()
+
+
+def test_frame_hashes_exact_bits():
+    ramp_up = np.broadcast_to(np.linspace(0, 255, 160).astype(np.uint8)[None, :, None], (90, 160, 3))[None].copy()
+    ramp_down = ramp_up[:, :, ::-1].copy()
+    hashes = S.frame_hashes(np.concatenate([solid((90, 90, 90)), ramp_up, ramp_down]))
+    assert hashes.dtype == np.uint64
+    assert hashes.tolist() == [0, 2**64 - 1, 0]
+    assert S.hamming(hashes[1], hashes[0]) == 64
+    assert S.hamming(np.uint64(0b1011), np.uint64(0b0001)) == 2
+
+
+def _random_hashes(n, seed):
+    return np.random.default_rng(seed).integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
+
+
+def test_repeated_segments_finds_the_ad_aired_twice():
+    hashes = _random_hashes(300, 1)
+    times = np.arange(300, dtype=float)
+    ad = hashes[50:70].copy()
+    ad[::3] ^= np.uint64(0b101)  # re-encoded: 2 bits differ on some frames
+    hashes[200:220] = ad
+    pairs = S.repeated_segments(hashes, times)
+    assert len(pairs) == 1
+    p = pairs[0]
+    assert (p.first_start, p.first_end, p.second_start, p.second_end) == (50.0, 70.0, 200.0, 220.0)
+    assert p.frames == 20 and p.offset == 150.0
+    assert p.distance == pytest.approx(2 * 7 / 20)
+
+
+def test_repeated_segments_ignores_static_shots_and_invalid_frames():
+    hashes = _random_hashes(300, 2)
+    times = np.arange(300, dtype=float)
+    hashes[100:110] = hashes[20]  # a title card that comes back: one distinct hash
+    hashes[150:170] = hashes[30:50]  # a real repeat, but marked invalid (e.g. black frames)
+    valid = np.ones(300, bool)
+    valid[150:170] = False
+    assert S.repeated_segments(hashes, times, valid=valid) == []
+    assert S.repeated_segments(_random_hashes(500, 3), np.arange(500, dtype=float)) == []
+
+
+# -- sound ------------------------------------------------------------------------------------
+def test_loudness_rms_dbfs_exact():
+    sr = 16000
+    square = np.where(np.arange(sr) % 40 < 20, 0.5, -0.5)
+    track = S.loudness(square, sr, window=0.1)
+    assert len(track) == 10 and track.hop == 0.1 and track.window == 0.1
+    np.testing.assert_allclose(track.db, -6.0206, atol=1e-4)
+    np.testing.assert_allclose(track.times, np.arange(10) * 0.1 + 0.05)
+    assert (S.loudness(np.zeros(sr), sr).db == S.SILENCE_FLOOR_DB).all()
+
+
+def test_k_weighting_matches_bs1770():
+    # The BS.1770 48 kHz filter gives +0.691 dB at 997 Hz, so a full-scale sine reads -3.01 LUFS.
+    assert 10 * np.log10(S.k_weighting_power(np.array([997.0]), 48000))[0] == pytest.approx(0.691, abs=2e-3)
+    sr = 48000
+    sine = np.sin(2 * np.pi * 997 * np.arange(2 * sr) / sr)
+    lufs = S.loudness(sine, sr, weighting="k").db
+    np.testing.assert_allclose(lufs, -3.01, atol=0.01)
+    # high frequencies weigh more than bass
+    gains = 10 * np.log10(S.k_weighting_power(np.array([30.0, 1000.0, 8000.0]), 16000))
+    assert gains[0] < -5 and 0 < gains[1] < 1 and gains[2] > 3
+
+
+def test_silences_and_loudness_jumps():
+    sr = 16000
+    tone = 0.05 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)
+    signal = np.concatenate([tone, np.zeros(sr // 2), tone])
+    track = S.loudness(signal, sr, window=0.1)
+    assert S.silences(track) == [(pytest.approx(1.0), pytest.approx(1.5))]
+    assert S.silences(track, min_duration=0.6) == []
+    quiet = 10 ** (-30 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440 * np.arange(5 * sr) / sr)
+    loud = quiet * 10 ** (10 / 20)
+    jumps = S.loudness_jumps(S.loudness(np.concatenate([quiet, loud, quiet]), sr, window=0.1))
+    assert [round(t, 3) for t, _ in jumps] == [5.0, 10.0]
+    np.testing.assert_allclose([d for _, d in jumps], [10.0, -10.0], atol=0.01)
+
+
+def test_concat_loudness_equals_one_pass():
+    sr = 8000
+    x = np.random.default_rng(4).standard_normal(4 * sr) * 0.1
+    whole = S.loudness(x, sr, window=0.5)
+    parts = [S.loudness(x[:2 * sr], sr, window=0.5), S.loudness(x[2 * sr:], sr, window=0.5, start=2.0)]
+    joined = S.concat_loudness(parts)
+    np.testing.assert_allclose(joined.db, whole.db)
+    with pytest.raises(ValueError):
+        S.concat_loudness([parts[0], S.loudness(x, sr, window=0.25)])

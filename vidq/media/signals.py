@@ -1,0 +1,574 @@
+"""Cheap picture and sound signals: what comskip and MythTV's commercial flagging look at.
+
+Pure functions over what the media layer streams: frames as ``(B, H, W, 3)`` uint8 RGB
+arrays (``FrameBatch.images``) with their times, and mono float32 PCM (``AudioChunk``
+samples) with a sample rate.  No models, no files, no state between calls except what a
+caller passes back in (``prev=`` for histograms across batches).
+
+Picture::
+
+    mean_luma(images)                      -> (B,) float64, 0..255 (BT.601 luma)
+    black_frames(images)                   -> (B,) bool, comskip-style thresholds
+    color_histograms(images, bins=8)       -> (B, bins**3) float32, rows sum to 1
+    shot_change_scores(hists, prev=None)   -> (B,) float32 in [0, 1] (total variation distance)
+    change_rate(times, changes, window)    -> (window centres, changes per minute)
+    letterbox(images)                      -> (B, 4) int: black bars top, bottom, left, right
+    active_aspect(images)                  -> (B,) float: width / height of the picture inside bars
+    corner_edges(images)                   -> (B, 4, h, w) bool edge maps of the four corners
+    logo_mask(edges) / logo_presence(edges, mask)  -> station-logo mask / per-frame presence
+    frame_hashes(images)                   -> (B,) uint64 difference hashes (dHash, 64 bits)
+    repeated_segments(hashes, times)       -> list[RepeatPair]: the same footage aired twice
+
+Sound::
+
+    loudness(samples, rate, weighting="rms"|"k")  -> Loudness (dBFS per window, or LUFS-ish)
+    silences(track)                        -> list[(start, end)] seconds
+    loudness_jumps(track)                  -> list[(time, delta dB)]
+
+Times are seconds on the file timeline, as everywhere in ``vidq.media``.  This module
+knows nothing about decoding, models, ads or tasks: deciding what is an ad is the job of
+the layer above, which combines these signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601 R, G, B -> Y (0..255)
+
+# Black frames, after comskip's defaults (comskip.ini: max_avg_brightness=19,
+# max_brightness=60, maxbright=1 pixel; we allow a small fraction of pixels for noise).
+BLACK_MAX_MEAN = 20.0  # a black frame's mean luma is at most this (0..255)
+BLACK_PIXEL = 60.0  # pixels brighter than this (0..255) count against blackness
+BLACK_MAX_BRIGHT_FRACTION = 0.002  # at most this fraction of pixels may be brighter than BLACK_PIXEL
+
+SHOT_THRESHOLD = 0.35  # shot_change_scores above this are shot changes (histogram TV distance)
+BAR_LUMA = 32.0  # a row/column whose 99th-percentile luma is at most this is part of a black bar
+CORNER_FRACTION = 0.22  # corner regions for logo detection: this fraction of width and of height
+EDGE_THRESHOLD = 48.0  # luma gradient magnitude (|dx| + |dy|, 0..510) that counts as an edge
+LOGO_STABLE_FRACTION = 0.6  # a logo pixel is an edge in at least this fraction of frames
+
+SILENCE_FLOOR_DB = -120.0  # the dB value reported for digital silence (instead of -inf)
+SILENCE_DB = -50.0  # windows quieter than this (dBFS / LUFS) are silent
+LOUDNESS_WINDOW = 0.4  # seconds; BS.1770's momentary-loudness window
+K_OFFSET_DB = -0.691  # BS.1770: LUFS = -0.691 + 10 log10(mean square of the K-weighted signal)
+# BS.1770 K-weighting as two biquads: a high shelf (+4 dB above ~1.7 kHz) and the RLB
+# high-pass (~38 Hz); analog-prototype parameters that reproduce the 48 kHz coefficients.
+K_SHELF = (1681.974450955533, 3.999843853973347, 0.7071752369554196)  # (f0 Hz, gain dB, Q)
+K_SHELF_BAND = 0.4996667741545416  # exponent of the shelf's band-edge gain
+K_HIGHPASS = (38.13547087602444, 0.5003270373238773)  # (f0 Hz, Q)
+
+HASH_MAX_DISTANCE = 6  # dHash bits two frames of the same footage may differ by (re-encoding, sampling jitter)
+
+
+# -- picture ----------------------------------------------------------------------------------
+def _check_images(images: np.ndarray) -> np.ndarray:
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must have shape (B, H, W, 3), got {images.shape}")
+    return images
+
+
+def luma(images: np.ndarray) -> np.ndarray:
+    """BT.601 luma of each pixel: ``(B, H, W, 3)`` uint8 RGB -> ``(B, H, W)`` float32 in 0..255."""
+    return _check_images(images).astype(np.float32) @ LUMA_WEIGHTS
+
+
+def mean_luma(images: np.ndarray) -> np.ndarray:
+    """Mean luma of each frame, ``(B,)`` float64 in 0..255."""
+    return luma(images).reshape(images.shape[0], -1).mean(axis=1, dtype=np.float64)
+
+
+def black_frames(
+    images: np.ndarray,
+    *,
+    max_mean: float = BLACK_MAX_MEAN,
+    pixel: float = BLACK_PIXEL,
+    max_bright_fraction: float = BLACK_MAX_BRIGHT_FRACTION,
+) -> np.ndarray:
+    """Which frames are black: mean luma <= ``max_mean`` and almost no pixel above ``pixel``.
+
+    The second condition keeps a dark scene with a lit caption from counting as black
+    (comskip's ``max_brightness``/``maxbright``).  Returns ``(B,)`` bool.
+    """
+    y = luma(images).reshape(images.shape[0], -1)
+    bright = (y > pixel).mean(axis=1)
+    return (y.mean(axis=1) <= max_mean) & (bright <= max_bright_fraction)
+
+
+def color_histograms(images: np.ndarray, bins: int = 8) -> np.ndarray:
+    """Joint RGB histogram of each frame with ``bins`` levels per channel.
+
+    Returns ``(B, bins**3)`` float32; each row sums to 1.
+    """
+    _check_images(images)
+    if not 1 <= bins <= 256 or 256 % bins:
+        raise ValueError(f"bins must divide 256, got {bins}")
+    shift = int(np.log2(256 // bins))
+    q = (images >> shift).astype(np.int64)  # (B, H, W, 3) in 0..bins-1
+    code = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]  # (B, H, W)
+    b = images.shape[0]
+    flat = code.reshape(b, -1) + (np.arange(b, dtype=np.int64) * bins**3)[:, None]
+    counts = np.bincount(flat.ravel(), minlength=b * bins**3).reshape(b, bins**3)
+    return (counts / max(1, code[0].size)).astype(np.float32)
+
+
+def histogram_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Total variation distance between histograms (last axis), in [0, 1]."""
+    return 0.5 * np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).sum(axis=-1)
+
+
+def shot_change_scores(hists: np.ndarray, prev: np.ndarray | None = None) -> np.ndarray:
+    """Histogram distance of each frame to the one before it, ``(B,)`` float32 in [0, 1].
+
+    ``hists``: ``(B, K)`` from :func:`color_histograms`.  ``prev`` (``(K,)``) is the last
+    histogram of the previous batch, so a stream of batches gives the same scores as one
+    big batch; without it the first score is 0.
+    """
+    scores = np.zeros(hists.shape[0], dtype=np.float32)
+    if hists.shape[0] > 1:
+        scores[1:] = histogram_distance(hists[1:], hists[:-1])
+    if prev is not None and hists.shape[0]:
+        scores[0] = histogram_distance(hists[0], prev)
+    return scores
+
+
+def change_rate(times: np.ndarray, changes: np.ndarray, window: float = 60.0,
+                hop: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """How many changes happen per minute in sliding windows of ``window`` seconds.
+
+    ``times`` ``(N,)`` ascending seconds and ``changes`` ``(N,)`` bool (e.g. shot
+    changes).  Windows start at ``times[0]`` every ``hop`` seconds (default window / 2).
+    Returns (window centres ``(W,)``, changes per minute ``(W,)``), both float64.
+    """
+    times = np.asarray(times, np.float64)
+    changes = np.asarray(changes, bool)
+    if times.size == 0:
+        return np.zeros(0), np.zeros(0)
+    hop = window / 2 if hop is None else hop
+    if window <= 0 or hop <= 0:
+        raise ValueError("window and hop must be positive")
+    starts = np.arange(times[0], max(times[0], times[-1] - window) + hop / 2, hop)
+    event_times = times[changes]
+    lo = np.searchsorted(event_times, starts, side="left")
+    hi = np.searchsorted(event_times, starts + window, side="left")
+    return starts + window / 2, (hi - lo) * (60.0 / window)
+
+
+def letterbox(images: np.ndarray, *, bar_luma: float = BAR_LUMA) -> np.ndarray:
+    """Black bars around the picture: ``(B, 4)`` int64 rows/columns (top, bottom, left, right).
+
+    A row or column belongs to a bar when its 99th-percentile luma is at most
+    ``bar_luma``, counted inward from each edge.  A frame that is black all over has no
+    picture to frame and reports zero bars.
+    """
+    y = luma(images)  # (B, H, W)
+    rows = np.percentile(y, 99, axis=2) <= bar_luma  # (B, H) dark rows
+    cols = np.percentile(y, 99, axis=1) <= bar_luma  # (B, W) dark columns
+    out = np.zeros((images.shape[0], 4), dtype=np.int64)
+    for i in range(images.shape[0]):
+        if rows[i].all() or cols[i].all():
+            continue
+        out[i, 0] = _leading(rows[i])
+        out[i, 1] = _leading(rows[i][::-1])
+        out[i, 2] = _leading(cols[i])
+        out[i, 3] = _leading(cols[i][::-1])
+    return out
+
+
+def _leading(flags: np.ndarray) -> int:
+    """Number of leading True values."""
+    false = np.flatnonzero(~flags)
+    return int(false[0]) if false.size else int(flags.size)
+
+
+def active_aspect(images: np.ndarray, *, pixel_aspect: float = 1.0, bar_luma: float = BAR_LUMA) -> np.ndarray:
+    """Display aspect ratio (width / height) of the picture inside any black bars, ``(B,)``.
+
+    NaN for frames that are black all over.  ``pixel_aspect`` is the sample aspect ratio.
+    """
+    bars = letterbox(images, bar_luma=bar_luma)
+    h, w = images.shape[1:3]
+    active_h = h - bars[:, 0] - bars[:, 1]
+    active_w = w - bars[:, 2] - bars[:, 3]
+    aspect = active_w * pixel_aspect / np.maximum(active_h, 1)
+    black = black_frames(images)
+    return np.where(black, np.nan, aspect).astype(np.float64)
+
+
+def corner_edges(images: np.ndarray, *, fraction: float = CORNER_FRACTION,
+                 threshold: float = EDGE_THRESHOLD) -> np.ndarray:
+    """Edge maps of the four corner regions, where station logos sit.
+
+    Returns ``(B, 4, h, w)`` bool for corners top-left, top-right, bottom-left,
+    bottom-right; ``h = round(H * fraction)``, ``w = round(W * fraction)``.  An edge is a
+    luma gradient ``|dx| + |dy|`` above ``threshold``.
+    """
+    y = luma(images)
+    b, height, width = y.shape
+    ch, cw = max(2, round(height * fraction)), max(2, round(width * fraction))
+    out = np.zeros((b, 4, ch, cw), dtype=bool)
+    regions = ((0, 0), (0, width - cw), (height - ch, 0), (height - ch, width - cw))
+    for k, (r, c) in enumerate(regions):
+        patch = y[:, r:r + ch, c:c + cw]
+        grad = np.zeros_like(patch)
+        grad[:, :, :-1] += np.abs(np.diff(patch, axis=2))
+        grad[:, :-1, :] += np.abs(np.diff(patch, axis=1))
+        out[:, k] = grad > threshold
+    return out
+
+
+def logo_mask(edges: np.ndarray, *, min_fraction: float = LOGO_STABLE_FRACTION) -> np.ndarray:
+    """Pixels that are edges in at least ``min_fraction`` of the frames: the logo's outline.
+
+    ``edges``: ``(B, 4, h, w)`` from :func:`corner_edges` over (a sample of) the whole
+    programme.  Returns ``(4, h, w)`` bool; all False when nothing is stable.
+    """
+    if edges.shape[0] == 0:
+        return np.zeros(edges.shape[1:], dtype=bool)
+    return edges.mean(axis=0) >= min_fraction
+
+
+def logo_presence(edges: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Fraction of the logo mask's pixels that are edges in each frame, ``(B,)`` float64 in [0, 1].
+
+    Near 1 while the station logo is on screen, near 0 when it is gone (ad breaks).  An
+    empty mask (no logo found) gives NaN for every frame.
+    """
+    n = int(mask.sum())
+    if n == 0:
+        return np.full(edges.shape[0], np.nan)
+    return (edges & mask[None]).reshape(edges.shape[0], -1).sum(axis=1) / n
+
+
+def _thumbnail(gray: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Area-average ``(B, H, W)`` down to ``(B, rows, cols)`` (H >= rows, W >= cols)."""
+    _, h, w = gray.shape
+    if h < rows or w < cols:
+        raise ValueError(f"frames of {w}x{h} are smaller than the {cols}x{rows} thumbnail")
+    r_edges = (np.arange(rows + 1) * h) // rows
+    c_edges = (np.arange(cols + 1) * w) // cols
+    summed = np.add.reduceat(np.add.reduceat(gray, r_edges[:-1], axis=1), c_edges[:-1], axis=2)
+    area = np.diff(r_edges)[:, None] * np.diff(c_edges)[None, :]
+    return summed / area
+
+
+def frame_hashes(images: np.ndarray) -> np.ndarray:
+    """64-bit difference hash of each frame, ``(B,)`` uint64.
+
+    The frame's luma is area-averaged to 8 rows x 9 columns; bit ``8 * r + c`` is set when
+    cell ``(r, c)`` is darker than cell ``(r, c + 1)``.  Robust to scaling and re-encoding;
+    a uniform frame hashes to 0.
+    """
+    thumb = _thumbnail(luma(images), 8, 9)  # (B, 8, 9)
+    bits = (thumb[:, :, :-1] < thumb[:, :, 1:]).reshape(images.shape[0], 64)
+    weights = (np.uint64(1) << np.arange(64, dtype=np.uint64))
+    return (bits.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+
+
+def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bits that differ between uint64 hashes (broadcasting); int array of 0..64."""
+    x = np.bitwise_xor(np.asarray(a, np.uint64), np.asarray(b, np.uint64))
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+        return np.bitwise_count(x)
+    as_bytes = np.ascontiguousarray(x).view(np.uint8).reshape(*x.shape, 8)
+    return np.unpackbits(as_bytes, axis=-1).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class RepeatPair:
+    """The same footage seen twice: an interval and its later repeat."""
+
+    first_start: float  # seconds: the first airing
+    first_end: float  # seconds
+    second_start: float  # seconds: the repeat
+    second_end: float  # seconds
+    frames: int  # matched frame pairs supporting it
+    distance: float  # mean dHash distance of the matched pairs (bits, 0..64)
+
+    @property
+    def offset(self) -> float:
+        """Seconds from the first airing to the repeat."""
+        return self.second_start - self.first_start
+
+
+def repeated_segments(
+    hashes: np.ndarray,
+    times: np.ndarray,
+    *,
+    valid: np.ndarray | None = None,
+    max_distance: int = HASH_MAX_DISTANCE,
+    min_duration: float = 4.0,
+    min_separation: float = 30.0,
+    max_gap: float | None = None,
+    min_distinct: int = 4,
+    max_matches: int = 6,
+    block: int = 1024,
+) -> list[RepeatPair]:
+    """Find footage that appears twice (an ad aired in two breaks) from frame hashes.
+
+    ``hashes`` ``(N,)`` uint64 from :func:`frame_hashes` at ``times`` ``(N,)`` ascending
+    seconds (any sampling rate, ideally >= 1 frame/s).  ``valid`` ``(N,)`` bool excludes
+    frames (pass ``~black_frames(...)``: every black frame looks alike).  Two frames match
+    when their hashes differ by at most ``max_distance`` bits and they are at least
+    ``min_separation`` seconds apart.  Matches whose time offset agrees (within ``max_gap``,
+    default 2.5 sampling intervals) are chained in time; a chain counts when it lasts at
+    least ``min_duration`` seconds over at least ``min_distinct`` distinct hashes, so a
+    static shot that recurs (a studio, a title card) is not a repeat.  Frames matching more
+    than ``max_matches`` others are generic (logo-only, plain colour) and ignored.
+
+    Cost: O(N^2 / block) popcounts, in ``block``-row slices (about 1 s for N = 10,000).
+    Returns pairs ordered by ``first_start``; the first interval always precedes the second.
+    """
+    hashes = np.asarray(hashes, np.uint64)
+    times = np.asarray(times, np.float64)
+    n = hashes.shape[0]
+    if times.shape != (n,):
+        raise ValueError(f"hashes {hashes.shape} and times {times.shape} differ in length")
+    if n < 2:
+        return []
+    keep = np.ones(n, bool) if valid is None else np.asarray(valid, bool).copy()
+    step = float(np.median(np.diff(times))) if n > 1 else 1.0
+    gap = 2.5 * step if max_gap is None else max_gap
+    # Collapse runs of identical consecutive hashes to their first frame (static shots).
+    same = np.zeros(n, bool)
+    same[1:] = hashes[1:] == hashes[:-1]
+    idx = np.flatnonzero(keep & ~same)
+    h, t = hashes[idx], times[idx]
+    pairs_i: list[np.ndarray] = []
+    pairs_j: list[np.ndarray] = []
+    for lo in range(0, idx.size, block):
+        d = hamming(h[lo:lo + block, None], h[None, :])  # (b, M) bits
+        ok = (d <= max_distance) & ((t[None, :] - t[lo:lo + block, None]) >= min_separation)
+        i, j = np.nonzero(ok)
+        pairs_i.append(i + lo)
+        pairs_j.append(j)
+    pi = np.concatenate(pairs_i) if pairs_i else np.zeros(0, np.int64)
+    pj = np.concatenate(pairs_j) if pairs_j else np.zeros(0, np.int64)
+    if pi.size == 0:
+        return []
+    counts = np.bincount(np.concatenate([pi, pj]), minlength=idx.size)
+    good = (counts[pi] <= max_matches) & (counts[pj] <= max_matches)
+    pi, pj = pi[good], pj[good]
+    offsets = t[pj] - t[pi]
+    order = np.lexsort((t[pi], offsets))
+    pi, pj, offsets = pi[order], pj[order], offsets[order]
+    used = np.zeros(pi.size, bool)
+    found: list[RepeatPair] = []
+    # Greedy chaining: take matches in order of offset, grow a chain along time while the
+    # offset stays within `gap` of the chain's first offset and time gaps stay <= gap.
+    for a in range(pi.size):
+        if used[a]:
+            continue
+        members = [a]
+        used[a] = True
+        last_t = t[pi[a]]
+        base = offsets[a]
+        lo_c = int(np.searchsorted(offsets, base - gap, side="left"))
+        hi_c = int(np.searchsorted(offsets, base + gap, side="right"))
+        cand = lo_c + np.flatnonzero(~used[lo_c:hi_c])
+        for c in cand[np.argsort(t[pi[cand]], kind="stable")]:
+            tc = t[pi[c]]
+            if tc < last_t or tc - last_t > gap:
+                if tc > last_t + gap:
+                    break
+                continue
+            members.append(c)
+            used[c] = True
+            last_t = tc
+        ii, jj = pi[members], pj[members]
+        duration = t[ii].max() - t[ii].min() + step
+        if duration < min_duration or np.unique(h[ii]).size < min_distinct:
+            continue
+        found.append(RepeatPair(
+            first_start=float(t[ii].min()), first_end=float(t[ii].max() + step),
+            second_start=float(t[jj].min()), second_end=float(t[jj].max() + step),
+            frames=len(members), distance=float(hamming(h[ii], h[jj]).mean()),
+        ))
+    return _merge_repeats(found, gap)
+
+
+def _merge_repeats(pairs: list[RepeatPair], gap: float) -> list[RepeatPair]:
+    """Merge pairs whose intervals overlap on both sides (one repeat split in pieces)."""
+    pairs = sorted(pairs, key=lambda p: (p.first_start, p.second_start))
+    out: list[RepeatPair] = []
+    for p in pairs:
+        q = out[-1] if out else None
+        if (q is not None and p.first_start <= q.first_end + gap and p.second_start <= q.second_end + gap
+                and abs(p.offset - q.offset) <= 2 * gap):
+            n = q.frames + p.frames
+            out[-1] = RepeatPair(q.first_start, max(q.first_end, p.first_end), min(q.second_start, p.second_start),
+                                 max(q.second_end, p.second_end), n,
+                                 (q.distance * q.frames + p.distance * p.frames) / n)
+        else:
+            out.append(p)
+    return out
+
+
+# -- sound ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Loudness:
+    """Level per analysis window of an audio signal.
+
+    Window ``i`` covers ``[start + i * hop, start + i * hop + window)`` seconds.
+    """
+
+    start: float  # seconds on the file timeline of the first window's first sample
+    hop: float  # seconds between window starts
+    window: float  # seconds per window
+    db: np.ndarray  # (W,) float64: dBFS (RMS) or LUFS-ish (K-weighted); SILENCE_FLOOR_DB for digital silence
+    weighting: str  # "rms" (unweighted) or "k" (BS.1770 K-weighting)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Window centres in seconds, ``(W,)``."""
+        return self.start + np.arange(self.db.shape[0]) * self.hop + self.window / 2
+
+    def __len__(self) -> int:
+        return int(self.db.shape[0])
+
+
+def _biquad_power(b: Sequence[float], a: Sequence[float], freqs: np.ndarray, rate: float) -> np.ndarray:
+    """|H(e^jw)|^2 of a biquad at ``freqs`` (Hz)."""
+    z = np.exp(-2j * np.pi * np.asarray(freqs, np.float64) / rate)
+    num = b[0] + b[1] * z + b[2] * z * z
+    den = a[0] + a[1] * z + a[2] * z * z
+    return np.abs(num / den) ** 2
+
+
+def k_weighting_power(freqs: np.ndarray, sample_rate: float) -> np.ndarray:
+    """Power gain of BS.1770's K-weighting filter at ``freqs`` (Hz) for ``sample_rate``.
+
+    About 1.0 (0 dB) in the midrange, +4 dB above ~2 kHz, rolling off below ~40 Hz.
+    """
+    f0, gain_db, q = K_SHELF
+    k = np.tan(np.pi * f0 / sample_rate)
+    vh = 10 ** (gain_db / 20)  # high-frequency gain
+    vb = vh ** K_SHELF_BAND  # gain at the shelf's band edge
+    shelf_b = (vh + vb * k / q + k * k, 2 * (k * k - vh), vh - vb * k / q + k * k)
+    shelf_a = (1 + k / q + k * k, 2 * (k * k - 1), 1 - k / q + k * k)
+    f1, q1 = K_HIGHPASS
+    k1 = np.tan(np.pi * f1 / sample_rate)
+    hp_b = (1.0, -2.0, 1.0)
+    hp_a = (1.0, 2 * (k1 * k1 - 1) / (1 + k1 / q1 + k1 * k1), (1 - k1 / q1 + k1 * k1) / (1 + k1 / q1 + k1 * k1))
+    return _biquad_power(shelf_b, shelf_a, freqs, sample_rate) * _biquad_power(hp_b, hp_a, freqs, sample_rate)
+
+
+def loudness(
+    samples: np.ndarray,
+    sample_rate: int,
+    *,
+    window: float = LOUDNESS_WINDOW,
+    hop: float | None = None,
+    start: float = 0.0,
+    weighting: str = "rms",
+) -> Loudness:
+    """Level of ``samples`` ``(n,)`` (mono float in [-1, 1]) per window.
+
+    ``weighting="rms"``: dBFS of the RMS (a full-scale square wave is 0 dB, a full-scale
+    sine -3.01 dB).  ``weighting="k"``: LUFS-ish momentary loudness, BS.1770's K-weighting
+    applied per window in the frequency domain (|X(f)|^2 |H(f)|^2, Parseval) and the -0.691
+    dB offset, without gating; a full-scale 997 Hz sine reads about -3.0.  ``hop`` defaults
+    to ``window`` (no overlap).  Only whole windows are measured.
+    """
+    if weighting not in ("rms", "k"):
+        raise ValueError(f"weighting must be 'rms' or 'k', got {weighting!r}")
+    x = np.asarray(samples, np.float64).reshape(-1)
+    hop = window if hop is None else hop
+    win_n = max(1, round(window * sample_rate))
+    hop_n = max(1, round(hop * sample_rate))
+    count = 0 if x.size < win_n else 1 + (x.size - win_n) // hop_n
+    db = np.full(count, SILENCE_FLOOR_DB)
+    if count:
+        frames = np.lib.stride_tricks.sliding_window_view(x, win_n)[::hop_n][:count]  # (W, win_n)
+        if weighting == "rms":
+            power = (frames * frames).mean(axis=1)
+            offset = 0.0
+        else:
+            spec = np.fft.rfft(frames, axis=1)  # (W, win_n // 2 + 1)
+            gain = k_weighting_power(np.fft.rfftfreq(win_n, 1.0 / sample_rate), sample_rate)
+            weights = np.full(spec.shape[1], 2.0)  # one-sided spectrum: count positive frequencies twice
+            weights[0] = 1.0
+            if win_n % 2 == 0:
+                weights[-1] = 1.0
+            power = (np.abs(spec) ** 2 * gain * weights).sum(axis=1) / (win_n * win_n)
+            offset = K_OFFSET_DB
+        positive = power > 1e-12
+        db[positive] = offset + 10 * np.log10(power[positive])
+    return Loudness(start=start, hop=hop_n / sample_rate, window=win_n / sample_rate, db=db, weighting=weighting)
+
+
+def concat_loudness(parts: Sequence[Loudness]) -> Loudness:
+    """Join per-chunk tracks of contiguous audio (``AudioChunk`` s) into one track.
+
+    Every part must share hop, window and weighting; chunk lengths should be multiples of
+    the hop so windows stay on one grid.
+    """
+    if not parts:
+        raise ValueError("no loudness tracks to join")
+    first = parts[0]
+    for p in parts[1:]:
+        if (p.hop, p.window, p.weighting) != (first.hop, first.window, first.weighting):
+            raise ValueError("loudness tracks differ in hop, window or weighting")
+    return Loudness(first.start, first.hop, first.window, np.concatenate([p.db for p in parts]), first.weighting)
+
+
+def silences(track: Loudness, *, threshold_db: float = SILENCE_DB, min_duration: float = 0.3) -> list[tuple[float, float]]:
+    """Intervals ``(start, end)`` in seconds where every window is below ``threshold_db``.
+
+    Consecutive quiet windows form one interval from the first one's start to the last
+    one's end; intervals shorter than ``min_duration`` are dropped.
+    """
+    quiet = track.db < threshold_db
+    out: list[tuple[float, float]] = []
+    for lo, hi in _runs(quiet):
+        s = track.start + lo * track.hop
+        e = track.start + (hi - 1) * track.hop + track.window
+        if e - s >= min_duration - 1e-9:
+            out.append((s, e))
+    return out
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open index ranges of the True runs in a bool array."""
+    padded = np.concatenate([[False], np.asarray(flags, bool), [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def loudness_jumps(
+    track: Loudness,
+    *,
+    span: float = 3.0,
+    min_jump_db: float = 6.0,
+    silence_db: float = SILENCE_DB,
+) -> list[tuple[float, float]]:
+    """Points where the level steps by at least ``min_jump_db``: ``(time, delta dB)``.
+
+    At each window boundary the mean level (dB) of the non-silent windows in the ``span``
+    seconds before is compared with the ``span`` seconds after (silence at a break
+    boundary does not count); the difference peaks exactly at a step.  Of several boundaries within ``span`` of each other the
+    largest step is kept.  Positive delta: louder after (entering a loud ad).
+    """
+    n = len(track)
+    per = max(1, round(span / track.hop))
+    if n < 2 * per:
+        return []
+    db = np.where(track.db < silence_db, np.nan, track.db)
+    deltas = np.full(n, np.nan)
+    for k in range(per, n - per + 1):
+        before, after = db[k - per:k], db[k:k + per]
+        if np.isnan(before).mean() > 0.75 or np.isnan(after).mean() > 0.75:
+            continue
+        deltas[k] = np.nanmean(after) - np.nanmean(before)
+    strength = np.nan_to_num(np.abs(deltas), nan=0.0)
+    out: list[tuple[float, float]] = []
+    for k in np.argsort(-strength, kind="stable"):
+        if strength[k] < min_jump_db:
+            break
+        time = track.start + k * track.hop
+        if all(abs(time - t0) > span for t0, _ in out):
+            out.append((float(time), float(deltas[k])))
+    return sorted(out)
