@@ -1,0 +1,638 @@
+"""Time-stamped text evidence from a video, and hybrid retrieval over it.
+
+What a job can *read* in a video, as :class:`Unit` s (a piece of text with the seconds it
+belongs to), and a search that ranks them for a query::
+
+    units = speech_units(transcript)                 # sentences + sliding windows of words
+    texts = read_screen(ctx, store=store)            # OCR over the plan's frames, cached "ocr/1"
+    units += screen_units(texts)                     # each on-screen line over the span it stayed visible
+    ev = collect(ctx, store=store, clock=clock)      # the three lines above in one call -> Evidence
+
+    index = EvidenceIndex.build(units, store=store, file_key=key)   # MiniLM vectors (cached) + BM25 statistics
+    hits = index.search("secret code", k=10)         # list[Hit], best first
+    hits = search(units, "secret code", k=10)        # build + search in one call
+
+Retrieval is hybrid: MiniLM cosine similarity (dense) and BM25 over normalised tokens
+(lexical), fused by reciprocal rank (``1 / (RRF_K + rank)`` summed over the two lists;
+units without a lexical match get no lexical rank).  Overlapping hits of one source are
+reduced to the best one (``dedupe=True``), so ten hits are ten places, not ten windows
+over the same sentence.
+
+Tokens (:func:`tokens`) are what makes spoken and written numbers meet: lower case,
+letters and digits split (``FIZZ10`` -> ``fizz 10``), number words become digits with
+tens and hundreds combined (``ninety nine`` -> ``99``, ``seven hundred forty one`` ->
+``741``), and adjacent digit tokens join (``7 4 1``, ``7-4-1``, ``seven four one`` and
+``741`` all give ``741``; ``1.99`` and ``one ninety nine`` give ``199``); English stop
+words are dropped and plurals lightly stemmed.  A query term that no unit contains is
+expanded to close spellings that do (ASR and OCR misspell names), at reduced weight.
+
+Units carry times in seconds on the file timeline.  Speech units keep their words (with
+times), so a caller can narrow a hit to the words that matched (:func:`matched_span`).
+
+This module knows nothing about Typer, rendering, or which job uses it; models are the
+lite stack's OCR (``vidq.models.lite.ocr``) and MiniLM (``vidq.models.lite.embed``),
+imported on first use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from vidq.media.types import FrameBatch
+from vidq.progress import ProgressFn, no_progress
+from vidq.speech import Transcript, Word, split_segment_words
+from vidq.store import Store, params_digest
+
+if TYPE_CHECKING:
+    from vidq.models.lite.ocr import FrameText, OcrEngine
+    from vidq.tasks.pipeline import StageClock, VideoContext
+
+log = logging.getLogger("vidq.tasks")
+
+OCR_STAGE = "ocr/1"  # cache stage of per-frame OCR text
+EMBED_STAGE = "evidence-embed/1"  # cache stage of unit vectors
+OCR_SIDE = 640  # longest side (pixels) frames are decoded at for OCR; never upscaled
+SENTENCE_MAX_WORDS = 40  # longer sentences are cut into pieces of this many words
+WINDOW_WORDS = 8  # words per sliding window
+WINDOW_STRIDE = 4  # words between window starts
+WINDOW_MAX_PAUSE = 3.0  # seconds: a window never spans a longer silence between two words
+SCREEN_GAP_INTERVALS = 2.5  # an on-screen line unseen for this many sampling intervals ends its span
+SCREEN_MIN_GAP = 3.0  # seconds: ... but never less than this
+RRF_K = 60.0  # reciprocal-rank fusion constant (Cormack et al. 2009)
+BM25_K1 = 1.2  # BM25 term-frequency saturation
+BM25_B = 0.75  # BM25 length normalisation
+FUZZY_CUTOFF = 0.8  # difflib ratio for a query term to match a close spelling
+FUZZY_MIN_LEN = 4  # shorter query terms are never expanded
+
+STOP_WORDS = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does",
+    "for", "from", "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it", "its",
+    "me", "my", "no", "not", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their",
+    "them", "then", "there", "these", "they", "this", "those", "to", "too", "us", "was", "we", "were",
+    "what", "when", "where", "which", "who", "will", "with", "would", "you", "your", "about", "just",
+    "also", "very", "show", "shows", "say", "says", "said",
+])
+
+_UNIT_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)
+_UNITS = {w: i for i, w in enumerate(_UNIT_WORDS)}
+_TENS = {w: 10 * (i + 2) for i, w in enumerate(
+    ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"))}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_TOKEN_RE = re.compile(r"[a-z]+|[0-9]+")
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*$")
+
+
+# -- units ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Unit:
+    """A piece of text and the time span it belongs to."""
+
+    start: float  # seconds on the file timeline
+    end: float  # seconds, >= start
+    text: str  # what was said or shown
+    source: str  # "speech" or "screen"
+    kind: str  # "sentence" | "window" (speech) | "line" (screen)
+    words: tuple[Word, ...] = ()  # speech: the words with their times; screen: ()
+    frames: int = 0  # screen: sampled frames the line was seen on; speech: 0
+    confidence: float | None = None  # screen: OCR score of the reading kept; speech: None
+
+    @property
+    def mid(self) -> float:
+        return (self.start + self.end) / 2
+
+
+def _segment_words(transcript: Transcript) -> list[list[Word]]:
+    """Words per segment (cue text split by time when the segment has no word times)."""
+    out = []
+    for seg in transcript.segments:
+        words = list(seg.words) if seg.words else split_segment_words(seg.start, seg.end, seg.text)
+        words = [w for w in words if w.text.strip()]
+        if words:
+            out.append(words)
+    return out
+
+
+def _unit(words: Sequence[Word], kind: str) -> Unit:
+    text = " ".join(w.text.strip() for w in words)
+    return Unit(words[0].start, max(words[-1].end, words[0].start), text, "speech", kind, tuple(words))
+
+
+def speech_units(transcript: Transcript, *, windows: bool = True, window: int = WINDOW_WORDS,
+                 stride: int = WINDOW_STRIDE) -> list[Unit]:
+    """Sentences of the transcript, plus (``windows=True``) sliding windows of ``window`` words.
+
+    A sentence ends at ``.``, ``!`` or ``?`` or at the end of a segment, and is cut every
+    ``SENTENCE_MAX_WORDS`` words.  Windows run over all words in time order, every
+    ``stride`` words, never across a pause longer than ``WINDOW_MAX_PAUSE`` seconds (a
+    final shorter window covers the tail of each run).  Returns units ordered by start
+    (sentences before windows at equal start).
+    """
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be positive, got {window} and {stride}")
+    units: list[Unit] = []
+    every: list[Word] = []
+    for words in _segment_words(transcript):
+        every.extend(words)
+        current: list[Word] = []
+        for w in words:
+            current.append(w)
+            if _SENTENCE_END.search(w.text) or len(current) >= SENTENCE_MAX_WORDS:
+                units.append(_unit(current, "sentence"))
+                current = []
+        if current:
+            units.append(_unit(current, "sentence"))
+    if windows:
+        for run in _runs_without_pauses(every):
+            if len(run) <= window:
+                continue  # the run's sentences already cover it
+            starts = list(range(0, len(run) - window + 1, stride))
+            if starts[-1] + window < len(run):
+                starts.append(len(run) - window)
+            units.extend(_unit(run[s:s + window], "window") for s in starts)
+    units.sort(key=lambda u: (u.start, u.kind != "sentence", u.end))
+    return units
+
+
+def _runs_without_pauses(words: Sequence[Word]) -> list[list[Word]]:
+    runs: list[list[Word]] = []
+    for w in words:
+        if runs and w.start - runs[-1][-1].end <= WINDOW_MAX_PAUSE:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return runs
+
+
+def screen_units(texts: Sequence[FrameText], *, max_gap: float | None = None) -> list[Unit]:
+    """Each on-screen line as one unit spanning the frames where it stayed visible.
+
+    Consecutive readings of the same line (after OCR normalisation, allowing small
+    misreadings) merge into one unit from the first frame it was seen on to the last.
+    ``max_gap`` (seconds a line may go unseen and still continue) defaults to
+    ``SCREEN_GAP_INTERVALS`` sampling intervals, at least ``SCREEN_MIN_GAP``.
+    """
+    from vidq.models.lite.ocr import ocr_spans
+
+    if not texts:
+        return []
+    if max_gap is None:
+        times = np.array([t.time for t in texts], np.float64)
+        step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+        max_gap = max(SCREEN_MIN_GAP, SCREEN_GAP_INTERVALS * step)
+    return [Unit(s.start, s.end, s.text, "screen", "line", frames=s.frames, confidence=round(s.score, 4))
+            for s in ocr_spans(texts, max_gap=max_gap)]
+
+
+# -- on-screen text over a video --------------------------------------------------------------
+def ocr_side(ctx: VideoContext, side: int = OCR_SIDE) -> int:
+    """The decode size for OCR: ``side`` on the longer side, never more than the video has."""
+    video = ctx.info.video
+    return min(side, max(video.display_size)) if video is not None else side
+
+
+def _ocr_params(ctx: VideoContext, side: int, engine: OcrEngine) -> dict[str, Any]:
+    from vidq.models.lite.ocr import MODEL_LABEL
+
+    return {"times": params_digest({"t": [round(t, 6) for t in ctx.plan.times]}), "frames": len(ctx.plan.times),
+            "accuracy": ctx.plan.accuracy, "side": side, "model": MODEL_LABEL, "options": asdict(engine.options)}
+
+
+def _texts_to_json(texts: Sequence[FrameText]) -> list[Any]:
+    return [[t.index, t.time, t.reused, [[ln.text, list(ln.box), ln.score] for ln in t.lines]] for t in texts]
+
+
+def _texts_from_json(data: Sequence[Any]) -> list[FrameText]:
+    from vidq.models.lite.ocr import FrameText, OcrLine
+
+    return [FrameText(int(i), float(t), tuple(OcrLine(str(x), tuple(float(v) for v in box), float(s))
+                                              for x, box, s in lines), bool(reused))
+            for i, t, reused, lines in data]
+
+
+@dataclass
+class ScreenText:
+    """OCR of a plan's frames and how it was obtained."""
+
+    texts: list[FrameText]  # one per decoded plan frame, plan order
+    read: int  # frames OCR actually read in this run (0 when cached)
+    cached: bool  # True when the texts came from the Store
+    side: int  # decode size (longest side, pixels) the frames were read at
+
+
+def read_screen(
+    ctx: VideoContext,
+    *,
+    store: Store | None = None,
+    engine: OcrEngine | None = None,
+    side: int = OCR_SIDE,
+    tap: Callable[[FrameBatch], None] | None = None,
+    progress: ProgressFn | None = None,
+) -> ScreenText:
+    """On-screen text of every frame of ``ctx.plan``, cached as ``"ocr/1"``.
+
+    Frames are decoded at :func:`ocr_side` and read by the lite OCR (near-duplicate
+    consecutive frames reuse the last reading).  ``tap``, if given, sees every decoded
+    batch, so a job can compute picture signals in the same decode pass; with ``tap`` a
+    cache hit still decodes (for the tap) but does not read text again.
+    """
+    from vidq.models.lite.ocr import OcrEngine, ocr_frames
+    from vidq.tasks.pipeline import frame_batches
+
+    engine = engine or OcrEngine()
+    size = ocr_side(ctx, side)
+    report = progress or no_progress
+    key = store.file_key(ctx.path) if store is not None and store.enabled else None
+    params = _ocr_params(ctx, size, engine)
+    hit = store.get_json(key, OCR_STAGE, params) if key is not None else None
+    total = len(ctx.plan.times)
+    if hit is not None:
+        if tap is not None:
+            for batch in frame_batches(ctx, size=size, progress=report):
+                tap(batch)
+        return ScreenText(_texts_from_json(hit), 0, True, size)
+
+    def tapped() -> Iterable[FrameBatch]:
+        for batch in frame_batches(ctx, size=size):
+            if tap is not None:
+                tap(batch)
+            yield batch
+
+    texts = ocr_frames(tapped(), engine=engine, total=total, progress=report)
+    read = sum(not t.reused for t in texts)
+    if key is not None:
+        store.put_json(key, OCR_STAGE, params, _texts_to_json(texts))
+    return ScreenText(texts, read, False, size)
+
+
+@dataclass
+class Evidence:
+    """Everything readable in a video: units plus the per-frame OCR they came from."""
+
+    units: list[Unit]  # speech units then screen units, each ordered by start
+    screen: ScreenText | None  # per-frame OCR (None when screen text was not read)
+    meta: dict[str, Any] = field(default_factory=dict)  # counts and models, for a job's "meta"
+
+    @property
+    def speech(self) -> list[Unit]:
+        return [u for u in self.units if u.source == "speech"]
+
+    @property
+    def on_screen(self) -> list[Unit]:
+        return [u for u in self.units if u.source == "screen"]
+
+
+def collect(
+    ctx: VideoContext,
+    *,
+    store: Store | None = None,
+    clock: StageClock | None = None,
+    screen: bool = True,
+    windows: bool = True,
+    engine: OcrEngine | None = None,
+    tap: Callable[[FrameBatch], None] | None = None,
+    progress: ProgressFn | None = None,
+) -> Evidence:
+    """Speech units of ``ctx.transcript`` and (``screen=True``) OCR units of ``ctx.plan``'s frames.
+
+    Stage times go to ``clock`` as ``"ocr"`` and ``"units"``.  ``tap`` is passed to
+    :func:`read_screen` (ignored when ``screen=False``).
+    """
+    from contextlib import nullcontext
+
+    def stage(name: str):
+        return clock.stage(name) if clock is not None else nullcontext()
+
+    shown: ScreenText | None = None
+    if screen and ctx.plan.times:
+        with stage("ocr"):
+            shown = read_screen(ctx, store=store, engine=engine, tap=tap, progress=progress)
+    with stage("units"):
+        units = speech_units(ctx.transcript, windows=windows)
+        units += screen_units(shown.texts) if shown is not None else []
+    meta: dict[str, Any] = {"speech_units": sum(u.source == "speech" for u in units),
+                            "screen_units": sum(u.source == "screen" for u in units)}
+    if shown is not None:
+        from vidq.models.lite.ocr import MODEL_LABEL
+
+        meta["ocr"] = {"model": MODEL_LABEL, "frames": len(shown.texts), "read": shown.read,
+                       "cached": shown.cached, "side": shown.side}
+    return Evidence(units, shown, meta)
+
+
+# -- tokens -----------------------------------------------------------------------------------
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _small(raw: list[str], i: int) -> tuple[int | None, int]:
+    """A value below 100 starting at ``raw[i]``: ``ninety nine`` -> 99, ``seven`` -> 7."""
+    w = raw[i] if i < len(raw) else ""
+    if w in _TENS:
+        nxt = raw[i + 1] if i + 1 < len(raw) else ""
+        if nxt in _UNITS and 0 < _UNITS[nxt] < 10:
+            return _TENS[w] + _UNITS[nxt], i + 2
+        return _TENS[w], i + 1
+    if w in _UNITS:
+        return _UNITS[w], i + 1
+    return None, i
+
+
+def _number_phrase(raw: list[str], i: int) -> tuple[int, int]:
+    value, i = _small(raw, i)
+    assert value is not None
+    total = 0
+    while i < len(raw) and raw[i] in _SCALES and 0 < value < 1000:
+        scale = _SCALES[raw[i]]
+        i += 1
+        if scale == 1000:
+            total += value * 1000
+            value = 0
+        else:
+            value *= 100
+        j = i + 1 if i < len(raw) and raw[i] == "and" else i
+        rest, k = _small(raw, j)
+        if rest is not None and (raw[j] not in _UNITS or _UNITS[raw[j]] != 0):
+            if raw[k:k + 1] and raw[k] in _SCALES:  # "two thousand three hundred": the next scale multiplies it
+                total += value
+                value = rest
+                i = k
+                continue
+            value += rest
+            i = k
+    return total + value, i
+
+
+def _token_stream(pieces: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """Normalise raw ``(token, origin)`` pairs into ``(token, first origin, last origin)``.
+
+    Number words become digits (one value per number phrase), adjacent digit tokens join,
+    stop words go, plurals are stemmed; origins (e.g. word positions) follow the tokens.
+    """
+    raw = [t for t, _ in pieces]
+    numbered: list[tuple[str, int, int]] = []
+    i = 0
+    while i < len(raw):
+        if raw[i] in _UNITS or raw[i] in _TENS:
+            value, j = _number_phrase(raw, i)
+            numbered.append((str(value), pieces[i][1], pieces[j - 1][1]))
+            i = j
+        else:
+            numbered.append((raw[i], pieces[i][1], pieces[i][1]))
+            i += 1
+    merged: list[tuple[str, int, int]] = []
+    for tok, lo, hi in numbered:
+        if tok.isdigit() and merged and merged[-1][0].isdigit():
+            merged[-1] = (merged[-1][0] + tok, merged[-1][1], hi)
+        else:
+            merged.append((tok, lo, hi))
+    return [(tok if tok.isdigit() else _stem(tok), lo, hi) for tok, lo, hi in merged if tok not in STOP_WORDS]
+
+
+def _raw_tokens(text: str) -> list[str]:
+    return _TOKEN_RE.findall(re.sub(r"['\u2019]s\b", "", text.lower()))
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised search tokens of ``text`` (see the module docstring); stop words removed."""
+    return [t for t, _, _ in _token_stream([(r, 0) for r in _raw_tokens(text)])]
+
+
+# -- retrieval --------------------------------------------------------------------------------
+class TextEncoder(Protocol):
+    """What the index needs from an embedder (``vidq.models.lite.embed.Embedder`` is one)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """``(N, D)`` float32, unit-length rows."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved unit and why it ranked where it did."""
+
+    index: int  # position of the unit in the index
+    unit: Unit  # the unit
+    score: float  # fused reciprocal-rank score (higher is better; comparable within one search only)
+    dense: float  # cosine similarity of unit and query (0 when the index has no vectors)
+    lexical: float  # BM25 score (0: no query term in the unit)
+    matched: tuple[str, ...]  # unit tokens that matched query terms (exactly or by close spelling)
+
+
+class EvidenceIndex:
+    """Units with their vectors (``(N, D)`` float32) and BM25 statistics."""
+
+    def __init__(self, units: Sequence[Unit], vectors: np.ndarray | None, encoder: TextEncoder | None):
+        self.units = list(units)  # in the order given
+        self.vectors = vectors  # (N, D) float32 unit rows, or None for lexical-only search
+        self.encoder = encoder  # encodes queries (None when vectors is None)
+        self.docs = [Counter(tokens(u.text)) for u in self.units]  # token counts per unit
+        self.lengths = np.array([sum(d.values()) for d in self.docs], np.float64)  # (N,)
+        self.avg_length = float(self.lengths.mean()) if self.units else 0.0
+        self.df: Counter[str] = Counter()  # units containing each token
+        for d in self.docs:
+            self.df.update(d.keys())
+        if vectors is not None and vectors.shape[0] != len(self.units):
+            raise ValueError(f"{len(self.units)} units but vectors of shape {vectors.shape}")
+
+    @classmethod
+    def build(cls, units: Sequence[Unit], *, encoder: TextEncoder | None = None, dense: bool = True,
+              store: Store | None = None, file_key: str | None = None) -> EvidenceIndex:
+        """Embed every unit (MiniLM unless ``encoder`` is given; none with ``dense=False``).
+
+        With ``store`` and ``file_key`` the vectors are cached under ``EMBED_STAGE``, keyed
+        by the unit texts, so a second job on the same video does not embed again.
+        """
+        if not dense:
+            return cls(units, None, None)
+        label = type(encoder).__name__ if encoder is not None else None
+        if encoder is None:
+            from vidq.models.lite.embed import MODEL_LABEL, load_embedder
+
+            encoder, label = load_embedder(), MODEL_LABEL
+        texts = [u.text for u in units]
+        params = {"model": label, "texts": params_digest({"t": texts}), "n": len(texts)}
+        cached = store.get_arrays(file_key, EMBED_STAGE, params) if store is not None and file_key else None
+        if cached is not None and cached.get("vectors") is not None and cached["vectors"].shape[0] == len(texts):
+            return cls(units, cached["vectors"].astype(np.float32), encoder)
+        vectors = np.asarray(encoder.encode(texts), np.float32) if texts else np.zeros((0, 1), np.float32)
+        if store is not None and file_key:
+            store.put_arrays(file_key, EMBED_STAGE, params, {"vectors": vectors})
+        return cls(units, vectors, encoder)
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    # -- scores -------------------------------------------------------------------------------
+    def query_terms(self, query: str) -> dict[str, float]:
+        """Query tokens with weights: 1 for each token, ratio (< 1) for close spellings in the index."""
+        terms: dict[str, float] = {}
+        vocab = None
+        for t in tokens(query):
+            terms[t] = max(terms.get(t, 0.0), 1.0)
+            if t in self.df or len(t) < FUZZY_MIN_LEN or t.isdigit():
+                continue
+            vocab = vocab if vocab is not None else [v for v in self.df if not v.isdigit()]
+            for close in difflib.get_close_matches(t, vocab, n=3, cutoff=FUZZY_CUTOFF):
+                ratio = difflib.SequenceMatcher(None, t, close).ratio()
+                terms[close] = max(terms.get(close, 0.0), ratio)
+        return terms
+
+    def bm25(self, terms: dict[str, float]) -> np.ndarray:
+        """BM25 of every unit for weighted ``terms``: ``(N,)`` float64."""
+        n = len(self.units)
+        scores = np.zeros(n, np.float64)
+        if n == 0:
+            return scores
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * self.lengths / max(self.avg_length, 1e-9))  # (N,)
+        for term, weight in terms.items():
+            df = self.df.get(term, 0)
+            if df == 0:
+                continue
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            tf = np.array([d.get(term, 0) for d in self.docs], np.float64)
+            scores += weight * idf * tf * (BM25_K1 + 1) / (tf + norm)
+        return scores
+
+    def cosine(self, query: str) -> np.ndarray:
+        """Cosine similarity of every unit to the query: ``(N,)`` float32 (zeros without vectors)."""
+        if self.vectors is None or self.encoder is None or not self.units:
+            return np.zeros(len(self.units), np.float32)
+        q = np.asarray(self.encoder.encode([query]), np.float32).reshape(-1)
+        return self.vectors @ q
+
+    def search(self, query: str, k: int = 10, *, sources: Sequence[str] | None = None,
+               dedupe: bool = True) -> list[Hit]:
+        """The ``k`` best units for ``query``, best first.
+
+        ``sources`` keeps only units from those sources (``"speech"``, ``"screen"``).
+        ``dedupe`` drops a unit that overlaps in time a better-ranked unit of the same source.
+        """
+        if not self.units or k <= 0:
+            return []
+        terms = self.query_terms(query)
+        lexical = self.bm25(terms)
+        dense = self.cosine(query)
+        allowed = np.ones(len(self.units), bool)
+        if sources is not None:
+            allowed = np.array([u.source in sources for u in self.units])
+        fused = np.zeros(len(self.units), np.float64)
+        if self.vectors is not None:
+            order = np.argsort(-dense, kind="stable")
+            ranks = np.empty(len(order), np.int64)
+            ranks[order] = np.arange(1, len(order) + 1)
+            fused += 1.0 / (RRF_K + ranks)
+        has_lex = lexical > 0
+        if has_lex.any():
+            order = np.argsort(-lexical, kind="stable")
+            ranks = np.empty(len(order), np.int64)
+            ranks[order] = np.arange(1, len(order) + 1)
+            fused += np.where(has_lex, 1.0 / (RRF_K + ranks), 0.0)
+        fused = np.where(allowed, fused, -np.inf)
+        hits: list[Hit] = []
+        kept: list[Unit] = []
+        for i in np.argsort(-fused, kind="stable"):
+            if not np.isfinite(fused[i]) or fused[i] <= 0:
+                break
+            unit = self.units[int(i)]
+            if dedupe and any(u.source == unit.source and u.start <= unit.end and unit.start <= u.end for u in kept):
+                continue
+            kept.append(unit)
+            matched = tuple(t for t in self.docs[int(i)] if t in terms)
+            hits.append(Hit(int(i), unit, float(fused[i]), float(dense[i]), float(lexical[i]), matched))
+            if len(hits) >= k:
+                break
+        return hits
+
+
+def search(units: Sequence[Unit] | EvidenceIndex, query: str, k: int = 10, **kwargs: Any) -> list[Hit]:
+    """``EvidenceIndex.build(units).search(query, k)``; pass an index to reuse its vectors.
+
+    Keyword arguments go to :meth:`EvidenceIndex.search` (``sources``, ``dedupe``) or, when
+    ``units`` is a list, to :meth:`EvidenceIndex.build` (``encoder``, ``dense``, ``store``,
+    ``file_key``).
+    """
+    search_kw = {k_: kwargs.pop(k_) for k_ in ("sources", "dedupe") if k_ in kwargs}
+    index = units if isinstance(units, EvidenceIndex) else EvidenceIndex.build(units, **kwargs)
+    return index.search(query, k, **search_kw)
+
+
+# -- matching (the lite verifier) -------------------------------------------------------------
+@dataclass(frozen=True)
+class Match:
+    """How well a unit's text contains a query's terms."""
+
+    coverage: float  # weighted fraction of query terms found in the unit (0..1); close spellings count by ratio
+    start: float  # seconds: first matched word (speech) or the unit's start (screen)
+    end: float  # seconds: last matched word (speech) or the unit's end (screen)
+    quote: str  # the unit's text around the matched words
+    terms: tuple[str, ...]  # query terms that were found
+
+
+def match_terms(query: str, unit: Unit) -> Match:
+    """Exact or close-spelling match of ``query``'s tokens in ``unit`` (no model).
+
+    Each query token counts 1 if the unit has it, else the best difflib ratio against the
+    unit's tokens when that is at least ``FUZZY_CUTOFF`` (never for numbers: a wrong code is
+    a wrong code), else 0; ``coverage`` is their mean.  Speech units narrow ``start``/``end``
+    to the matched words; ``quote`` is those words with a little context.
+    """
+    q = list(dict.fromkeys(tokens(query)))
+    if not q:
+        return Match(0.0, unit.start, unit.end, unit.text, ())
+    unit_tokens = set(tokens(unit.text))
+    found: dict[str, float] = {}
+    for t in q:
+        if t in unit_tokens:
+            found[t] = 1.0
+        elif not t.isdigit() and len(t) >= FUZZY_MIN_LEN:
+            best = max((difflib.SequenceMatcher(None, t, u).ratio() for u in unit_tokens if not u.isdigit()),
+                       default=0.0)
+            if best >= FUZZY_CUTOFF:
+                found[t] = best
+    coverage = sum(found.values()) / len(q)
+    start, end, quote = matched_span(unit, set(found))
+    return Match(round(coverage, 4), start, end, quote, tuple(found))
+
+
+def matched_span(unit: Unit, terms: set[str], *, context: int = 3) -> tuple[float, float, str]:
+    """Times of the words of a speech unit that carry ``terms`` (whole unit for screen units).
+
+    Returns ``(start, end, quote)``; the quote is the matched words plus ``context`` words
+    each side.  A number spoken over several words (``seven four one``) matches as the
+    words that form it.
+    """
+    if not unit.words or not terms:
+        return unit.start, unit.end, unit.text
+    pieces = [(r, i) for i, w in enumerate(unit.words) for r in _raw_tokens(w.text)]
+    spans = [(lo, hi) for tok, lo, hi in _token_stream(pieces) if _close_to(tok, terms)]
+    if not spans:
+        return unit.start, unit.end, unit.text
+    lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+    words = unit.words
+    quote = " ".join(w.text for w in words[max(0, lo - context):hi + context + 1])
+    return words[lo].start, max(words[hi].end, words[lo].start), quote
+
+
+def _close_to(token: str, terms: set[str]) -> bool:
+    if token in terms:
+        return True
+    if token.isdigit():
+        return False
+    return any(not t.isdigit() and difflib.SequenceMatcher(None, token, t).ratio() >= FUZZY_CUTOFF for t in terms)
