@@ -30,7 +30,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "frames",
     "transcribe",
     "plan",
+    "models",
+    "doctor",
     "cache",
+    "completion",
 )
 
 # Global options, accepted anywhere on the command line (before `--`).

@@ -82,6 +82,12 @@ class Backend(abc.ABC):
 
     name: str = "backend"  # registry name, e.g. "qwen2.5-vl-7b", "lite", "openai:gpt-4o"
     capabilities: Capabilities = Capabilities(sees_images=False, max_context=2048)
+    frame_size: int | None = None  # longest frame side (px) the backend wants from the decoder; None: any
+
+    def suggest_frames(self, frames: int, options: GenerateOptions) -> int:
+        """How many of ``frames`` requested frames this backend takes under ``options``
+        (local VLMs ask the budget planner); call it before sampling.  Default: all."""
+        return frames
 
     @abc.abstractmethod
     def prepare(self, video: VideoInput | None, prompt: str, options: GenerateOptions) -> Prepared:

@@ -158,6 +158,11 @@ class TransformersBackend(Backend):
             compressions=("none", "progressive", "slowfast", "prompt", "kv"),
             kv_compression=True,
         )
+        self.frame_size = int(getattr(dims, "default_resolution", 0) or 0) or None
+
+    def suggest_frames(self, frames: int, options: GenerateOptions) -> int:
+        """The planner's frame count for ``frames`` under ``options`` (fewer when nothing else fits)."""
+        return self.choose(frames, options).frames or frames
 
     # ------------------------------------------------------------------ loading
     @classmethod
