@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+pytest_plugins = ["media_files"]  # session fixtures `media_dir`, `clip`: generated test media
+
 
 @dataclass
 class CliResult:

@@ -60,6 +60,7 @@ class PyAVReader:
         self.min_skip_tolerance = NONREF_GAP_FRAMES * frame_step
         self._packets: Iterator | None = None
         self.decoded = 0  # frames that came out of the decoder (for benchmarks and tests)
+        self.ticks = _frame_ticks(path, self.stream)  # every frame's PTS in stream ticks, sorted; or None
 
     def close(self) -> None:
         self.container.close()
@@ -79,14 +80,21 @@ class PyAVReader:
         self.stream.codec_context.flush_buffers()
         self._packets = self.container.demux(self.stream)
 
-    def _frames(self, skip: str = "DEFAULT") -> Iterator:
-        """Decode forward from the current position (``skip``: the codec's skip_frame)."""
+    def _frames(self, skip: str = "DEFAULT", needed: set[int] | None = None) -> Iterator:
+        """Decode forward from the current position (``skip``: the codec's skip_frame).
+
+        With ``needed`` (PTS ticks of the frames that answer targets), every other packet is
+        sent with ``skip_frame=NONREF``: the decoder still decodes it if later frames refer
+        to it, and drops it otherwise.
+        """
         cc = self.stream.codec_context
         packets = self._packets
         assert packets is not None
         cc.skip_frame = skip
         try:
             for packet in packets:
+                if needed is not None:
+                    cc.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in needed else "NONREF"
                 for frame in cc.decode(packet):
                     self.decoded += 1
                     yield frame
@@ -135,9 +143,20 @@ class PyAVReader:
         else:
             yield from self._exact(plan, range(len(plan.times)))
 
+    def _answer_ticks(self, times: list[float]) -> set[int] | None:
+        """PTS ticks of the frames shown at ``times`` (from the index), or None without one."""
+        if self.ticks is None:
+            return None
+        import numpy as np
+
+        wanted = np.floor((np.asarray(times, dtype=np.float64) + self.t0 + EPS) / self.tb + 1e-9).astype(np.int64)
+        at = np.searchsorted(self.ticks, wanted, side="right") - 1
+        return {int(x) for x in self.ticks[np.clip(at, 0, None)]}
+
     def _exact(self, plan: SamplePlan, positions) -> Iterator[tuple[int, float, object]]:
         times = plan.times
         order = list(positions)
+        needed = self._answer_ticks([times[p] for p in order])
         frames = None
         prev = None  # (secs, frame): the newest frame decoded on this run
         pos = -math.inf  # time of the newest decoded frame
@@ -149,7 +168,8 @@ class PyAVReader:
             key = self.key_at_or_before(t)
             nxt = times[order[i + 1]] if i + 1 < len(order) else math.inf
             if (retry_from is None and self.keys and abs(key - t) <= EPS
-                    and self.key_at_or_before(nxt) > key + EPS and (frames is None or key - pos > SEEK_GAP)):
+                    and (nxt == math.inf or self.key_at_or_before(nxt) > key + EPS)
+                    and (frames is None or key - pos > SEEK_GAP)):
                 frame = self.keyframe(key)
                 frames, prev, pos = None, None, -math.inf
                 if frame is not None and abs(self.secs(frame) - key) <= EPS:
@@ -160,7 +180,7 @@ class PyAVReader:
                 landed = key if retry_from is None else retry_from
                 retry_from = None
                 self._seek(landed)
-                frames, prev = self._frames(), None
+                frames, prev = self._frames(needed=needed), None
             frame = next(frames, None)
             if frame is None:  # end of stream: the last frame stays on screen until the end
                 if prev is None:
@@ -247,3 +267,25 @@ class PyAVReader:
                 yield from self._exact(plan, group[n:])
                 return
             yield g, best[1], best[2]
+
+
+def _frame_ticks(path, stream):
+    """Sorted PTS (stream ticks) of every frame, from an MP4/MOV index; None for other files."""
+    import numpy as np
+
+    from vidq.media import mp4index
+
+    if not mp4index.looks_like_mp4(path):
+        return None
+    try:
+        index = mp4index.read_index(path)
+    except (mp4index.Mp4Error, OSError):
+        return None
+    if index is None:
+        return None
+    for track in index.tracks:
+        if track.track_id == stream.id and track.handler == "vide":
+            if abs(float(stream.time_base) * track.timescale - 1.0) > 1e-12:
+                return None
+            return np.unique(np.round(track.pts * track.timescale).astype(np.int64))
+    return None

@@ -132,7 +132,7 @@ def _filter_path(path: str | os.PathLike) -> str:
     return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
 
 
-def _scene_graph(i: int, scene: Scene, size: tuple[int, int], fps: float) -> str:
+def _scene_graph(i: int, scene: Scene, size: tuple[int, int], fps: float, work_fmt: str) -> str:
     """Filter chain producing scene ``i`` as label ``[s{i}]``: coloured background + moving pattern."""
     w, h = size
     color = scene.color or PALETTE[i % len(PALETTE)]
@@ -141,17 +141,17 @@ def _scene_graph(i: int, scene: Scene, size: tuple[int, int], fps: float) -> str
         raise ValueError(f"unknown pattern {pattern!r}; choose from {PATTERNS}")
     d = f"{scene.duration:.6f}"
     pw, ph = max(2, (w // 3) // 2 * 2), max(2, (h // 3) // 2 * 2)
-    bg = f"color=c={color}:s={w}x{h}:r={fps}:d={d},format=yuv444p[b{i}]"
+    bg = f"color=c={color}:s={w}x{h}:r={fps}:d={d},format={work_fmt}[b{i}]"
     if pattern == "life":  # Conway's game of life: moves everywhere, carries no text
         fg = (f"life=s={pw}x{ph}:r={fps}:ratio=0.3:seed={i + 1}:mold=8:life_color=white:death_color=black,"
-              f"trim=duration={d},format=yuv444p[f{i}]")
+              f"trim=duration={d},format={work_fmt}[f{i}]")
     elif pattern == "bars":
-        fg = f"smptebars=s={pw}x{ph}:r={fps}:d={d},format=yuv444p[f{i}]"
+        fg = f"smptebars=s={pw}x{ph}:r={fps}:d={d},format={work_fmt}[f{i}]"
     elif pattern == "grid":
         fg = (f"color=c=white:s={pw}x{ph}:r={fps}:d={d},"
-              f"drawgrid=w={max(2, pw // 6)}:h={max(2, ph // 6)}:t=2:c=black,format=yuv444p[f{i}]")
+              f"drawgrid=w={max(2, pw // 6)}:h={max(2, ph // 6)}:t=2:c=black,format={work_fmt}[f{i}]")
     else:
-        fg = f"gradients=s={pw}x{ph}:r={fps}:d={d}:speed=0.05:seed={i + 1},format=yuv444p[f{i}]"
+        fg = f"gradients=s={pw}x{ph}:r={fps}:d={d}:speed=0.05:seed={i + 1},format={work_fmt}[f{i}]"
     # The pattern bounces horizontally; its row depends on the scene so layouts differ too.
     y = (h - ph) * ((i % 3) + 1) // 4
     x = f"abs(mod(t*{max(1, w // 4)}\\,2*(W-w))-(W-w))"
@@ -204,7 +204,9 @@ def make_video(
     if total <= 0:
         raise ValueError("duration must be positive")
     h = size[1]
-    parts = [_scene_graph(i, s, size, fps) for i, s in enumerate(shots)]
+    # compose in 4:2:0 when the output is 4:2:0 and even-sized (cheaper); else in 4:4:4
+    work_fmt = "yuv420p" if pix_fmt == "yuv420p" and size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
+    parts = [_scene_graph(i, s, size, fps, work_fmt) for i, s in enumerate(shots)]
     joined = "".join(f"[s{i}]" for i in range(len(shots)))
     chain = f"{joined}concat=n={len(shots)}:v=1:a=0" if len(shots) > 1 else "[s0]null"
     if vfr:
