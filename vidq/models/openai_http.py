@@ -18,7 +18,6 @@ import ipaddress
 import json
 import logging
 import os
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -30,7 +29,14 @@ from typing import Any
 import numpy as np
 
 from vidq.errors import InputError, ModelError
-from vidq.models.base import Backend, Capabilities, GenerateOptions, Generation, Prepared, VideoInput
+from vidq.models.base import (
+    Backend,
+    Capabilities,
+    GenerateOptions,
+    Generation,
+    Prepared,
+    VideoInput,
+)
 from vidq.models.vlm.layout import frame_stamp
 from vidq.models.vlm.prompt import DEFAULT_SYSTEM, header_text
 
@@ -166,7 +172,7 @@ class OpenAIBackend(Backend):
             wait = min(MAX_WAIT_S, self.backoff * (2 ** attempt))
             try:
                 result = self._send(url, payload, headers)
-            except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout) as e:
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
                 reason = getattr(e, "reason", e)
                 last = f"cannot reach {self.api_base} ({reason})"
             else:

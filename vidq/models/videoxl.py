@@ -23,7 +23,14 @@ import numpy as np
 
 from vidq.compress.types import KV_RATIOS
 from vidq.errors import InputError, MissingDependency, ModelError
-from vidq.models.base import Backend, Capabilities, GenerateOptions, Generation, Prepared, VideoInput
+from vidq.models.base import (
+    Backend,
+    Capabilities,
+    GenerateOptions,
+    Generation,
+    Prepared,
+    VideoInput,
+)
 from vidq.models.loading import LoadPlan
 from vidq.models.vlm.layout import frame_stamp
 from vidq.models.vlm.prompt import DEFAULT_SYSTEM, encode_text
@@ -123,8 +130,8 @@ class VideoXLBackend(Backend):
         log.info("%s: %s", self.name, reason)
         system = options.system if options.system is not None else DEFAULT_SYSTEM
         head = encode_text(self.tokenizer, PROMPT_HEAD.format(system=system), specials=True)
-        lines = [f"The video above is {frames} frames from {frame_stamp(times[0], video.duration)} "
-                 f"to {frame_stamp(times[-1], video.duration)}."]
+        lines = [(f"The video above is {frames} frames from {frame_stamp(times[0], video.duration)} "
+                 f"to {frame_stamp(times[-1], video.duration)}.")]
         said = [f"{frame_stamp(t, video.duration)} {w}" for t, w in zip(times, words) if w]
         if said:
             lines.append("What is said, by time:")

@@ -279,3 +279,108 @@ def tiny_model_dir(family: str, root: str | os.PathLike) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+# --- a fake remote-code model with Video-XL's generate interface ------------------------------
+
+_FAKEXL_CONFIG = '''from transformers import PretrainedConfig
+
+
+class FakeXLConfig(PretrainedConfig):
+    model_type = "fakexl"
+
+    def __init__(self, vocab_size=512, hidden_size=8, beacon_ratio=None, reply_ids=None, **kwargs):
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.beacon_ratio = beacon_ratio if beacon_ratio is not None else [2, 4, 8]
+        self.reply_ids = reply_ids or []
+        super().__init__(**kwargs)
+'''
+
+_FAKEXL_MODELING = '''import numpy as np
+import torch
+from transformers import PreTrainedModel
+
+from .configuration_fakexl import FakeXLConfig
+
+
+class FakeXLImageProcessor:
+    """CLIP-style preprocess: frames -> pixel_values [F, 3, 16, 16]."""
+
+    def preprocess(self, images, return_tensors="pt"):
+        arr = np.stack([np.asarray(i, dtype=np.float32)[:16, :16] for i in images]) / 255.0
+        return {"pixel_values": torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()}
+
+
+class FakeXLVisionTower:
+    image_processor = FakeXLImageProcessor()
+
+
+class FakeXLMemory:
+    def __init__(self):
+        self.resets = 0
+
+    def reset(self):
+        self.resets += 1
+
+
+class FakeXLForCausalLM(PreTrainedModel):
+    config_class = FakeXLConfig
+    _supports_sdpa = True
+    _supports_flash_attn = True
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.proj = torch.nn.Linear(config.hidden_size, config.hidden_size)
+        self.memory = FakeXLMemory()
+        self.calls = []
+        self.post_init()
+
+    def _init_weights(self, module):
+        pass
+
+    def get_vision_tower(self):
+        return FakeXLVisionTower()
+
+    def generate(self, input_ids, images=None, modalities=None, beacon_skip_first=None, beacon_skip_last=None, **kwargs):
+        self.calls.append({"input_ids": input_ids.tolist(), "images": [tuple(i.shape) for i in images],
+                           "modalities": modalities, "beacon_skip_first": beacon_skip_first,
+                           "beacon_skip_last": beacon_skip_last, "beacon_ratio": list(self.config.beacon_ratio),
+                           "resets": self.memory.resets, "kwargs": kwargs})
+        # like Video-XL: the prompt comes back with the image token expanded, then the answer
+        expanded = input_ids.shape[1] - 1 + (beacon_skip_last - beacon_skip_first)
+        reply = torch.tensor([self.config.reply_ids], dtype=torch.long, device=input_ids.device)
+        return torch.cat([torch.zeros(1, expanded, dtype=torch.long, device=input_ids.device), reply], dim=1)
+'''
+
+
+def build_fake_videoxl(directory: str | os.PathLike, *, reply: str = "beacons summarized the video") -> Path:
+    """Write a remote-code model folder (config.json with ``auto_map`` + modeling files) that
+    mimics Video-XL's interface: ``generate(input_ids, images=, modalities=, beacon_skip_first=,
+    beacon_skip_last=)``, ``config.beacon_ratio``, ``memory.reset()``, ``get_vision_tower().image_processor``.
+    Its answer is always ``reply``; it records every call in ``model.calls``."""
+    from transformers import Qwen2Tokenizer
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    vocab, merges = train_bpe(("<|endoftext|>", "<|im_start|>", "<|im_end|>"))
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, eos_token="<|im_end|>",
+                         pad_token="<|endoftext|>", extra_special_tokens=["<|im_start|>", "<|im_end|>"])
+    tok.save_pretrained(out)
+    (out / "configuration_fakexl.py").write_text(_FAKEXL_CONFIG, encoding="utf-8")
+    (out / "modeling_fakexl.py").write_text(_FAKEXL_MODELING, encoding="utf-8")
+    config = {
+        "architectures": ["FakeXLForCausalLM"], "model_type": "fakexl",
+        "auto_map": {"AutoConfig": "configuration_fakexl.FakeXLConfig",
+                     "AutoModelForCausalLM": "modeling_fakexl.FakeXLForCausalLM"},
+        "vocab_size": len(tok), "hidden_size": 8, "beacon_ratio": [2, 4, 8],
+        "reply_ids": tok(reply, add_special_tokens=False)["input_ids"],
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    save_file({"proj.weight": torch.randn(8, 8), "proj.bias": torch.zeros(8)}, str(out / "model.safetensors"),
+              metadata={"format": "pt"})
+    return out

@@ -63,12 +63,10 @@ def _render_text(out: TextIO, rows: list[dict[str, Any]], schemes: list[dict[str
         table.append((r["name"], r["hf_id"] or "-", r["family"], r["params_human"] or "-", _gb(r["weights_4bit_bytes"]),
                       _gb(r["vram_4bit_bytes"]), "yes" if r["offline"] else "no", "; ".join(caps)))
     widths = [max(len(str(x[i])) for x in [header, *table]) for i in range(len(header) - 1)]
-    for line in [header, *table]:
-        out.write("  ".join(str(c).ljust(w) for c, w in zip(line, widths)) + "  " + line[-1] + "\n")
+    out.writelines("  ".join(str(c).ljust(w) for c, w in zip(line, widths)) + "  " + line[-1] + "\n" for line in [header, *table])
     out.write("\n4-BIT VRAM: weights + KV cache + activations at the default frames, as 'vidq plan' computes it.\n")
     out.write("OFFLINE: weights in the local Hugging Face cache (or nothing to download).\n")
-    for s in schemes:
-        out.write(f"Also: {s['spec']}  {s['summary']}\n")
+    out.writelines(f"Also: {s['spec']}  {s['summary']}\n" for s in schemes)
     out.write("Any Hugging Face id or local model directory of these families works too: --model PATH.\n")
 
 

@@ -466,6 +466,7 @@ class TransformersBackend(Backend):
         packed = layout.pack(pieces, placeholder_id=self.adapter.placeholder_id, start=0, mrope=self.adapter.mrope)
         grid = encoded.grids.shape[1] * encoded.grids.shape[2]
         meta.update(frames=encoded.frames, tokens_per_frame=grid / self.adapter.temporal_merge,
+                    token_grid=[int(encoded.grids.shape[1]), int(encoded.grids.shape[2])],
                     visual_tokens_in=int(encoded.grids.shape[0] * grid), visual_tokens=packed.meta["visual_tokens"],
                     prompt_tokens=len(packed))
         log.info("%s: %d frames -> %d visual tokens (%s), %d tokens in all", self.name, encoded.frames,
@@ -493,6 +494,7 @@ class TransformersBackend(Backend):
                 stats["frames"] += chunk.frames
                 _, h, w, _ = chunk.grids.shape
                 stats["grid"] = h * w
+                stats["shape"] = [int(h), int(w)]
                 for i in range(chunk.grids.shape[0]):
                     rows = chunk.grids[i].reshape(h * w, -1)
                     ds = tuple(level[i].reshape(h * w, -1) for level in chunk.deepstack) if chunk.deepstack else None
@@ -527,7 +529,7 @@ class TransformersBackend(Backend):
             raise InputError("no frames to show the model (the video yielded none)")
         timings["prefill_video_s"] = time.perf_counter() - t0
         q_packed = layout.pack(question, placeholder_id=a.placeholder_id, start=0, mrope=a.mrope)
-        meta.update(frames=stats["frames"], tokens_per_frame=stats["grid"] / a.temporal_merge,
+        meta.update(frames=stats["frames"], tokens_per_frame=stats["grid"] / a.temporal_merge, token_grid=stats.get("shape"),
                     visual_tokens_in=stats["visual"], visual_tokens=kept_total, kv_window=options.kv_window,
                     kv_windows=windows, kv_video_tokens=stats["video_tokens"], kv_sink=len(sink_packed),
                     kv_entries=position, ratio=ratio)
