@@ -84,6 +84,7 @@ def test_resolve_names_ids_and_schemes():
     assert (family.name, source, entry.name) == ("qwen2_5_vl", "Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b")
     family, source, entry = resolve("Qwen/Qwen2.5-VL-7B-Instruct")
     assert entry.name == "qwen2.5-vl-7b"
+    assert resolve("video-xl")[2].name == "video-xl-7b"
     family, source, entry = resolve("openai:gpt-4o-mini")
     assert (family.name, source, entry) == ("openai", "gpt-4o-mini", None)
     with pytest.raises(InputError, match="unknown model 'nonsense'; known: .*qwen2.5-vl-7b"):

@@ -93,3 +93,4 @@ def register(registry: Registry) -> None:
                                   tokens_per_frame=xl.tokens_per_frame if xl else 144, compression="videoxl",
                                   tier="videoxl", remote_code=True,
                                   summary="Video-XL 7B, the seed model (remote code, beacon compression)"))
+    registry.add_alias("video-xl", "video-xl-7b")  # the name `vidq plan` also accepts

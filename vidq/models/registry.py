@@ -91,6 +91,7 @@ class Registry:
     def __init__(self) -> None:
         self.families: dict[str, Family] = {}
         self.models: dict[str, ModelEntry] = {}
+        self.aliases: dict[str, str] = {}  # other spellings -> model name
 
     def add_family(self, family: Family) -> None:
         self.families[family.name] = family
@@ -98,9 +99,13 @@ class Registry:
     def add_model(self, entry: ModelEntry) -> None:
         self.models[entry.name.lower()] = entry
 
+    def add_alias(self, alias: str, name: str) -> None:
+        self.aliases[alias.lower()] = name.lower()
+
     def entry(self, name: str) -> ModelEntry | None:
-        """The entry named ``name`` (case-insensitive) or whose HF id is ``name``."""
+        """The entry named ``name`` (case-insensitive, aliases too) or whose HF id is ``name``."""
         key = name.strip().lower()
+        key = self.aliases.get(key, key)
         if key in self.models:
             return self.models[key]
         for entry in self.models.values():

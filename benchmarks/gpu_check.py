@@ -1,0 +1,194 @@
+"""One prepared GPU check for the model layer (run it on a lent GPU in one go).
+
+    python benchmarks/gpu_check.py [--family qwen2_5_vl] [--json out.json]
+
+On a tiny random-weight model (``vidq.testing.tiny_models``) it compares, for the same
+frames and prompt:
+
+1. the unquantized float32 CPU run (the reference),
+2. CUDA bf16, SDPA,
+3. CUDA bitsandbytes 4-bit (nf4, double quant, bf16 compute) with flash-attn 2 when
+   installed (SDPA otherwise), and 8-bit,
+
+reporting the max |logit difference| over every prompt position, top-1 agreement, whether
+greedy answers match, and peak GPU memory; then a ``--compress kv`` run on CUDA, and a
+torchcodec GPU decode of a generated clip against the CPU decode.  Prints a report and
+exits non-zero only when a check crashes; parts that cannot run here (no GPU, a package
+missing) are skipped with the reason printed, so it also runs on a CPU-only machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+N_FRAMES = 16
+PROMPT = "What happens in this video, and when?"
+
+
+def _video(n: int = N_FRAMES):
+    from vidq.media.types import FrameBatch
+    from vidq.models.base import VideoInput
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (n, 56, 56, 3), dtype=np.uint8)
+    batches = [FrameBatch(images=images[i:i + 8], pts=np.arange(i, min(n, i + 8)) * 2.0,
+                          indices=np.arange(i, min(n, i + 8))) for i in range(0, n, 8)]
+    subs = [f"the speaker says word {i}" if i % 2 else "" for i in range(n)]
+    return VideoInput(batches=iter(batches), times=[i * 2.0 for i in range(n)], subtitles=subs, duration=n * 2.0)
+
+
+def _load(folder: Path, family: str, device: str, quant: str | None, attn: str | None = None):
+    from vidq.models.loading import choose_load_plan, installed
+    from vidq.models.vlm.engine import TransformersBackend
+
+    plan = choose_load_plan(device, quant, family, have_bitsandbytes=installed("bitsandbytes"),
+                            have_flash_attn=installed("flash_attn") if attn is None else attn == "flash_attention_2")
+    return TransformersBackend.load(str(folder), family=family, name=f"tiny-{family}", plan=plan, offline=True)
+
+
+def _all_logits(backend, options) -> tuple[Any, str]:
+    """Logits at every prompt position [L, V] (float32, CPU) and the greedy answer."""
+    import torch
+
+    from vidq.models.vlm import kvprefill
+
+    prepared = backend.prepare(_video(), PROMPT, options)
+    packed = prepared.payload.packed
+    a = backend.adapter
+    cache = kvprefill.new_cache(a.language_model)
+    with torch.inference_mode():
+        embeds = a.embed_tokens(packed.ids.to(a.device)).unsqueeze(0)
+        embeds[0, packed.visual_mask.to(a.device)] = packed.features.to(a.device, embeds.dtype)
+        deep = None if packed.deepstack is None else [d.to(a.device, embeds.dtype) for d in packed.deepstack]
+        hidden = a.lm_forward(embeds, packed.positions, cache, packed.visual_mask, deep)
+        logits = a.lm_head(hidden)[0].float().cpu()
+    answer = backend.generate(prepared, options).text
+    return logits, answer
+
+
+def _compare(ref, other) -> dict[str, Any]:
+    diff = (ref - other).abs()
+    return {"max_abs_diff": round(float(diff.max()), 5), "mean_abs_diff": round(float(diff.mean()), 5),
+            "top1_agreement": round(float((ref.argmax(-1) == other.argmax(-1)).float().mean()), 4),
+            "positions": int(ref.shape[0])}
+
+
+def check_quantized(family: str, root: Path, report: dict[str, Any]) -> None:
+    import torch
+
+    from vidq.models.base import GenerateOptions
+    from vidq.models.loading import installed
+    from vidq.testing.tiny_models import tiny_model_dir
+
+    folder = tiny_model_dir(family, root)
+    options = GenerateOptions(max_new_tokens=8, compress="none")
+    cpu = _load(folder, family, "cpu", None)
+    ref, ref_answer = _all_logits(cpu, options)
+    report["cpu_fp32"] = {"answer": ref_answer}
+    if not torch.cuda.is_available():
+        report["cuda"] = "skipped: no CUDA device"
+        return
+    report["device"] = torch.cuda.get_device_name(0)
+    runs = [("cuda_bf16_sdpa", "none", "sdpa"), ("cuda_4bit", "4bit", None), ("cuda_8bit", "8bit", None)]
+    for label, quant, attn in runs:
+        if quant != "none" and not installed("bitsandbytes"):
+            report[label] = "skipped: bitsandbytes is not installed (pip install 'vidq[gpu]')"
+            continue
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        backend = _load(folder, family, "cuda:0", quant, attn)
+        logits, answer = _all_logits(backend, options)
+        entry = {"attention": backend.plan.attn, "quant": backend.plan.quant or backend.plan.dtype,
+                 **_compare(ref, logits), "greedy_answer_matches_cpu": answer == ref_answer,
+                 "peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+                 "seconds": round(time.perf_counter() - t0, 2)}
+        if quant == "4bit":
+            kinds = {type(m).__name__ for m in backend.adapter.model.modules()}
+            entry["linear4bit_layers"] = "Linear4bit" in kinds
+            visual = getattr(backend.adapter.model.model, "visual", None) or getattr(backend.adapter.model.model,
+                                                                                      "vision_tower", None)
+            entry["vision_tower_unquantized"] = visual is not None and not any(
+                type(m).__name__ in ("Linear4bit", "Linear8bitLt") for m in visual.modules())
+        report[label] = entry
+        del backend
+    # kv compression on CUDA with the default plan (4-bit when bitsandbytes is there)
+    if installed("bitsandbytes"):
+        from vidq.compress import CompressOptions, kv_kept
+
+        backend = _load(folder, family, "cuda:0", None)
+        backend.compress_options = CompressOptions(kv_window=64)
+        torch.cuda.reset_peak_memory_stats()
+        result = backend.answer(_video(64), PROMPT, GenerateOptions(max_new_tokens=8, compress="kv", ratio=8))
+        m = result.meta
+        report["cuda_kv"] = {"kv_entries": m["kv_entries"], "expected": m["kv_sink"] + kv_kept(m["kv_video_tokens"], 8, 64),
+                             "peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+                             "answer": result.text}
+
+
+def check_torchcodec(report: dict[str, Any]) -> None:
+    import torch
+
+    from vidq.models.loading import installed
+
+    if not torch.cuda.is_available():
+        report["torchcodec_gpu"] = "skipped: no CUDA device"
+        return
+    if not installed("torchcodec"):
+        report["torchcodec_gpu"] = "skipped: torchcodec is not installed (pip install 'vidq[gpu]')"
+        return
+    from torchcodec.decoders import VideoDecoder
+
+    from vidq.testing.video import make_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_video(Path(tmp) / "clip.mp4", duration=4.0, size=(320, 240), fps=25, n_scenes=4)
+        indices = [0, 20, 50, 99]
+        cpu = VideoDecoder(str(path), device="cpu").get_frames_at(indices=indices).data.float()
+        torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        gpu = VideoDecoder(str(path), device="cuda").get_frames_at(indices=indices)
+        seconds = time.perf_counter() - t0
+        report["torchcodec_gpu"] = {
+            "frames": list(gpu.data.shape), "device": str(gpu.data.device), "pts": [round(float(p), 3) for p in gpu.pts_seconds],
+            "mean_abs_diff_vs_cpu": round(float((gpu.data.float().cpu() - cpu).abs().mean()), 3),
+            "seconds": round(seconds, 3), "peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", default="qwen2_5_vl", help="tiny model family (default qwen2_5_vl)")
+    parser.add_argument("--json", type=Path, help="also write the report as JSON here")
+    args = parser.parse_args(argv)
+    report: dict[str, Any] = {"family": args.family}
+    crashed = []
+    with tempfile.TemporaryDirectory() as root:
+        for name, check in (("quantized", lambda: check_quantized(args.family, Path(root), report)),
+                            ("torchcodec", lambda: check_torchcodec(report))):
+            try:
+                check()
+            except Exception as e:  # noqa: BLE001 - report every crash, run the other checks
+                crashed.append(name)
+                report[f"{name}_error"] = f"{type(e).__name__}: {e}"
+                traceback.print_exc()
+    for key, value in report.items():
+        print(f"{key}: {json.dumps(value) if not isinstance(value, str) else value}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    if crashed:
+        print(f"crashed: {', '.join(crashed)}", file=sys.stderr)
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
