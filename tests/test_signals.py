@@ -176,3 +176,38 @@ def test_concat_loudness_equals_one_pass():
     np.testing.assert_allclose(joined.db, whole.db)
     with pytest.raises(ValueError):
         S.concat_loudness([parts[0], S.loudness(x, sr, window=0.25)])
+
+
+def test_gated_level_drops_pauses_and_silence():
+    speech_with_pauses = np.array([-20.0] * 5 + [-45.0] * 5 + [S.SILENCE_FLOOR_DB] * 3)
+    assert S.gated_level(speech_with_pauses) == pytest.approx(-20.0)
+    assert S.gated_level(np.array([-30.0, -26.0])) == pytest.approx(10 * np.log10((1e-3 + 10 ** -2.6) / 2))
+    assert np.isnan(S.gated_level(np.full(4, S.SILENCE_FLOOR_DB)))
+
+
+def test_color_grid_and_colour_aware_repeats():
+    left_red = solid((255, 0, 0), h=80, w=160)
+    left_red[0, :, 80:] = (0, 0, 255)
+    grid = S.color_grid(left_red, grid=2)
+    assert grid.shape == (1, 12)
+    assert grid[0].tolist() == [255, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 255]
+    # two plain cards of different colours hash alike, so only colour tells them apart
+    hashes = _random_hashes(200, 5)
+    colors = np.zeros((200, 48), np.float32)
+    hashes[120:135] = hashes[20:35]
+    colors[120:135] = 200.0  # same structure, other colours: not a repeat
+    times = np.arange(200, dtype=float)
+    assert len(S.repeated_segments(hashes, times)) == 1
+    assert S.repeated_segments(hashes, times, colors=colors) == []
+
+
+def test_repeats_prefer_the_best_supported_offset():
+    # a spot whose card sequence repeats inside it (A B C D A B): the other airing matches
+    # at the true offset (6 frames) and at a false one (shifted by 4 frames, 2 frames)
+    hashes = _random_hashes(300, 6)
+    spot = _random_hashes(4, 7)
+    cards = np.concatenate([np.repeat(spot, 2), np.repeat(spot[:2], 2)])  # 12 frames
+    hashes[40:52] = cards
+    hashes[200:212] = cards
+    pairs = S.repeated_segments(hashes, np.arange(300, dtype=float), min_distinct=3)
+    assert [(p.first_start, p.first_end, p.second_start, p.second_end) for p in pairs] == [(40.0, 52.0, 200.0, 212.0)]

@@ -17,7 +17,8 @@ Picture::
     corner_edges(images)                   -> (B, 4, h, w) bool edge maps of the four corners
     logo_mask(edges) / logo_presence(edges, mask)  -> station-logo mask / per-frame presence
     frame_hashes(images)                   -> (B,) uint64 difference hashes (dHash, 64 bits)
-    repeated_segments(hashes, times)       -> list[RepeatPair]: the same footage aired twice
+    color_grid(images)                     -> (B, 48) float32 mean colour of 4x4 cells
+    repeated_segments(hashes, times, colors=...)  -> list[RepeatPair]: the same footage aired twice
 
 Sound::
 
@@ -61,7 +62,8 @@ K_SHELF = (1681.974450955533, 3.999843853973347, 0.7071752369554196)  # (f0 Hz, 
 K_SHELF_BAND = 0.4996667741545416  # exponent of the shelf's band-edge gain
 K_HIGHPASS = (38.13547087602444, 0.5003270373238773)  # (f0 Hz, Q)
 
-HASH_MAX_DISTANCE = 6  # dHash bits two frames of the same footage may differ by (re-encoding, sampling jitter)
+HASH_MAX_DISTANCE = 10  # dHash bits two frames of the same footage may differ by (re-encoding, sampling phase)
+COLOR_MAX_DIFF = 12.0  # mean |colour difference| (0..255) of color_grid cells for the same footage
 
 
 # -- picture ----------------------------------------------------------------------------------
@@ -268,6 +270,18 @@ def frame_hashes(images: np.ndarray) -> np.ndarray:
     return (bits.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
 
 
+def color_grid(images: np.ndarray, grid: int = 4) -> np.ndarray:
+    """Mean colour of each cell of a ``grid`` x ``grid`` split, ``(B, grid * grid * 3)`` float32 (0..255).
+
+    Complements :func:`frame_hashes`, which sees structure but not colour: two plain
+    cards of different colours hash alike.
+    """
+    _check_images(images)
+    b = images.shape[0]
+    cells = np.stack([_thumbnail(images[..., ch].astype(np.float32), grid, grid) for ch in range(3)], axis=-1)
+    return cells.reshape(b, grid * grid * 3).astype(np.float32)
+
+
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Bits that differ between uint64 hashes (broadcasting); int array of 0..64."""
     x = np.bitwise_xor(np.asarray(a, np.uint64), np.asarray(b, np.uint64))
@@ -298,8 +312,10 @@ def repeated_segments(
     hashes: np.ndarray,
     times: np.ndarray,
     *,
+    colors: np.ndarray | None = None,
     valid: np.ndarray | None = None,
     max_distance: int = HASH_MAX_DISTANCE,
+    max_color_diff: float = COLOR_MAX_DIFF,
     min_duration: float = 4.0,
     min_separation: float = 30.0,
     max_gap: float | None = None,
@@ -310,11 +326,15 @@ def repeated_segments(
     """Find footage that appears twice (an ad aired in two breaks) from frame hashes.
 
     ``hashes`` ``(N,)`` uint64 from :func:`frame_hashes` at ``times`` ``(N,)`` ascending
-    seconds (any sampling rate, ideally >= 1 frame/s).  ``valid`` ``(N,)`` bool excludes
-    frames (pass ``~black_frames(...)``: every black frame looks alike).  Two frames match
-    when their hashes differ by at most ``max_distance`` bits and they are at least
-    ``min_separation`` seconds apart.  Matches whose time offset agrees (within ``max_gap``,
-    default 2.5 sampling intervals) are chained in time; a chain counts when it lasts at
+    seconds (any sampling rate, ideally >= 1 frame/s).  ``colors`` ``(N, K)`` from
+    :func:`color_grid` (recommended) also requires the mean absolute colour difference to
+    be at most ``max_color_diff``.  ``valid`` ``(N,)`` bool excludes frames (pass
+    ``~black_frames(...)``: every black frame looks alike).  Two frames match when their
+    hashes differ by at most ``max_distance`` bits and they are at least
+    ``min_separation`` seconds apart.  Sampling at the same rate but a different phase
+    (the repeat is not frame-aligned with the first airing) costs a few bits; the default
+    tolerance allows that.  Matches whose time offset agrees (within ``max_gap``,
+    default 3 sampling intervals or 3 s) are chained in time; a chain counts when it lasts at
     least ``min_duration`` seconds over at least ``min_distinct`` distinct hashes, so a
     static shot that recurs (a studio, a title card) is not a repeat.  Frames matching more
     than ``max_matches`` others are generic (logo-only, plain colour) and ignored.
@@ -331,17 +351,25 @@ def repeated_segments(
         return []
     keep = np.ones(n, bool) if valid is None else np.asarray(valid, bool).copy()
     step = float(np.median(np.diff(times))) if n > 1 else 1.0
-    gap = 2.5 * step if max_gap is None else max_gap
+    gap = max(3.0, 3.0 * step) if max_gap is None else max_gap
     # Collapse runs of identical consecutive hashes to their first frame (static shots).
     same = np.zeros(n, bool)
     same[1:] = hashes[1:] == hashes[:-1]
     idx = np.flatnonzero(keep & ~same)
+    # the last frame of each collapsed run, so intervals end where the static shot ends
+    run_last = _run_ends(same, idx)
     h, t = hashes[idx], times[idx]
+    t_end = times[run_last]
+    col = None if colors is None else np.asarray(colors, np.float32)[idx]
     pairs_i: list[np.ndarray] = []
     pairs_j: list[np.ndarray] = []
     for lo in range(0, idx.size, block):
         d = hamming(h[lo:lo + block, None], h[None, :])  # (b, M) bits
         ok = (d <= max_distance) & ((t[None, :] - t[lo:lo + block, None]) >= min_separation)
+        if col is not None:
+            rows, cols_ = np.nonzero(ok)
+            close = np.abs(col[lo + rows] - col[cols_]).mean(axis=1) <= max_color_diff
+            ok[rows[~close], cols_[~close]] = False
         i, j = np.nonzero(ok)
         pairs_i.append(i + lo)
         pairs_j.append(j)
@@ -383,11 +411,45 @@ def repeated_segments(
         if duration < min_duration or np.unique(h[ii]).size < min_distinct:
             continue
         found.append(RepeatPair(
-            first_start=float(t[ii].min()), first_end=float(t[ii].max() + step),
-            second_start=float(t[jj].min()), second_end=float(t[jj].max() + step),
+            first_start=float(t[ii].min()), first_end=float(t_end[ii].max() + step),
+            second_start=float(t[jj].min()), second_end=float(t_end[jj].max() + step),
             frames=len(members), distance=float(hamming(h[ii], h[jj]).mean()),
         ))
-    return _merge_repeats(found, gap)
+    return _merge_repeats(_drop_conflicts(found), gap)
+
+
+def _run_ends(same: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """For each run start in ``idx``, the index of the run's last frame (``same[k]``: frame k
+    repeats frame k - 1)."""
+    n = same.shape[0]
+    out = np.empty(idx.shape[0], dtype=np.int64)
+    for k, j in enumerate(idx):
+        e = j
+        while e + 1 < n and same[e + 1]:
+            e += 1
+        out[k] = e
+    return out
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    """Overlap of two intervals as a fraction of the shorter one."""
+    inter = min(a1, b1) - max(a0, b0)
+    return max(0.0, inter) / max(1e-9, min(a1 - a0, b1 - b0))
+
+
+def _drop_conflicts(pairs: list[RepeatPair]) -> list[RepeatPair]:
+    """Of chains covering the same footage at different offsets (a card shown twice inside
+    one spot matches the other airing twice), keep the best supported."""
+    kept: list[RepeatPair] = []
+    for p in sorted(pairs, key=lambda p: (-p.frames, p.distance, p.first_start)):
+        clash = any(
+            abs(p.offset - q.offset) > 1e-9 and (
+                _overlap(p.first_start, p.first_end, q.first_start, q.first_end) > 0.3
+                or _overlap(p.second_start, p.second_end, q.second_start, q.second_end) > 0.3)
+            for q in kept)
+        if not clash:
+            kept.append(p)
+    return kept
 
 
 def _merge_repeats(pairs: list[RepeatPair], gap: float) -> list[RepeatPair]:
@@ -538,31 +600,46 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
+def gated_level(db: np.ndarray, *, silence_db: float = SILENCE_DB, gate_db: float = 10.0) -> float:
+    """BS.1770-style gated level of some windows (dB): the power mean after dropping silent
+    windows and those more than ``gate_db`` below the power mean of the rest.
+
+    Pauses between sentences drop out, so the level follows what is heard, not how much
+    of the time someone talks.  NaN when every window is silent.
+    """
+    x = np.asarray(db, np.float64)
+    x = x[x >= silence_db]
+    if x.size == 0:
+        return float("nan")
+    first = 10 * np.log10(np.mean(10 ** (x / 10)))
+    kept = x[x >= first - gate_db]
+    return float(10 * np.log10(np.mean(10 ** (kept / 10))))
+
+
 def loudness_jumps(
     track: Loudness,
     *,
-    span: float = 3.0,
+    span: float = 4.0,
     min_jump_db: float = 6.0,
     silence_db: float = SILENCE_DB,
+    gate_db: float = 10.0,
 ) -> list[tuple[float, float]]:
     """Points where the level steps by at least ``min_jump_db``: ``(time, delta dB)``.
 
-    At each window boundary the mean level (dB) of the non-silent windows in the ``span``
-    seconds before is compared with the ``span`` seconds after (silence at a break
-    boundary does not count); the difference peaks exactly at a step.  Of several boundaries within ``span`` of each other the
-    largest step is kept.  Positive delta: louder after (entering a loud ad).
+    At each window boundary the :func:`gated_level` of the ``span`` seconds before is
+    compared with the ``span`` seconds after (silence at a break boundary and pauses
+    between sentences do not count).  Of several boundaries within ``span`` of each other
+    the largest step is kept.  Positive delta: louder after (entering a loud ad).
     """
     n = len(track)
     per = max(1, round(span / track.hop))
     if n < 2 * per:
         return []
-    db = np.where(track.db < silence_db, np.nan, track.db)
     deltas = np.full(n, np.nan)
     for k in range(per, n - per + 1):
-        before, after = db[k - per:k], db[k:k + per]
-        if np.isnan(before).mean() > 0.75 or np.isnan(after).mean() > 0.75:
-            continue
-        deltas[k] = np.nanmean(after) - np.nanmean(before)
+        before = gated_level(track.db[k - per:k], silence_db=silence_db, gate_db=gate_db)
+        after = gated_level(track.db[k:k + per], silence_db=silence_db, gate_db=gate_db)
+        deltas[k] = after - before
     strength = np.nan_to_num(np.abs(deltas), nan=0.0)
     out: list[tuple[float, float]] = []
     for k in np.argsort(-strength, kind="stable"):

@@ -1,0 +1,148 @@
+"""Synthetic job scenarios: the files match their ground truth, checked with vidq's own decoders
+and the media signals (no models)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vidq.media import decode, load_audio, plan_samples, probe
+from vidq.media import signals as S
+from vidq.testing import scenarios as sc_mod
+
+
+@pytest.fixture(scope="session")
+def scenario_dir(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def short(scenario_dir):
+    return sc_mod.short_scenario(scenario_dir)
+
+
+@pytest.fixture(scope="session")
+def short_frames(short):
+    """Every frame of the short scenario (5 fps), with its times."""
+    info = probe(short.video)
+    batches = list(decode(short.video, plan_samples(info, fps=sc_mod.FPS)))
+    return np.concatenate([b.images for b in batches]), np.concatenate([b.pts for b in batches])
+
+
+def test_short_scenario_files_and_truth(short):
+    assert short.video.is_file() and short.truth.is_file()
+    assert short.truth.parent == short.video.parent
+    info = probe(short.video)
+    assert info.duration == pytest.approx(short.duration, abs=0.1)
+    assert 60 <= short.duration <= 180
+    assert (info.video.width, info.video.height) == sc_mod.SIZE
+    assert info.audio is not None
+    again = sc_mod.load_scenario(short.truth)
+    assert again == short
+    data = json.loads(short.truth.read_text())
+    assert data["schema"] == sc_mod.SCHEMA
+    # the second call is a cache hit: same files, nothing rebuilt
+    mtime = short.video.stat().st_mtime_ns
+    assert sc_mod.short_scenario(short.video.parent).video.stat().st_mtime_ns == mtime
+
+
+def test_short_scenario_content(short):
+    assert [t.text for t in short.topics] == ["Lighthouses", "Beekeeping", "Volcanoes"]
+    assert short.topic_changes == [50.0, pytest.approx(short.topics[2].start)]
+    needles = short.needles
+    assert [n.channel for n in needles] == ["speech", "screen", "speech", "screen"]
+    assert all(n.query and n.start < n.end for n in needles)
+    assert len(short.ad_breaks) == 1 and [a.label for a in short.ads] == ["Fizz Cola", "Nova Mobile"]
+    brk = short.ad_breaks[0]
+    assert all(brk.start <= a.start < a.end <= brk.end for a in short.ads)
+    assert len(short.sponsors) == 1 and "sponsored by" in short.sponsors[0].text
+    # inserted material never overlaps a needle
+    for n in needles:
+        assert all(n.end <= s or n.start >= e for s, e in short.inserted)
+    assert len(short.qa) >= 4
+    for q in short.qa:
+        assert q.answer in "ABCD" and len(q.options) == 4
+        said = [e for e in short.of_kind("speech") if e.start == q.start]
+        assert said, q
+    assert short.qa[0].choices()[0].startswith("A) ")
+
+
+def test_black_frames_and_missing_logo_mark_the_break(short, short_frames):
+    images, pts = short_frames
+    black = S.black_frames(images)
+    in_black = np.zeros(pts.size, bool)
+    for e in short.of_kind("black"):
+        in_black |= (pts >= e.start - 1e-6) & (pts < e.end - 1e-6)
+    assert in_black.sum() == 9  # three 0.6 s runs at 5 fps
+    np.testing.assert_array_equal(black, in_black)
+    edges = S.corner_edges(images)
+    presence = S.logo_presence(edges, S.logo_mask(edges))
+    brk = short.ad_breaks[0]
+    inside = (pts >= brk.start) & (pts < brk.end)
+    assert presence[~inside].min() > 0.8
+    assert presence[inside].max() < 0.3
+    # the Nova spot is pillarboxed (4:3 inside 16:9)
+    nova = short.ads[1]
+    aspect = S.active_aspect(images[(pts > nova.start + 0.5) & (pts < nova.end - 0.5)])
+    np.testing.assert_allclose(aspect, 4 / 3, atol=0.02)
+
+
+def test_shot_changes_are_frequent_in_ads_and_absent_under_the_sponsor_read(short, short_frames):
+    images, pts = short_frames
+    changes = S.shot_change_scores(S.color_histograms(images)) > S.SHOT_THRESHOLD
+    brk = short.ad_breaks[0]
+    in_break = changes[(pts >= brk.start) & (pts <= brk.end)].sum()
+    assert in_break >= 10
+    sponsor = short.sponsors[0]
+    assert changes[(pts >= sponsor.start - 2) & (pts <= sponsor.end + 2)].sum() == 0
+    programme = ~((pts >= brk.start - 0.2) & (pts <= brk.end + 0.2))
+    assert set(np.round(pts[changes & programme], 1)) == {round(t, 1) for t in short.topic_changes}
+
+
+def test_ads_are_louder_with_silence_at_the_boundaries(short):
+    audio = load_audio(short.video, sample_rate=16000)
+    track = S.loudness(audio, 16000, window=0.2, weighting="k")
+    times = track.times
+
+    def level(lo, hi):
+        return S.gated_level(track.db[(times >= lo) & (times < hi)])
+
+    programme = level(0, short.ad_breaks[0].start)
+    for ad in short.ads:
+        assert level(ad.start, ad.end) - programme >= 6.0
+    sponsor = short.sponsors[0]
+    assert abs(level(sponsor.start, sponsor.end) - programme) < 3.0
+    quiet = S.silences(track, min_duration=0.3)
+    for black in short.of_kind("black"):
+        assert any(s <= black.start + 0.2 and e >= black.end - 0.2 for s, e in quiet), black
+    assert len(quiet) == 3
+
+
+@pytest.mark.slow
+def test_hour_scenario_builds_with_a_repeated_ad(scenario_dir):
+    hour = sc_mod.hour_scenario(scenario_dir)
+    info = probe(hour.video)
+    assert info.duration == pytest.approx(hour.duration, abs=0.1)
+    assert 3600 <= hour.duration <= 3800
+    assert len(hour.needles) == 10 and len(hour.topics) == 12 and len(hour.ad_breaks) == 3
+    depths = [n.start / hour.duration for n in hour.needles]
+    assert depths == sorted(depths) and depths[0] < 0.1 and depths[-1] > 0.9
+    assert len(hour.qa) >= 20
+    # The Fizz Cola spot airs in the first and the last break: identical footage.
+    fizz = [a for a in hour.ads if a.label == "Fizz Cola"]
+    assert len(fizz) == 2
+    hashes, colors, times, valid = [], [], [], []
+    for batch in decode(hour.video, plan_samples(info, fps=1.0), batch_size=64):
+        hashes.append(S.frame_hashes(batch.images))
+        colors.append(S.color_grid(batch.images))
+        times.append(batch.pts)
+        valid.append(~S.black_frames(batch.images))
+    pairs = S.repeated_segments(np.concatenate(hashes), np.concatenate(times), colors=np.concatenate(colors),
+                                valid=np.concatenate(valid))
+    assert len(pairs) == 1
+    p = pairs[0]
+    assert p.first_start == pytest.approx(fizz[0].start, abs=1.5) and p.first_end == pytest.approx(fizz[0].end, abs=1.5)
+    assert p.second_start == pytest.approx(fizz[1].start, abs=1.5)
+    assert p.second_end == pytest.approx(fizz[1].end, abs=1.5)

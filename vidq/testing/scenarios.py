@@ -1,0 +1,836 @@
+"""Synthetic "broadcast" videos with ground truth, for the job tests (summarize, find, ads, ask).
+
+    sc = short_scenario(cache_dir)     # ~2.9 min: 3 topics, 4 needles, 1 ad break, a sponsor read
+    sc = hour_scenario(cache_dir)      # ~61 min: 12 topics, 10 needles at 10 depths, 3 breaks (one ad aired twice)
+    sc.video, sc.truth                 # the .mp4 and the .json beside it
+    sc.needles, sc.ad_breaks, sc.sponsors, sc.topics, sc.qa, sc.of_kind("speech")
+    load_scenario(sc.truth)            # the same Scenario back from the JSON
+
+What is in a video (320x180, 5 fps, H.264 + AAC mono 16 kHz):
+
+- **Programme**: one topic after another (lighthouses, beekeeping, volcanoes, ...), each
+  with its own muted background colour and moving pattern, a station logo ("VQ" in a box,
+  top right) all the time, a lower-third caption with the topic's title for its first 4 s,
+  and espeak-ng sentences about the topic (facts the QA items ask about) over a soft
+  music bed (~ -40 dBFS, never digital silence).
+- **Needles**: spoken sentences ("The secret code is 7 4 1.") and on-screen signs
+  ("BLUE PELICAN", 6 s) at chosen depths; each with a ``query`` a user would type.
+- **Ad breaks**, inside topics as broadcast does: 0.6 s of black frames and digital
+  silence before, between and after spots; spots are saturated, bright, without the
+  logo, some pillar- or letterboxed, with cards changing every ~2 s and their own big
+  text ("FIZZ COLA", "ONLY $1.99"), a louder jingle bed and speech about 9 dB louder than
+  the programme ("Ice-cold Fizz Cola, only 1.99! ..."). In the hour video the Fizz Cola
+  spot is aired twice (identical frames: a repeated segment).
+- **A sponsor read** spoken at programme level over the programme's own picture ("This
+  video is sponsored by Brightpath VPN ...") with no visual change.
+
+Ground truth (``Event``: start, end, kind, text, label, channel, query) is written as JSON
+next to the video; kinds are ``topic``, ``speech`` (every sentence spoken, label
+programme/needle/ad/sponsor), ``screen`` (every on-screen text), ``needle``, ``ad``,
+``ad_break``, ``black``, ``sponsor``.  ``QAItem`` s are multiple-choice questions about the
+spoken programme, with the answer's letter and the span of the sentence that answers it.
+Times of speech are the first and last audible sample of each sentence.
+
+Files are cached under the caller's directory, keyed by a digest of the recipe: a second
+call returns at once.  Uses the ``ffmpeg`` and ``espeak-ng`` binaries (argument lists,
+never a shell).  Knows nothing about vidq's decoders, models or jobs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import itertools
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import wave
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vidq.testing.speech import ESPEAK_RATE, espeak
+from vidq.testing.video import find_font
+
+SCHEMA = "vidq-scenario/1"  # the truth JSON's schema
+RECIPE_VERSION = 2  # bump when the rendering changes, so cached files are rebuilt
+SIZE = (320, 180)  # width, height in pixels
+FPS = 5  # frames per second (low: the generator's cost is per frame)
+SAMPLE_RATE = 16000  # Hz, audio track
+FRAME = 1.0 / FPS  # seconds per frame; every piece lasts a whole number of frames
+GOP = 10  # frames between keyframes (2 s)
+BLACK = 0.6  # seconds of black + silence around each spot
+PROGRAMME_SPEECH_DB = -24.0  # dBFS RMS of programme (and sponsor, needle) speech
+AD_SPEECH_DB = -15.0  # dBFS RMS of ad speech: 9 dB louder
+BED_DB = -40.0  # programme music bed, dBFS RMS
+AD_BED_DB = -22.0  # ad jingle bed, dBFS RMS
+CAPTION_SECONDS = 4.0  # a topic's title caption stays this long
+SIGN_SECONDS = 6.0  # an on-screen needle stays this long
+LETTERS = "ABCD"
+
+
+# -- content ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Topic:
+    title: str  # caption and chapter title
+    sentences: tuple[str, ...]  # spoken in order, cycling when the topic is long
+    questions: tuple[tuple[int, str, tuple[str, str, str, str]], ...]  # (sentence index, question, options; first correct)
+    color: str  # background colour (muted)
+    pattern: str  # moving pattern: life | grid | gradient | bars
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("Lighthouses", (
+        "Welcome to our programme about the lighthouses of the northern coast.",
+        "The lighthouse on Gull Island was built in 1887 from local granite.",
+        "Its lamp could be seen by sailors from twenty miles away.",
+        "For forty years a keeper named Martha Quill climbed its steps every evening.",
+        "Keepers trimmed the wicks and polished the great glass lens by hand.",
+        "Today the light is automatic and the keeper's cottage is a small museum.",
+        "Storms on this coast can push waves right over the lantern room.",
+    ), ((1, "When was the lighthouse on Gull Island built?", ("1887", "1923", "1850", "1901")),
+        (3, "What was the name of the lighthouse keeper?", ("Martha Quill", "Ellen Brooks", "Sarah Finch", "Anna Reed"))),
+        "0x3a4a5a", "life"),
+    Topic("Beekeeping", (
+        "Now let us turn to beekeeping, one of the oldest crafts in the countryside.",
+        "A healthy hive can hold around fifty thousand honey bees in midsummer.",
+        "The queen lays up to two thousand eggs in a single day.",
+        "Worker bees visit clover and heather to collect nectar and pollen.",
+        "Our local beekeeper, Tom Ashby, keeps his hives behind the old mill.",
+        "Beekeepers wear a veil and use a smoker to calm the colony.",
+        "A good summer can give thirty pounds of honey from each hive.",
+    ), ((2, "How many eggs can the queen bee lay in a day?", ("Two thousand", "Two hundred", "Twenty thousand", "Fifty")),
+        (4, "Where does Tom Ashby keep his hives?", ("Behind the old mill", "On the church roof", "In the orchard",
+                                                   "By the river bridge"))),
+        "0x5a5030", "grid"),
+    Topic("Volcanoes", (
+        "Next, we travel to the volcanoes of the Pacific ring of fire.",
+        "Magma rises through cracks in the crust and erupts as glowing lava.",
+        "The volcano called Mount Kesta last erupted in 1964.",
+        "Scientists measure small earthquakes to predict the next eruption.",
+        "Volcanic ash makes the surrounding farmland very fertile.",
+        "Some lava flows move slower than a person can walk.",
+        "Hot springs near the crater are popular with visitors in winter.",
+    ), ((2, "When did Mount Kesta last erupt?", ("1964", "1981", "1932", "2003")),
+        (4, "What does volcanic ash do to the farmland around a volcano?", (
+            "It makes it very fertile", "It turns it into desert", "It makes it salty", "It freezes it"))),
+        "0x5a3030", "gradient"),
+    Topic("Bread baking", (
+        "Let us step into the bakery and talk about baking bread.",
+        "Good bread needs only flour, water, salt and yeast.",
+        "The dough is kneaded for ten minutes to build strong gluten.",
+        "Our baker, Rosa Linden, starts work at four o'clock every morning.",
+        "A sourdough starter is a living culture of wild yeast and bacteria.",
+        "The loaves bake in a stone oven at two hundred and thirty degrees.",
+        "A hollow sound when you tap the base means the loaf is done.",
+    ), ((3, "What time does the baker Rosa Linden start work?", ("Four o'clock", "Six o'clock", "Midnight",
+                                                                "Nine o'clock")),
+        (6, "How can you tell that a loaf is done?", ("It sounds hollow when tapped", "It turns black",
+                                                      "It smells sour", "It floats in water"))),
+        "0x4a4038", "bars"),
+    Topic("Chess history", (
+        "Our next topic is the long history of the game of chess.",
+        "Chess began in India about fifteen hundred years ago.",
+        "The game travelled through Persia before it reached Europe.",
+        "The queen became the most powerful piece only in the fifteenth century.",
+        "Today players study openings with computers that never tire.",
+        "A young player named Ivo Marek won the city championship at the age of twelve.",
+        "Clubs meet every Thursday evening in the library hall.",
+    ), ((3, "When did the queen become the most powerful chess piece?", (
+        "In the fifteenth century", "In the tenth century", "In the nineteenth century", "In the first century")),
+        (5, "How old was Ivo Marek when he won the city championship?", ("Twelve", "Twenty", "Eight", "Sixteen"))),
+        "0x303a50", "life"),
+    Topic("Desert travel", (
+        "Now we cross the great deserts, where travel is a test of endurance.",
+        "Camels can walk for a week with very little water.",
+        "Desert nights are cold even after burning hot days.",
+        "Travellers on the old salt road carried dates, cloth and copper.",
+        "An oasis forms where underground water reaches the surface.",
+        "Guides find their way by the stars and the shape of the dunes.",
+        "Sandstorms can hide the sun for a whole afternoon.",
+    ), ((3, "What did travellers on the old salt road carry?", ("Dates, cloth and copper", "Tea and silk",
+                                                               "Wool and iron", "Fish and grain")),
+        (5, "How do desert guides find their way?", ("By the stars and the shape of the dunes", "With radios",
+                                                     "By following rivers", "With maps from a museum"))),
+        "0x5a4a30", "grid"),
+    Topic("Coral reefs", (
+        "Beneath the waves, coral reefs are some of the richest places on Earth.",
+        "A coral reef is built by tiny animals called polyps.",
+        "Reefs cover less than one percent of the ocean floor but shelter a quarter of all marine fish.",
+        "Warm water can cause coral bleaching, which turns the reef white.",
+        "Parrotfish chew on coral and produce fine white sand.",
+        "Divers are asked never to touch the coral.",
+        "Scientists are growing new coral on underwater frames.",
+    ), ((2, "What share of all marine fish do coral reefs shelter?", ("A quarter", "A half", "A tenth", "Almost all")),
+        (4, "What do parrotfish produce?", ("Fine white sand", "Pearls", "Oxygen bubbles", "Black ink"))),
+        "0x305050", "gradient"),
+    Topic("Steam trains", (
+        "All aboard, because our next story is about steam trains.",
+        "A steam locomotive burns coal to boil water in its boiler.",
+        "The famous engine Silver Arrow reached a speed of one hundred and twenty six miles per hour.",
+        "Firemen shovelled up to two tons of coal on a long journey.",
+        "Volunteers now restore old engines in a shed near the harbour.",
+        "The whistle was used to warn workers along the line.",
+        "Heritage railways carry thousands of visitors every summer.",
+    ), ((2, "What speed did the engine Silver Arrow reach?", ("126 miles per hour", "80 miles per hour",
+                                                             "200 miles per hour", "95 miles per hour")),
+        (4, "Where do volunteers restore old engines?", ("In a shed near the harbour", "In a castle",
+                                                         "At the airport", "In a school"))),
+        "0x403040", "bars"),
+    Topic("Mountain weather", (
+        "High in the mountains, the weather can change in minutes.",
+        "Air gets about six degrees colder for every thousand metres you climb.",
+        "Clouds that form over peaks in the afternoon can bring thunderstorms.",
+        "Climbers should start early and turn back if the wind grows strong.",
+        "The mountain hut at Eagle Pass has a weather station on its roof.",
+        "Fresh snow can cover the trail markers overnight.",
+        "Always carry a warm layer, even in summer.",
+    ), ((1, "How much colder does the air get for every thousand metres you climb?", (
+        "About six degrees", "About one degree", "About twenty degrees", "It gets warmer")),
+        (4, "What is on the roof of the mountain hut at Eagle Pass?", ("A weather station", "A bell", "A solar oven",
+                                                                       "A flag pole"))),
+        "0x384858", "life"),
+    Topic("Paper making", (
+        "Let us look at how paper is made, from tree to page.",
+        "Wood is chipped and cooked into a soft pulp.",
+        "The pulp is spread on a fast moving wire mesh to drain the water.",
+        "Heavy rollers press and dry the sheet until it is thin and smooth.",
+        "The oldest paper mill in our valley opened in 1790.",
+        "Recycled paper can be pulped again about seven times.",
+        "Special papers for banknotes contain cotton fibres.",
+    ), ((4, "When did the oldest paper mill in the valley open?", ("1790", "1850", "1910", "1700")),
+        (5, "How many times can recycled paper be pulped again?", ("About seven times", "Only once",
+                                                                   "About fifty times", "Forever"))),
+        "0x4a4a40", "grid"),
+    Topic("Owls", (
+        "As night falls, we meet the owls of the forest.",
+        "Owls can turn their heads about two hundred and seventy degrees.",
+        "Soft edges on their feathers let them fly almost silently.",
+        "The barn owl hunts mice and voles by sound alone.",
+        "A pair of tawny owls has nested in the church tower for ten years.",
+        "Owl pellets contain the bones and fur of their prey.",
+        "Their calls are most frequent in late autumn.",
+    ), ((1, "How far can an owl turn its head?", ("About 270 degrees", "About 90 degrees", "Two full circles",
+                                                  "About 45 degrees")),
+        (4, "Where have the tawny owls nested for ten years?", ("In the church tower", "In a barn", "In a hollow oak",
+                                                                "Under a bridge"))),
+        "0x2e3a2e", "gradient"),
+    Topic("Glass blowing", (
+        "Finally, we visit a glass blowing studio by the harbour.",
+        "Glass is made by melting sand, soda and lime in a furnace.",
+        "The furnace stays at more than one thousand degrees all year.",
+        "The glass blower, Nina Sorel, gathers molten glass on a long steel pipe.",
+        "She blows gently to form a bubble and shapes it with wet wooden tools.",
+        "Finished pieces cool slowly overnight in an oven called an annealer.",
+        "Each vase takes about three hours to make.",
+    ), ((3, "What is the name of the glass blower?", ("Nina Sorel", "Clara Voss", "Maria Lund", "Eva Stone")),
+        (5, "Where do finished glass pieces cool?", ("Slowly overnight in an annealer", "In cold water",
+                                                     "Outside in the snow", "In the furnace"))),
+        "0x503a48", "bars"),
+)
+
+
+@dataclass(frozen=True)
+class Needle:
+    channel: str  # "speech" (spoken) or "screen" (a sign)
+    text: str  # what is said or shown
+    query: str  # what a user would search for
+
+
+NEEDLES: tuple[Needle, ...] = (
+    Needle("speech", "The secret code is 7 4 1.", "the secret code"),
+    Needle("screen", "BLUE PELICAN", "a sign reading blue pelican"),
+    Needle("speech", "The meeting point is the old red windmill.", "where is the meeting point"),
+    Needle("screen", "GATE 42 CLOSED", "gate 42 closed"),
+    Needle("speech", "Remember, the password is marmalade sandwich.", "what is the password"),
+    Needle("screen", "ORANGE GIRAFFE CAFE", "orange giraffe cafe"),
+    Needle("speech", "The treasure is buried under the third oak tree.", "where is the treasure buried"),
+    Needle("screen", "PURPLE SUBMARINE", "purple submarine"),
+    Needle("speech", "The winning lottery number was 58.", "the winning lottery number"),
+    Needle("screen", "SILVER KANGAROO", "silver kangaroo"),
+)
+
+
+@dataclass(frozen=True)
+class Ad:
+    brand: str  # label in the ground truth
+    speech: str  # what the spot says
+    cards: tuple[str, ...]  # on-screen texts, one card each, cycling
+    colors: tuple[str, ...]  # saturated backgrounds, one per card
+    framing: str  # "full", "pillarbox" (4:3 in 16:9) or "letterbox" (2.35:1)
+
+
+ADS: dict[str, Ad] = {
+    "fizz": Ad("Fizz Cola", "Ice-cold Fizz Cola, only 1.99! Visit fizzcola dot com and use code FIZZ10.",
+               ("FIZZ COLA", "ONLY $1.99", "fizzcola.com", "CODE FIZZ10"), ("0xff1010", "0xffd000", "0xff1010", "0xff00a0"),
+               "full"),
+    "nova": Ad("Nova Mobile", "Switch to Nova Mobile today. Unlimited data for just 15 dollars a month.",
+               ("NOVA MOBILE", "$15 A MONTH", "UNLIMITED DATA"), ("0x00e0ff", "0xff00ff", "0x00ff60"), "pillarbox"),
+    "oats": Ad("Crunchy Oats", "New Crunchy Oats, the breakfast of champions, now with twice the honey.",
+               ("CRUNCHY OATS", "2X HONEY", "BREAKFAST!"), ("0xff8000", "0x40ff00", "0xffe000"), "letterbox"),
+    "sunny": Ad("Sunny Bank", "Sunny Bank home loans from 3.9 percent. Apply online at sunnybank dot com today.",
+                ("SUNNY BANK", "3.9% HOME LOANS", "sunnybank.com"), ("0xffee00", "0x0080ff", "0xffee00"), "full"),
+}
+
+SPONSOR_READ = ("This video is sponsored by Brightpath VPN. Brightpath keeps your browsing private on every device. "
+                "Go to brightpath dot com slash vidq and use code VIDQ for sixty percent off your first year.")
+SPONSOR_BRAND = "Brightpath VPN"
+
+
+# -- plain data of a built scenario ----------------------------------------------------------
+@dataclass(frozen=True)
+class Event:
+    """One thing in a scenario's ground truth."""
+
+    start: float  # seconds
+    end: float  # seconds
+    kind: str  # topic | speech | screen | needle | ad | ad_break | black | sponsor
+    text: str = ""  # what is said or shown (topic: its title; ad_break: brands joined by ", ")
+    label: str = ""  # speech: programme|needle|ad|sponsor; screen: caption|sign|ad|logo; ad: brand
+    channel: str = ""  # needle / sponsor: "speech" or "screen"
+    query: str = ""  # needle: what a user would search for
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """A multiple-choice question about something said in the video."""
+
+    question: str  # the question
+    options: tuple[str, ...]  # four options, in the order shown
+    answer: str  # the correct option's letter, "A".."D"
+    start: float  # seconds: the sentence that answers it
+    end: float  # seconds
+
+    def choices(self) -> list[str]:
+        """Options as ``--choices`` strings: ``"A) 1887"``."""
+        return [f"{LETTERS[i]}) {opt}" for i, opt in enumerate(self.options)]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A generated video and its ground truth."""
+
+    name: str  # e.g. "short", "hour"
+    video: Path  # the .mp4
+    truth: Path  # the .json beside it
+    duration: float  # seconds
+    size: tuple[int, int]  # (width, height)
+    fps: float  # frames per second
+    events: tuple[Event, ...] = ()  # time order
+    qa: tuple[QAItem, ...] = ()  # questions about the programme's speech
+    build_seconds: float = 0.0  # wall time of the build that made the files (0.0: unknown)
+
+    def of_kind(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.kind == kind]
+
+    @property
+    def needles(self) -> list[Event]:
+        return self.of_kind("needle")
+
+    @property
+    def ad_breaks(self) -> list[Event]:
+        return self.of_kind("ad_break")
+
+    @property
+    def ads(self) -> list[Event]:
+        return self.of_kind("ad")
+
+    @property
+    def sponsors(self) -> list[Event]:
+        return self.of_kind("sponsor")
+
+    @property
+    def topics(self) -> list[Event]:
+        return self.of_kind("topic")
+
+    @property
+    def topic_changes(self) -> list[float]:
+        """Start times of every topic after the first: where chapters should begin."""
+        return [e.start for e in self.topics[1:]]
+
+    @property
+    def inserted(self) -> list[tuple[float, float]]:
+        """Every interval that is not programme: ad breaks and sponsor reads, in time order."""
+        return sorted((e.start, e.end) for e in self.events if e.kind in ("ad_break", "sponsor"))
+
+
+# -- recipes ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BreakSpec:
+    topic: int  # index into the recipe's topics: the break interrupts this topic
+    offset: float  # seconds into the topic's programme time
+    ads: tuple[str, ...]  # keys of ADS, in airing order
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a scenario's content (its digest names the cache entry)."""
+
+    name: str
+    topics: tuple[int, ...]  # indices into TOPICS, in order
+    topic_seconds: float  # programme seconds per topic
+    needles: tuple[tuple[int, float], ...]  # (index into NEEDLES, depth as a fraction of the programme time)
+    breaks: tuple[BreakSpec, ...] = ()
+    sponsor: tuple[int, float] | None = None  # (topic index into `topics`, offset seconds) of the sponsor read
+    gap: tuple[float, float] = (1.5, 3.0)  # seconds of pause between programme sentences (uniform range)
+    spot_seconds: float = 12.0  # minimum length of an ad spot
+    seed: int = 0
+    version: int = RECIPE_VERSION
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def short_recipe() -> Recipe:
+    """About 3 minutes: 3 topics of 50 s, 4 needles, one break of two spots, one sponsor read."""
+    return Recipe(
+        name="short", topics=(0, 1, 2), topic_seconds=50.0,
+        needles=((0, 0.12), (1, 0.25), (2, 0.80), (3, 0.90)),
+        breaks=(BreakSpec(topic=1, offset=15.0, ads=("fizz", "nova")),),
+        sponsor=(2, 5.0), gap=(1.2, 2.0),
+    )
+
+
+def hour_recipe(minutes: float = 60.0) -> Recipe:
+    """About ``minutes`` of programme in 12 topics, 10 needles at 10 depths, 3 breaks, a sponsor read."""
+    per_topic = minutes * 60.0 / len(TOPICS)
+    return Recipe(
+        name="hour" if minutes == 60.0 else f"hour{minutes:g}", topics=tuple(range(len(TOPICS))),
+        topic_seconds=per_topic,
+        needles=tuple((k, (k + 0.5) / len(NEEDLES)) for k in range(len(NEEDLES))),
+        breaks=(BreakSpec(3, per_topic / 2, ("fizz", "nova")), BreakSpec(6, per_topic / 2, ("oats", "sunny")),
+                BreakSpec(10, per_topic / 2, ("fizz",))),
+        sponsor=(8, per_topic / 4), gap=(2.0, 5.0), spot_seconds=15.0,
+    )
+
+
+def short_scenario(cache_dir: str | os.PathLike) -> Scenario:
+    """Build (or load from ``cache_dir``) the short scenario."""
+    return build_scenario(cache_dir, short_recipe())
+
+
+def hour_scenario(cache_dir: str | os.PathLike, minutes: float = 60.0) -> Scenario:
+    """Build (or load from ``cache_dir``) the hour-scale scenario."""
+    return build_scenario(cache_dir, hour_recipe(minutes))
+
+
+def load_scenario(truth: str | os.PathLike) -> Scenario:
+    """Read a scenario back from its truth JSON."""
+    path = Path(truth)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a {SCHEMA} file")
+    return Scenario(
+        name=data["name"], video=path.with_name(data["video"]), truth=path, duration=float(data["duration"]),
+        size=(int(data["size"][0]), int(data["size"][1])), fps=float(data["fps"]),
+        events=tuple(Event(**e) for e in data["events"]),
+        qa=tuple(QAItem(q["question"], tuple(q["options"]), q["answer"], q["start"], q["end"]) for q in data["qa"]),
+        build_seconds=float(data.get("build_seconds", 0.0)),
+    )
+
+
+# -- building ---------------------------------------------------------------------------------
+@dataclass
+class _Piece:
+    """One separately encoded stretch of video."""
+
+    kind: str  # programme | black | ad
+    start: float  # seconds on the final timeline
+    duration: float  # seconds, a whole number of frames
+    topic: int = -1  # programme: index into TOPICS
+    overlays: list[tuple[float, float, str, str]] = field(default_factory=list)  # (start, end, text, style) piece-local
+    ad: str = ""  # ad: key into ADS
+    seed: int = 0
+
+
+def _frames(seconds: float) -> int:
+    return max(1, round(seconds * FPS))
+
+
+def _snap(seconds: float) -> float:
+    return _frames(seconds) * FRAME
+
+
+def build_scenario(cache_dir: str | os.PathLike, recipe: Recipe) -> Scenario:
+    """Render ``recipe`` into ``cache_dir/<name>-<digest>.mp4`` + ``.json`` (or load them if present)."""
+    import time
+
+    out_dir = Path(cache_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{recipe.name}-{recipe.digest()}"
+    video, truth = out_dir / f"{stem}.mp4", out_dir / f"{stem}.json"
+    if video.is_file() and truth.is_file():
+        return load_scenario(truth)
+    for tool in ("ffmpeg", "espeak-ng"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed (apt-get install {tool})")
+    t0 = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=out_dir))
+    try:
+        scenario = _build(recipe, work, video, truth)
+        scenario = Scenario(**{**scenario.__dict__, "build_seconds": round(time.perf_counter() - t0, 2)})
+        _write_truth(scenario, stem)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return scenario
+
+
+def _speak_all(texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """espeak-ng every distinct text (in parallel), resampled to SAMPLE_RATE."""
+    unique = list(dict.fromkeys(texts))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        voices = list(pool.map(espeak, unique))
+    out = {}
+    for text, audio in zip(unique, voices):
+        n = round(audio.size * SAMPLE_RATE / ESPEAK_RATE)
+        resampled = np.interp(np.arange(n) * (ESPEAK_RATE / SAMPLE_RATE), np.arange(audio.size), audio)
+        out[text] = resampled.astype(np.float32)
+    return out
+
+
+def _at_level(audio: np.ndarray, db: float) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) or 1.0
+    return (audio * (10 ** (db / 20) / rms)).astype(np.float32)
+
+
+def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
+    rng = random.Random(recipe.seed)
+    topics = [TOPICS[i] for i in recipe.topics]
+    all_text = [s for t in topics for s in t.sentences] + [NEEDLES[k].text for k, _ in recipe.needles
+                                                           if NEEDLES[k].channel == "speech"]
+    all_text += [ADS[a].speech for b in recipe.breaks for a in b.ads]
+    if recipe.sponsor is not None:
+        all_text.append(SPONSOR_READ)
+    voice = _speak_all(all_text)
+
+    programme_total = recipe.topic_seconds * len(topics)
+    # Where fixed items sit, on the programme clock (seconds of programme, breaks excluded).
+    fixed: list[tuple[float, float, str, str, str, str]] = []  # (p_start, p_end, kind, text, channel, query)
+    if recipe.sponsor is not None:
+        ti, off = recipe.sponsor
+        p = ti * recipe.topic_seconds + off
+        fixed.append((p, p + voice[SPONSOR_READ].size / SAMPLE_RATE, "sponsor", SPONSOR_READ, "speech", ""))
+    break_points = sorted((b.topic * recipe.topic_seconds + b.offset, b) for b in recipe.breaks)
+    for k, depth in recipe.needles:
+        needle = NEEDLES[k]
+        length = voice[needle.text].size / SAMPLE_RATE if needle.channel == "speech" else SIGN_SECONDS
+        p = _snap(depth * programme_total)
+        p = _free_spot(p, length, fixed, [bp for bp, _ in break_points], recipe.topic_seconds, programme_total)
+        fixed.append((p, p + length, "needle", needle.text, needle.channel, needle.query))
+    fixed.sort()
+
+    # Programme speech: each topic's sentences in order (cycling), in the gaps between fixed speech.
+    speech_plan: list[tuple[float, str, str]] = []  # (p_start, text, label)
+    for ti, topic in enumerate(topics):
+        t = ti * recipe.topic_seconds + 1.0
+        end = (ti + 1) * recipe.topic_seconds - 1.0
+        k = 0
+        while True:
+            text = topic.sentences[k % len(topic.sentences)]
+            length = voice[text].size / SAMPLE_RATE
+            if t + length > end:
+                break
+            clash = [f for f in fixed if f[4] == "speech" and f[0] - 0.8 < t + length and t < f[1] + 0.8]
+            clash += [(bp, bp) for bp, _ in break_points if t - 0.5 < bp < t + length + 0.5]
+            if clash:
+                t = max(c[1] for c in clash) + 1.0
+                continue
+            speech_plan.append((t, text, "programme"))
+            t += length + rng.uniform(*recipe.gap)
+            k += 1
+    for f in fixed:
+        if f[4] == "speech":
+            speech_plan.append((f[0], f[3], "sponsor" if f[2] == "sponsor" else "needle"))
+
+    # Timeline: programme pieces split at breaks; breaks = black, spot, black, spot, ..., black.
+    pieces: list[_Piece] = []
+    events: list[Event] = []
+    clock = 0.0  # final timeline
+    cuts = sorted({ti * recipe.topic_seconds for ti in range(len(topics))} | {bp for bp, _ in break_points})
+    cuts.append(programme_total)
+    breaks_at = {bp: b for bp, b in break_points}
+    spot_len: dict[str, float] = {}
+    for key in {a for b in recipe.breaks for a in b.ads}:
+        spot_len[key] = _snap(max(recipe.spot_seconds, voice[ADS[key].speech].size / SAMPLE_RATE + 2.0))
+    ad_speech: list[tuple[float, str]] = []  # (final time, text) of each spot's speech
+    offsets: list[tuple[float, float]] = []  # (programme time, shift added by the breaks before it)
+    shift = 0.0
+    for a, b in itertools.pairwise(cuts):
+        if a in breaks_at:
+            brk = breaks_at[a]
+            b_start = clock
+            for key in brk.ads:
+                pieces.append(_Piece("black", clock, BLACK))
+                events.append(Event(clock, clock + BLACK, "black"))
+                clock += BLACK
+                ad = ADS[key]
+                pieces.append(_Piece("ad", clock, spot_len[key], ad=key))
+                s0 = clock + 0.8
+                s1 = s0 + voice[ad.speech].size / SAMPLE_RATE
+                events.append(Event(clock, clock + spot_len[key], "ad", ad.speech, ad.brand))
+                events.append(Event(s0, s1, "speech", ad.speech, "ad"))
+                ad_speech.append((s0, ad.speech))
+                card_len = spot_len[key] / max(1, round(spot_len[key] / 2.0))
+                n_cards = round(spot_len[key] / card_len)
+                for c in range(n_cards):
+                    events.append(Event(clock + c * card_len, clock + (c + 1) * card_len, "screen",
+                                        ad.cards[c % len(ad.cards)], "ad"))
+                clock += spot_len[key]
+            pieces.append(_Piece("black", clock, BLACK))
+            events.append(Event(clock, clock + BLACK, "black"))
+            clock += BLACK
+            events.append(Event(b_start, clock, "ad_break", ", ".join(ADS[k].brand for k in brk.ads)))
+            shift += clock - b_start
+        offsets.append((a, shift))
+        ti = min(int(a // recipe.topic_seconds), len(topics) - 1)
+        piece = _Piece("programme", clock, _snap(b - a), topic=recipe.topics[ti], seed=len(pieces))
+        pieces.append(piece)
+        clock += piece.duration
+    duration = clock
+
+    def final(p: float) -> float:
+        s = 0.0
+        for a, sh in offsets:
+            if p >= a - 1e-9:
+                s = sh
+        return p + s
+
+    # On-screen programme text: captions at topic starts, signs for screen needles, the logo.
+    for ti, topic in enumerate(topics):
+        p0 = ti * recipe.topic_seconds
+        events.append(Event(final(p0), final(p0 + recipe.topic_seconds), "topic", topic.title))
+        _overlay(pieces, final(p0), final(p0) + CAPTION_SECONDS, topic.title.upper(), "caption")
+        events.append(Event(final(p0), final(p0) + CAPTION_SECONDS, "screen", topic.title.upper(), "caption"))
+    for p_start, p_end, kind, text, channel, query in fixed:
+        s, e = final(p_start), final(p_end)
+        if kind == "needle":
+            events.append(Event(s, e, "needle", text, channel=channel, query=query))
+            if channel == "screen":
+                _overlay(pieces, s, e, text, "sign")
+                events.append(Event(s, e, "screen", text, "sign"))
+        else:
+            events.append(Event(s, e, "sponsor", text, SPONSOR_BRAND, channel="speech"))
+    for piece in pieces:
+        if piece.kind == "programme":
+            events.append(Event(piece.start, piece.start + piece.duration, "screen", "VQ", "logo"))
+
+    # Audio: beds, then speech at its level.
+    track = np.zeros(round(duration * SAMPLE_RATE), np.float32)
+    for piece in pieces:
+        a, b = round(piece.start * SAMPLE_RATE), round((piece.start + piece.duration) * SAMPLE_RATE)
+        if piece.kind == "programme":
+            track[a:b] += _bed(b - a, a, BED_DB, (196.0, 247.0, 294.0), 1.5)
+        elif piece.kind == "ad":
+            track[a:b] += _bed(b - a, a, AD_BED_DB, (523.0, 659.0, 784.0, 1047.0), 0.25)
+    qa: list[QAItem] = []
+    spoken_at: dict[str, tuple[float, float]] = {}
+    placed = [(final(p), text, label) for p, text, label in speech_plan] + [(t, x, "ad") for t, x in ad_speech]
+    for start, text, label in placed:
+        clip = _at_level(voice[text], AD_SPEECH_DB if label == "ad" else PROGRAMME_SPEECH_DB)
+        i = round(start * SAMPLE_RATE)
+        j = min(track.size, i + clip.size)
+        track[i:j] += clip[:j - i]
+        end = start + clip.size / SAMPLE_RATE
+        if label != "ad":  # ad speech events were recorded with their spots
+            events.append(Event(start, end, "speech", text, label))
+        spoken_at.setdefault(text, (start, end))
+    for topic in topics:
+        for k, question, options in topic.questions:
+            sentence = topic.sentences[k]
+            if sentence not in spoken_at:
+                continue
+            order = list(range(4))
+            rng.shuffle(order)
+            shown = tuple(options[o] for o in order)
+            qa.append(QAItem(question, shown, LETTERS[order.index(0)], *spoken_at[sentence]))
+    np.clip(track, -1.0, 1.0, out=track)
+
+    _render(pieces, track, work, video)
+    events = [Event(round(e.start, 3), round(e.end, 3), e.kind, e.text, e.label, e.channel, e.query) for e in events]
+    events.sort(key=lambda e: (e.start, e.kind, e.end))
+    qa = [QAItem(q.question, q.options, q.answer, round(q.start, 3), round(q.end, 3)) for q in qa]
+    return Scenario(name=recipe.name, video=video, truth=truth, duration=round(duration, 6), size=SIZE, fps=FPS,
+                    events=tuple(events), qa=tuple(qa))
+
+
+def _free_spot(p: float, length: float, fixed, breaks: Sequence[float], topic_seconds: float, total: float) -> float:
+    """The first programme time >= ``p`` where ``length`` seconds fit clear of other items, breaks and captions."""
+    t = p
+    for _ in range(1000):
+        topic_start = (t // topic_seconds) * topic_seconds
+        bad = t < topic_start + CAPTION_SECONDS + 1.0 or t + length > topic_start + topic_seconds - 1.0
+        bad = bad or any(f[0] - 2.0 < t + length and t < f[1] + 2.0 for f in fixed)
+        bad = bad or any(t - 2.0 < bp < t + length + 2.0 for bp in breaks)
+        if not bad:
+            return _snap(t)
+        t += 1.0
+        if t + length > total:
+            t = 0.0
+    raise ValueError("no room for a needle; make the topics longer")
+
+
+def _overlay(pieces: list[_Piece], start: float, end: float, text: str, style: str) -> None:
+    for piece in pieces:
+        if piece.kind == "programme" and piece.start <= start < piece.start + piece.duration:
+            piece.overlays.append((start - piece.start, end - piece.start, text, style))
+            return
+    raise ValueError(f"no programme piece at {start:.1f} s for {text!r}")
+
+
+def _bed(n: int, offset: int, db: float, freqs: Sequence[float], note: float) -> np.ndarray:
+    """A soft chord (programme) or arpeggio (ad jingle): one tone of ``freqs`` per ``note`` seconds."""
+    t = (offset + np.arange(n)) / SAMPLE_RATE
+    which = (t // note).astype(np.int64) % len(freqs)
+    tone = np.zeros(n)
+    for k, f in enumerate(freqs):
+        sel = which == k
+        tone[sel] = np.sin(2 * np.pi * f * t[sel]) + 0.5 * np.sin(2 * np.pi * 2 * f * t[sel])
+    tone = tone * (10 ** (db / 20) / (np.sqrt(np.mean(tone ** 2)) or 1.0))
+    return tone.astype(np.float32)
+
+
+# -- rendering ------------------------------------------------------------------------------------
+def _escape(path: Path) -> str:
+    return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
+
+
+def _text_filter(font: str, text_file: Path, size: int, color: str, x: str, y: str, box: str | None,
+                 enable: tuple[float, float] | None = None) -> str:
+    f = f"drawtext=fontfile={font}:textfile={_escape(text_file)}:fontsize={size}:fontcolor={color}:x={x}:y={y}"
+    if box:
+        f += f":box=1:boxcolor={box}:boxborderw={max(2, size // 4)}"
+    if enable:
+        f += f":enable='between(t\\,{enable[0]:.3f}\\,{enable[1] - 1e-3:.3f})'"
+    return f
+
+
+def _programme_graph(piece: _Piece, font: str, work: Path, idx: int) -> str:
+    topic = TOPICS[piece.topic]
+    w, h = SIZE
+    n = _frames(piece.duration)
+    d = f"{n * FRAME:.3f}"
+    pw, ph = w // 3, h // 3
+    bg = f"color=c={topic.color}:s={w}x{h}:r={FPS}:d={d}"
+    seed = piece.topic * 7 + piece.seed + 1
+    if topic.pattern == "life":
+        fg = f"life=s={pw}x{ph}:r={FPS}:ratio=0.3:seed={seed}:mold=8:life_color=0xc8c8c8:death_color=0x202020"
+    elif topic.pattern == "grid":
+        fg = f"color=c=0xb0b0b0:s={pw}x{ph}:r={FPS}:d={d},drawgrid=w={pw // 6}:h={ph // 6}:t=2:c=0x303030"
+    elif topic.pattern == "bars":
+        fg = f"smptebars=s={pw}x{ph}:r={FPS}:d={d},hue=s=0.35"
+    else:
+        fg = f"gradients=s={pw}x{ph}:r={FPS}:d={d}:speed=0.02:seed={seed},hue=s=0.4"
+    y = (h - ph) * (1 + piece.topic % 2) // 3
+    x = f"abs(mod(t*{w // 8}\\,2*(W-w))-(W-w))"
+    chain = f"[b][f]overlay=x='{x}':y={y}:shortest=1:eval=frame"
+    chain += ",drawbox=x=iw-46:y=6:w=40:h=22:color=white@0.9:t=2"
+    logo = work / "logo.txt"
+    logo.write_text("VQ", encoding="utf-8")
+    chain += "," + _text_filter(font, logo, 15, "white", "w-40", "9", None)
+    for k, (s, e, text, style) in enumerate(piece.overlays):
+        tf = work / f"t{idx}_{k}.txt"
+        tf.write_text(text, encoding="utf-8")
+        if style == "caption":
+            chain += "," + _text_filter(font, tf, 16, "white", "12", "h-34", "black@0.7", (s, e))
+        else:  # a sign: large, dark on light, in the middle
+            chain += "," + _text_filter(font, tf, 22, "0x101010", "(w-text_w)/2", "(h-text_h)/2-10", "0xf0f0e0", (s, e))
+    return f"{bg}[b];{fg}[f];{chain},format=yuv420p[v]"
+
+
+def _ad_graph(piece: _Piece, font: str, work: Path, idx: int) -> str:
+    ad = ADS[piece.ad]
+    w, h = SIZE
+    aw, ah = {"full": (w, h), "pillarbox": (240, h), "letterbox": (w, 136)}[ad.framing]
+    n_cards = max(1, round(piece.duration / 2.0))
+    frames = _frames(piece.duration)
+    per = [frames // n_cards + (1 if c < frames % n_cards else 0) for c in range(n_cards)]
+    parts, labels = [], []
+    for c in range(n_cards):
+        tf = work / f"a{idx}_{c}.txt"
+        tf.write_text(ad.cards[c % len(ad.cards)], encoding="utf-8")
+        color = ad.colors[c % len(ad.colors)]
+        d = per[c] * FRAME
+        text = _text_filter(font, tf, 26, "white", "(w-text_w)/2", "(h-text_h)/2", "black@0.5")
+        parts.append(f"color=c={color}:s={aw}x{ah}:r={FPS}:d={d:.3f}[k{c}]")
+        parts.append(f"color=c=white:s=24x24:r={FPS}:d={d:.3f}[q{c}]")
+        # a white square jumping around: motion, so every frame differs
+        parts.append(f"[k{c}][q{c}]overlay=x='mod(n*37+{c * 50}\\,W-w)':y='mod(n*23+{c * 30}\\,H-h)'"
+                     f":eval=frame:shortest=1,{text}[c{c}]")
+        labels.append(f"[c{c}]")
+    chain = f"{''.join(labels)}concat=n={n_cards}:v=1:a=0"
+    if (aw, ah) != (w, h):
+        chain += f",pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:black"
+    return ";".join(parts) + f";{chain},format=yuv420p[v]"
+
+
+def _encode_piece(piece: _Piece, font: str, work: Path, idx: int) -> Path:
+    out = work / f"p{idx:04d}.mp4"
+    w, h = SIZE
+    if piece.kind == "black":
+        graph = f"color=c=black:s={w}x{h}:r={FPS}:d={piece.duration:.3f},format=yuv420p[v]"
+    elif piece.kind == "ad":
+        graph = _ad_graph(piece, font, work, idx)
+    else:
+        graph = _programme_graph(piece, font, work, idx)
+    _run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-filter_complex", graph,
+          "-map", "[v]", "-frames:v", str(_frames(piece.duration)), "-c:v", "libx264", "-preset", "ultrafast",
+          "-crf", "26", "-g", str(GOP), "-bf", "0", "-threads", "1", "-r", str(FPS),
+          "-video_track_timescale", str(FPS * 1000), str(out)])
+    return out
+
+
+def _render(pieces: list[_Piece], track: np.ndarray, work: Path, video: Path) -> None:
+    font = find_font()
+    wav = work / "audio.wav"
+    pcm = (np.clip(track, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(wav), "wb") as wf:
+        wf.setnchannels(1)
+        wf.setsampwidth(2)
+        wf.setframerate(SAMPLE_RATE)
+        wf.writeframes(pcm.tobytes())
+    m4a = work / "audio.m4a"
+    # Pieces that look the same (a spot aired twice, black frames) are encoded once and reused.
+    unique: dict[tuple, int] = {}
+    jobs: list[tuple[_Piece, int]] = []
+    order: list[int] = []
+    for i, piece in enumerate(pieces):
+        key = (piece.kind, piece.ad, round(piece.duration, 3)) if piece.kind in ("black", "ad") else ("p", i)
+        if key not in unique:
+            unique[key] = len(jobs)
+            jobs.append((piece, len(jobs)))
+        order.append(unique[key])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        audio_job = pool.submit(_run, ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav),
+                                       "-c:a", "aac", "-aac_coder", "fast", "-b:a", "48k", str(m4a)])
+        files = list(pool.map(lambda job: _encode_piece(job[0], font, work, job[1]), jobs))
+        audio_job.result()
+    listing = work / "pieces.txt"
+    listing.write_text("".join(f"file '{files[k].name}'\n" for k in order), encoding="utf-8")
+    tmp = work / "out.mp4"
+    _run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
+          "-i", str(listing), "-i", str(m4a), "-map", "0:v", "-map", "1:a", "-c", "copy",
+          "-movflags", "+faststart", str(tmp)])
+    os.replace(tmp, video)
+
+
+def _run(args: list[str]) -> None:
+    proc = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[-1500:]}")
+
+
+def _write_truth(scenario: Scenario, stem: str) -> None:
+    data = {
+        "schema": SCHEMA, "name": scenario.name, "video": scenario.video.name, "duration": scenario.duration,
+        "size": list(scenario.size), "fps": scenario.fps, "build_seconds": scenario.build_seconds,
+        "events": [asdict(e) for e in scenario.events],
+        "qa": [{**asdict(q), "options": list(q.options)} for q in scenario.qa],
+    }
+    tmp = scenario.truth.with_name(f".{stem}.json.tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, scenario.truth)
