@@ -28,6 +28,7 @@ log = logging.getLogger("vidq.media")
 DEFAULT_SAMPLE_RATE = 16000  # Hz; what Whisper models expect
 DEFAULT_CHUNK_SECONDS = 30.0  # seconds of audio per yielded chunk
 GAP_TOLERANCE = 0.05  # seconds; timestamp holes longer than this are filled with silence
+EARLY_ERRORS = 20  # undecodable packets after which a stream with more bad than good packets is abandoned
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
         except av.error.FFmpegError as e:
             errors += 1
             last_error = _reason(e)
+            if errors >= EARLY_ERRORS and errors > frames_ok:
+                break  # mostly undecodable: give up now rather than at the end
             continue
         for frame in frames:
             frames_ok += 1
@@ -203,8 +206,9 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
         for out in resampler.resample(None):
             block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
             yield from take(block)
-    if frames_ok == 0 and errors:
-        raise MediaError(f"{name}: audio stream {stream.index} cannot be decoded ({last_error})")
+    if errors and errors > frames_ok:
+        what = "cannot be decoded" if frames_ok == 0 else f"is corrupt ({errors} packets undecodable, {frames_ok} decoded)"
+        raise MediaError(f"{name}: audio stream {stream.index} {what}: {last_error}")
     if errors:
         log.warning("%s: skipped %d undecodable audio packet(s) (%s)", name, errors, last_error)
     if pending_len:

@@ -131,6 +131,21 @@ class FasterWhisperEngine:
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str | None]:
         if audio.size == 0:
             return [], language
+        try:
+            raw, language = self._decode(audio, language)
+            segments = []
+            for s in raw:  # a generator: decoding happens here
+                text = s.text.strip()
+                if not text:
+                    continue
+                start = float(s.start)
+                segments.append(Segment(start, max(start, float(s.end)), text, _words(s.words)))
+        except (RuntimeError, ValueError) as e:  # CTranslate2 reports failures (CUDA, memory) as RuntimeError
+            raise ModelError(f"faster-whisper failed: {e}") from e
+        return segments, language
+
+    def _decode(self, audio: np.ndarray, language: str | None):
+        """Start decoding: (lazy segment generator, language)."""
         c = self.config
         if c.vad and c.batch_size > 1:
             from faster_whisper import BatchedInferencePipeline
@@ -143,14 +158,7 @@ class FasterWhisperEngine:
             raw, info = self.model.transcribe(audio, language=language, beam_size=c.beam_size,
                                               word_timestamps=c.word_timestamps, vad_filter=c.vad,
                                               vad_parameters={"speech_pad_ms": VAD_PAD_MS} if c.vad else None)
-        segments = []
-        for s in raw:  # a generator: decoding happens here
-            text = s.text.strip()
-            if not text:
-                continue
-            start = float(s.start)
-            segments.append(Segment(start, max(start, float(s.end)), text, _words(s.words)))
-        return segments, info.language
+        return raw, info.language
 
 
 # -- openai-whisper -----------------------------------------------------------------------------
@@ -210,9 +218,12 @@ class OpenAIWhisperEngine:
         c = self.config
         if not self.model.is_multilingual:
             language = "en"
-        result = self.model.transcribe(audio, language=language, beam_size=c.beam_size if c.beam_size > 1 else None,
-                                       word_timestamps=c.word_timestamps, fp16=self.device.startswith("cuda"),
-                                       verbose=None)
+        try:
+            result = self.model.transcribe(audio, language=language, beam_size=c.beam_size if c.beam_size > 1 else None,
+                                           word_timestamps=c.word_timestamps, fp16=self.device.startswith("cuda"),
+                                           verbose=None)
+        except (RuntimeError, ValueError) as e:  # e.g. NaN logits from broken weights, CUDA out of memory
+            raise ModelError(f"openai-whisper failed: {e}") from e
         segments = []
         for s in result.get("segments", ()):
             text = str(s["text"]).strip()

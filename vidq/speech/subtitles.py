@@ -46,7 +46,7 @@ def _seconds(h: str | None, m: str, s: str, frac: str | None) -> float:
     value = int(h or 0) * 3600 + int(m) * 60 + int(s)
     if frac:
         value += int(frac) / 10 ** len(frac)
-    return float(value)
+    return round(float(value), 6)  # 1.672, not 1.6720000000000002
 
 
 def clean_cue_text(lines: Iterable[str]) -> str:

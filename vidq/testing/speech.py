@@ -165,3 +165,81 @@ def make_speech_video(
         cmd += ["-t", str(duration), os.fspath(out)]
         subprocess.run(cmd, check=True, capture_output=True)
     return placed
+
+
+
+def make_random_whisper_checkpoint(
+    path: str | os.PathLike,
+    *,
+    seed: int = 0,
+    width: int = 64,
+    layers: int = 1,
+    ends_at_once: bool = True,
+) -> Path:
+    """Write a random-weight openai-whisper ``.pt`` checkpoint (English vocabulary).
+
+    Real loading and decoding code paths, meaningless output: for testing and timing the
+    openai-whisper engine where no real checkpoint exists offline.  Shapes follow Whisper's
+    (80 mels, 1500 audio positions, 448 text positions, 51864 tokens); ``width`` and
+    ``layers`` set the size (``width=384, layers=4`` is tiny.en's).  Random weights never
+    emit end-of-text, so every window would decode its full 224 tokens six times over
+    (temperature fallback); ``ends_at_once=True`` makes the decoder's output constant and
+    aligned with the end-of-text and no-speech embeddings, so each 30 s window decodes one
+    timestamp token, counts as silence, and the transcript is empty.
+    """
+    import torch
+    from whisper.model import ModelDimensions, Whisper
+
+    torch.manual_seed(seed)
+    heads = max(1, width // 64)
+    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=width, n_audio_head=heads,
+                           n_audio_layer=layers, n_vocab=51864, n_text_ctx=448, n_text_state=width,
+                           n_text_head=heads, n_text_layer=layers)
+    model = Whisper(dims)
+    with torch.no_grad():
+        model.decoder.positional_embedding.normal_(0.0, 0.02)  # created with torch.empty: may hold NaN
+    if ends_at_once:
+        eot, no_speech = 50256, 50361  # <|endoftext|>, <|nospeech|> in the English (GPT-2) vocabulary
+        with torch.no_grad():
+            direction = torch.randn(width)  # norm ~ sqrt(width): these logits dwarf every other token
+            model.decoder.ln.weight.zero_()  # decoder output = ln bias, whatever the input
+            model.decoder.ln.bias.copy_(direction)
+            emb = model.decoder.token_embedding.weight  # logits = output @ emb.T
+            emb[eot] = direction * 10.0  # end-of-text wins every step ...
+            emb[no_speech] = direction * 12.0  # ... "no speech" is certain ...
+            emb[50363:] = 0.0  # ... and timestamps are equally likely: low confidence + no speech = silence
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"dims": dims.__dict__, "model_state_dict": model.state_dict()}, out)
+    return out
+
+
+# The reference clip of the speech tests: sentences starting on odd seconds, so each one
+# begins in the middle of a 2 s bin ((k-1, k+1]), with numbers that Whisper writes as digits.
+REFERENCE_SENTENCES: tuple[tuple[float, str], ...] = (
+    (1.0, "Today we are testing offline speech recognition."),
+    (7.0, "There are 12 apples on the kitchen table."),
+    (13.0, "The train leaves at 7 in the morning."),
+    (19.0, "Please open the window before you leave."),
+    (25.0, "My brother bought 3 new books yesterday."),
+    (31.0, "The weather will be sunny and warm tomorrow."),
+    (37.0, "She counted 25 birds sitting on the fence."),
+    (43.0, "We should finish the report by Friday."),
+)
+REFERENCE_DURATION = 48.0  # seconds
+
+
+def reference_clip(folder: str | os.PathLike, name: str = "reference.mp4") -> tuple[Path, list[PlacedSpeech]]:
+    """The reference speech video in ``folder`` (made once; later calls reuse the file).
+
+    Returns its path and where each of ``REFERENCE_SENTENCES`` really is.
+    """
+    import json
+
+    path = Path(folder) / name
+    meta = path.with_name(path.name + ".json")
+    if path.is_file() and meta.is_file():
+        return path, [PlacedSpeech(**p) for p in json.loads(meta.read_text())]
+    placed = make_speech_video(path, REFERENCE_SENTENCES, REFERENCE_DURATION)
+    meta.write_text(json.dumps([p.__dict__ for p in placed]))
+    return path, placed
