@@ -1,0 +1,267 @@
+"""Speech recognition speed, memory and timing on this machine.
+
+    python benchmarks/asr.py                 # everything (rtf, memory, offsets)
+    python benchmarks/asr.py rtf             # real-time factors on one clip
+    python benchmarks/asr.py memory --hours 1
+    python benchmarks/asr.py offsets         # first-word timing error over many voices
+    python benchmarks/asr.py rtf --json out.json
+
+* **rtf** — on the same 2-minute clip of espeak-ng speech (``--seconds``): faster-whisper tiny.en int8
+  (the embedded model) batched (vidq's default) and sequential, against openai-whisper.
+  No real openai-whisper checkpoint exists offline, so openai-whisper runs a *random*
+  checkpoint with tiny.en's shapes (384 wide, 4+4 layers), decoding as many tokens per
+  30 s window as faster-whisper produced (greedy fallback off, no timestamps): it compares
+  **speed only**; its text is noise.  Model loading is timed separately.
+* **memory** — peak resident memory (``VmHWM``) of a whole ``get_transcript`` run in a
+  fresh process on a long file with sparse speech (one sentence every 30 s), for 10 min
+  and ``--hours`` (default 1 h) of audio: streaming keeps it flat.  The files are made once
+  and kept in ``~/.cache/vidq-bench`` (outside the repository).
+* **offsets** — where tiny.en puts each sentence's first word against where it was
+  placed, over 5 espeak-ng voices x 8 sentences; the evidence for ``VAD_PAD_MS``.
+
+Timings depend on the machine's load: the script prints ``uptime`` first, and ratios
+are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(os.environ.get("VIDQ_BENCH_DIR", Path.home() / ".cache" / "vidq-bench"))
+POOL = (
+    "Apples grow best in cool climates.", "Bring the blue folder to the meeting.", "Cats sleep for most of the day.",
+    "Dinner will be ready in ten minutes.", "Every student passed the final exam.",
+    "Fresh bread smells wonderful in the morning.", "Good ideas often start as questions.",
+    "Heavy rain flooded the old bridge.", "It is colder today than yesterday.", "Just follow the signs to the station.",
+    "Keep your passport in a safe place.", "Large ships carry cargo across the ocean.",
+    "Many people enjoy walking in the park.", "Nobody answered the phone last night.",
+    "Our team won the championship again.", "Please turn off the lights when you leave.",
+    "Quiet music helps me concentrate.", "Seven children played in the garden.", "The museum opens at nine on Sundays.",
+    "Under the table we found a small key.", "Very few stores sell this kind of tea.",
+    "We planted 40 trees along the river.", "You can borrow my umbrella if it rains.",
+    "Zebras live on the African plains.",
+)
+VOICES = (("en-us", 150), ("en-gb", 170), ("en-us", 130), ("en-gb-x-rp", 160), ("en-029", 150))
+
+
+def _uptime() -> str:
+    with open("/proc/loadavg") as f:
+        return "load average " + " ".join(f.read().split()[:3]) + f" on {os.cpu_count()} CPUs"
+
+
+def _layout(rng: random.Random, seconds: float, wpm: int = 150, gap: tuple[float, float] = (1.5, 4.0)):
+    """Sentences one after another with random pauses, until ``seconds``."""
+    t, out, pool = 1.0 + rng.random(), [], []
+    while True:
+        if not pool:
+            pool = rng.sample(POOL, len(POOL))  # every sentence once before any repeats
+        text = pool.pop()
+        length = len(text) / 13 * 150 / wpm  # rough espeak-ng duration at this speed
+        if t + length + 1.0 > seconds:
+            return out
+        out.append((round(t, 2), text))
+        t += length + rng.uniform(*gap)
+
+
+def _clip(name: str, sentences, seconds: float, **kw) -> Path:
+    from vidq.testing.speech import make_speech_video
+
+    path = BENCH_DIR / name
+    meta = path.with_name(path.name + ".json")
+    if not (path.is_file() and meta.is_file()):
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(".partial-" + path.name)
+        placed = make_speech_video(tmp, sentences, seconds, **kw)
+        os.replace(tmp, path)
+        meta.write_text(json.dumps([p.__dict__ for p in placed]))
+    return path
+
+
+def _placed(path: Path) -> list[dict]:
+    return json.loads(path.with_name(path.name + ".json").read_text())
+
+
+# -- rtf ------------------------------------------------------------------------------------------
+def bench_rtf(seconds: float = 120.0) -> dict:
+    from vidq.media.audio import AudioChunk, load_audio
+    from vidq.speech.asr import transcribe_chunks
+    from vidq.speech.engines import EngineConfig, load_engine
+    from vidq.speech.models import resolve_model
+    from vidq.speech.wer import word_error_rate
+
+    path = _clip(f"speech-dense-{int(seconds)}s.mp4", _layout(random.Random(7), seconds), seconds)
+    audio = load_audio(path)
+    duration = audio.size / 16000
+    reference = " ".join(p["text"] for p in _placed(path))
+    model = resolve_model("faster-whisper", "tiny.en", offline=True)
+    out: dict = {"clip": str(path), "audio_seconds": round(duration, 1), "load": _uptime()}
+    texts = {}
+    for label, batch in (("faster-whisper tiny.en int8, batched (default)", 8),
+                         ("faster-whisper tiny.en int8, sequential", 1)):
+        t0 = time.perf_counter()
+        engine = load_engine(model, EngineConfig(batch_size=batch))
+        load_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        segments, _ = transcribe_chunks([AudioChunk(0.0, audio)], engine)
+        run_s = time.perf_counter() - t0
+        text = " ".join(s.text for s in segments)
+        texts[batch] = text
+        out[label] = {"load_s": round(load_s, 2), "transcribe_s": round(run_s, 2),
+                      "x_realtime": round(duration / run_s, 1), "wer": round(word_error_rate(reference, text), 3)}
+        print(f"{label}: {duration / run_s:.1f}x real time ({run_s:.1f} s), WER {out[label]['wer']:.3f}", flush=True)
+    out["openai-whisper, random tiny.en-shaped checkpoint (speed only)"] = _openai_rtf(audio, texts[8])
+    ow = out["openai-whisper, random tiny.en-shaped checkpoint (speed only)"]
+    fw = out["faster-whisper tiny.en int8, batched (default)"]
+    out["faster_whisper_speedup"] = round(ow["transcribe_s"] / fw["transcribe_s"], 1)
+    print(f"openai-whisper (random weights, same token count): {ow['x_realtime']:.1f}x real time "
+          f"({ow['transcribe_s']:.1f} s) -> faster-whisper is {out['faster_whisper_speedup']}x faster", flush=True)
+    return out
+
+
+def _openai_rtf(audio, text: str) -> dict:
+    import tempfile
+
+    import torch
+    import whisper
+    from whisper.tokenizer import get_tokenizer
+
+    from vidq.speech.engines import cpu_threads
+    from vidq.testing.speech import make_random_whisper_checkpoint
+
+    torch.set_num_threads(cpu_threads())
+    duration = audio.size / 16000
+    windows = max(1, int(-(-duration // 30)))
+    tokens = len(get_tokenizer(multilingual=False).encode(" " + text))
+    per_window = max(1, min(224, round(tokens / windows)))
+    with tempfile.TemporaryDirectory() as tmp:
+        pt = make_random_whisper_checkpoint(Path(tmp) / "tiny-en-shaped.pt", width=384, layers=4, ends_at_once=False)
+        t0 = time.perf_counter()
+        model = whisper.load_model(str(pt), device="cpu")
+        load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.transcribe(audio, language="en", beam_size=5, temperature=0.0, word_timestamps=True, fp16=False,
+                     without_timestamps=True, condition_on_previous_text=False, sample_len=per_window,
+                     compression_ratio_threshold=None, logprob_threshold=None, no_speech_threshold=None, verbose=None)
+    run_s = time.perf_counter() - t0
+    return {"load_s": round(load_s, 2), "transcribe_s": round(run_s, 2), "x_realtime": round(duration / run_s, 1),
+            "windows": windows, "tokens_per_window": per_window,
+            "note": "random weights: speed only, decoding the token count faster-whisper produced"}
+
+
+# -- memory ---------------------------------------------------------------------------------------
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1])
+    raise RuntimeError(key)
+
+
+def memory_child(path: str) -> None:
+    """Run one whole transcription; print peak RSS before and after, as JSON."""
+    from vidq.speech import SpeechOptions, get_transcript
+
+    t0 = time.perf_counter()
+    transcript = get_transcript(path, options=SpeechOptions(subtitles="asr", offline=True))
+    run_s = time.perf_counter() - t0
+    print(json.dumps({"peak_rss_mib": round(_status_kib("VmHWM") / 1024, 1), "seconds": round(run_s, 1),
+                      "segments": len(transcript.segments), "text": transcript.text}))
+
+
+def bench_memory(hours: float = 1.0) -> dict:
+    from vidq.speech.wer import word_error_rate
+
+    out: dict = {"load": _uptime()}
+    for seconds in (600.0, hours * 3600.0):
+        rng = random.Random(11)
+        sentences = [(t + rng.uniform(0, 5), rng.choice(POOL)) for t in range(10, int(seconds) - 30, 30)]
+        name = f"speech-sparse-{int(seconds)}s.mp4"
+        t0 = time.perf_counter()
+        path = _clip(name, sentences, seconds, size=(64, 48), fps=1)
+        made_s = time.perf_counter() - t0
+        proc = subprocess.run([sys.executable, __file__, "_memory-child", str(path)], capture_output=True, text=True,
+                              check=True)
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        reference = " ".join(p["text"] for p in _placed(path))
+        result["wer"] = round(word_error_rate(reference, result.pop("text")), 3)
+        result["x_realtime"] = round(seconds / result["seconds"], 1)
+        result["file_made_s"] = round(made_s, 1)
+        out[f"{seconds / 60:.0f} min"] = result
+        print(f"{seconds / 60:.0f} min of audio, {len(sentences)} sentences: peak RSS {result['peak_rss_mib']} MiB, "
+              f"{result['seconds']} s ({result['x_realtime']}x real time), WER {result['wer']}", flush=True)
+    return out
+
+
+# -- offsets --------------------------------------------------------------------------------------
+def bench_offsets(seeds: tuple[int, ...] = (0, 1)) -> dict:
+    import numpy as np
+
+    from vidq.speech import SpeechOptions, get_transcript, words_of
+    from vidq.speech.wer import word_error_rate
+
+    first_of_chunk, others, refs, hyps = [], [], [], []
+    for seed in seeds:
+        rng = random.Random(seed)
+        for vi, (voice, wpm) in enumerate(VOICES):
+            sentences = _layout(rng, 60.0, wpm)[:8]
+            seconds = sentences[-1][0] + 6.0
+            path = _clip(f"offsets-{seed}-{vi}.mp4", sentences, seconds, voice=voice, wpm=wpm)
+            transcript = get_transcript(path, options=SpeechOptions(subtitles="asr", offline=True))
+            words = words_of(transcript)
+            refs.append(" ".join(p["text"] for p in _placed(path)))
+            hyps.append(transcript.text)
+            for k, p in enumerate(_placed(path)):
+                heard = [w for w in words if p["start"] - 1.2 < w.mid < p["end"]]
+                if heard:
+                    (first_of_chunk if k == 0 else others).append(heard[0].start - p["start"])
+    a, b = np.array(first_of_chunk), np.array(others)
+    out = {
+        "sentences": len(a) + len(b),
+        "first_sentence_of_a_vad_chunk_s": {"mean": round(float(a.mean()), 3), "min": round(float(a.min()), 3),
+                                            "max": round(float(a.max()), 3)},
+        "other_sentences_s": {"mean": round(float(b.mean()), 3), "min": round(float(b.min()), 3),
+                              "max": round(float(b.max()), 3)},
+        "max_abs_offset_s": round(float(np.abs(np.concatenate([a, b])).max()), 3),
+        "wer": round(word_error_rate(" ".join(refs), " ".join(hyps)), 3),
+    }
+    print(f"first-word offsets over {out['sentences']} sentences: chunk-first {out['first_sentence_of_a_vad_chunk_s']}, "
+          f"others {out['other_sentences_s']}, max |offset| {out['max_abs_offset_s']} s, WER {out['wer']}", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", nargs="*", default=["rtf", "memory", "offsets"],
+                        help="rtf, memory, offsets (default: all)")
+    parser.add_argument("--hours", type=float, default=1.0, help="length of the long file for the memory check")
+    parser.add_argument("--seconds", type=float, default=120.0, help="length of the clip for the rtf check")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.what and args.what[0] == "_memory-child":
+        memory_child(args.what[1])
+        return
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    print(_uptime(), flush=True)
+    results: dict = {}
+    for what in args.what:
+        if what == "rtf":
+            results["rtf"] = bench_rtf(args.seconds)
+        elif what == "memory":
+            results["memory"] = bench_memory(args.hours)
+        elif what == "offsets":
+            results["offsets"] = bench_offsets()
+        else:
+            parser.error(f"unknown benchmark {what!r}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
