@@ -240,3 +240,19 @@ def test_group_layouts_cover_their_rows():
     assert group_blocks("slowfast", meta, 3, (14, 14), 16) == ((4, 4),)
     assert group_blocks("prompt", meta, 0, (14, 14), 25) == ((5, 5),)
     assert group_blocks("mystery", {}, 0, (3, 3), 7) == ((1, 7),)
+
+
+def test_chat_template_falls_back_to_the_model_files(tmp_path):
+    from types import SimpleNamespace
+
+    from vidq.models.vlm.prompt import load_template
+
+    tok = SimpleNamespace(chat_template=None)
+    (tmp_path / "chat_template.json").write_text(json.dumps({"chat_template": "{{ messages }}"}))
+    find = lambda name: loading.model_file(str(tmp_path), name, offline=True)
+    assert load_template(tok, find) == "{{ messages }}"
+    (tmp_path / "chat_template.jinja").write_text("J")
+    assert load_template(tok, find) == "J"
+    assert load_template(SimpleNamespace(chat_template="T"), find) == "T"
+    with pytest.raises(ModelError, match="ships no chat template"):
+        load_template(tok, lambda name: None)

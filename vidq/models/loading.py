@@ -264,12 +264,22 @@ def _download(repo_id: str, filename: str) -> Path:
         raise ModelError(f"{repo_id}: download of {filename} failed: {str(e).splitlines()[0]}") from e
 
 
-def model_folder(source: str) -> Path | None:
-    """The folder holding ``source``'s files: the local directory, or its HF cache snapshot."""
+def model_file(source: str, filename: str, *, offline: bool) -> Path | None:
+    """``filename`` of a local model folder or HF repo: on disk, in the cache, or downloaded
+    (unless offline); None when the folder or repo has no such file."""
     if is_local_dir(source):
-        return Path(source).expanduser()
-    config = cached_file(source, "config.json")
-    return config.parent if config is not None else None
+        path = Path(source).expanduser() / filename
+        return path if path.is_file() else None
+    found = cached_file(source, filename)
+    if found is not None or offline or not installed("huggingface_hub"):
+        return found
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(source, filename))
+    except EntryNotFoundError:
+        return None
 
 
 def source_label(source: str) -> str:

@@ -189,8 +189,7 @@ class TransformersBackend(Backend):
         except (OSError, ValueError) as e:
             raise ModelError(f"cannot load {name} from {source}: {str(e).splitlines()[0]}") from e
         model.eval()
-        folder = loading.model_folder(source)
-        template = chat.load_template(tokenizer, folder)
+        template = chat.load_template(tokenizer, lambda name: loading.model_file(source, name, offline=offline))
         try:
             dims = dims_from_config(model.config.to_dict(), name)
         except InputError as e:

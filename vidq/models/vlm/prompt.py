@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,25 +52,25 @@ def encode_text(tokenizer: Any, text: str, *, specials: bool = False) -> list[in
     return list(out["input_ids"])
 
 
-def load_template(tokenizer: Any, folder: Path | None) -> str:
-    """The chat template: the tokenizer's, else ``chat_template.jinja``/``.json`` in the model folder."""
+def load_template(tokenizer: Any, find: Callable[[str], Path | None]) -> str:
+    """The chat template: the tokenizer's, else the model's ``chat_template.jinja`` or
+    ``chat_template.json`` (``find(filename)`` returns the file's path, or None)."""
     template = getattr(tokenizer, "chat_template", None)
     if isinstance(template, dict):
         template = template.get("default") or next(iter(template.values()), None)
     if template:
         return str(template)
-    if folder is not None:
-        jinja = folder / "chat_template.jinja"
-        if jinja.is_file():
-            return jinja.read_text(encoding="utf-8")
-        js = folder / "chat_template.json"
-        if js.is_file():
-            try:
-                data = json.loads(js.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                raise ModelError(f"{js}: unreadable chat template ({e})") from e
-            if isinstance(data, dict) and data.get("chat_template"):
-                return str(data["chat_template"])
+    jinja = find("chat_template.jinja")
+    if jinja is not None:
+        return jinja.read_text(encoding="utf-8")
+    js = find("chat_template.json")
+    if js is not None:
+        try:
+            data = json.loads(js.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ModelError(f"{js}: unreadable chat template ({e})") from e
+        if isinstance(data, dict) and data.get("chat_template"):
+            return str(data["chat_template"])
     raise ModelError("the model ships no chat template (tokenizer, chat_template.jinja or chat_template.json)")
 
 
