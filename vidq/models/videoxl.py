@@ -116,9 +116,10 @@ class VideoXLBackend(Backend):
         if video is None:
             raise InputError("Video-XL needs a video")
         tensors, times, words = [], [], []
-        for batch in video.batches:
+        dtype = next(self.model.parameters()).dtype
+        for batch in video.batches:  # Video-XL takes every frame at once: keep them in the model's dtype
             out = self.image_processor.preprocess(list(batch.images), return_tensors="pt")
-            tensors.append(out["pixel_values"])
+            tensors.append(out["pixel_values"].to(dtype))
             for pts, idx in zip(batch.pts, batch.indices):
                 times.append(float(pts))
                 words.append(video.subtitles[int(idx)].strip() if video.subtitles is not None else "")
