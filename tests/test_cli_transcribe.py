@@ -157,6 +157,7 @@ def test_bad_inputs_exit_2_with_one_line(transcribe, tmp_path):
         (["--format", "md"], "--format md"),
         (["--subtitles", "/no/such/file.srt"], "no such file"),
         (["--beam-size", "0"], "--beam-size"),
+        (["--subtitles", "asr", "--language", "de"], "English-only"),
     ],
 )
 def test_bad_options_exit_2(transcribe, reference, args, expected):

@@ -28,6 +28,7 @@ log = logging.getLogger("vidq.media")
 DEFAULT_SAMPLE_RATE = 16000  # Hz; what Whisper models expect
 DEFAULT_CHUNK_SECONDS = 30.0  # seconds of audio per yielded chunk
 GAP_TOLERANCE = 0.05  # seconds; timestamp holes longer than this are filled with silence
+SEEK_MARGIN = 1.0  # seconds; seek this much before the clip start and decode forward
 EARLY_ERRORS = 20  # undecodable packets after which a stream with more bad than good packets is abandoned
 
 
@@ -123,9 +124,10 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
     origin = container.start_time / 1_000_000 if container.start_time is not None else 0.0  # AV_TIME_BASE is µs
     limit = None if end is None else round((end - t0) * sample_rate)  # samples to emit in total
     chunk_len = max(1, round(chunk_seconds * sample_rate))
-    if t0 > 0 and stream.time_base is not None:
+    if t0 > SEEK_MARGIN and stream.time_base is not None:
+        target = t0 - SEEK_MARGIN + origin  # a little early: estimated seeks (VBR MP3) may land late
         try:
-            container.seek(int((t0 + origin) / stream.time_base), stream=stream, backward=True, any_frame=False)
+            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
         except av.error.FFmpegError as e:
             log.debug("seek to %.3f s failed (%s); decoding from the start", t0, e)
             container.seek(0)

@@ -140,7 +140,8 @@ def get_transcript(
             return clip_transcript(_embedded(p, index, seen, options, store), start, end)
     if not seen.audio:
         if options.require_audio:
-            raise MediaError(f"{p}: has no audio stream and no subtitles: nothing to transcribe")
+            hint = " (it has subtitle streams: use --subtitles auto)" if mode == "asr" and seen.subtitles else ""
+            raise MediaError(f"{p}: has no audio stream and no text subtitles: nothing to transcribe{hint}")
         log.info("%s has no audio stream: no speech text (empty transcript)", p.name)
         return _empty()
     return _asr(p, seen, options, store, start, end, progress)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vidq.errors import MissingDependency, ModelError
+from vidq.errors import InputError, MissingDependency, ModelError
 from vidq.speech.models import ResolvedModel, whisper_cache_dir
 from vidq.speech.types import Segment, Word
 
@@ -71,6 +71,13 @@ def cpu_threads(requested: int = 0) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def check_language(model: str, multilingual: bool, language: str | None) -> None:
+    """An English-only model cannot transcribe another language: say so instead of guessing."""
+    if not multilingual and language not in (None, "en"):
+        raise InputError(f"model {model} is English-only; for --language {language} use a multilingual model "
+                         "(tiny, base, small, medium, large-v3, ...)")
 
 
 def _words(raw_words) -> tuple[Word, ...]:
@@ -127,8 +134,11 @@ class FasterWhisperEngine:
         self.compute_type = config.compute_type or ("float16" if device == "cuda" else "int8")
         self.model = _load_ct2(model.location, device, index, self.compute_type, cpu_threads(config.threads),
                                model.origin == "download")
+        self.label = model.label
+        self.multilingual = bool(self.model.model.is_multilingual)
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str | None]:
+        check_language(self.label, self.multilingual, language)
         if audio.size == 0:
             return [], language
         try:
@@ -211,8 +221,10 @@ class OpenAIWhisperEngine:
 
             torch.set_num_threads(cpu_threads(config.threads))
         self.model = _load_pt(model.location, model.name, self.device, model.origin)
+        self.label = model.label
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str | None]:
+        check_language(self.label, self.model.is_multilingual, language)
         if audio.size == 0:
             return [], language
         c = self.config
