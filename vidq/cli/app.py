@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "transcribe",
     "plan",
     "models",
+    "eval",
     "doctor",
     "cache",
     "completion",
