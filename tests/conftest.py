@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-pytest_plugins = ["media_files"]  # session fixtures `media_dir`, `clip`: generated test media
+pytest_plugins = [
+    "media_files",  # session fixtures `media_dir`, `clip`: generated test media
+    "job_media",  # session fixtures for the job tests: scenarios, one --cache-dir, the sample video, tiny VLMs
+]
 
 
 @dataclass

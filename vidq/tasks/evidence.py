@@ -435,6 +435,15 @@ class Hit:
     matched: tuple[str, ...]  # unit tokens that matched query terms (exactly or by close spelling)
 
 
+class _LazyMiniLM:
+    """The lite MiniLM, loaded on the first ``encode`` (an index whose vectors are cached never loads it)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        from vidq.models.lite.embed import load_embedder
+
+        return load_embedder().encode(texts)
+
+
 class EvidenceIndex:
     """Units with their vectors (``(N, D)`` float32) and BM25 statistics."""
 
@@ -463,9 +472,9 @@ class EvidenceIndex:
             return cls(units, None, None)
         label = type(encoder).__name__ if encoder is not None else None
         if encoder is None:
-            from vidq.models.lite.embed import MODEL_LABEL, load_embedder
+            from vidq.models.lite.embed import MODEL_LABEL
 
-            encoder, label = load_embedder(), MODEL_LABEL
+            encoder, label = _LazyMiniLM(), MODEL_LABEL
         texts = [u.text for u in units]
         params = {"model": label, "texts": params_digest({"t": texts}), "n": len(texts)}
         cached = store.get_arrays(file_key, EMBED_STAGE, params) if store is not None and file_key else None

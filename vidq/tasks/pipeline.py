@@ -133,6 +133,19 @@ def open_video(
     return VideoContext(Path(path), info, plan, transcript, subtitles, options)
 
 
+def load_job_backend(options: JobOptions, **extra: Any):
+    """The ``vidq.models.base.Backend`` that ``options.model`` names, through the model registry.
+
+    ``auto`` resolves (and logs on stderr) to a cached VLM or ``lite``; ``extra`` goes to the
+    family's loader.  Raises ``InputError`` for an unknown model, ``ModelError`` /
+    ``MissingDependency`` when it cannot load.
+    """
+    from vidq.models.registry import load_backend
+
+    return load_backend(options.model, device=options.device, quant=options.quant, offline=options.offline,
+                        trust_remote_code=options.trust_remote_code, api_base=options.api_base, **extra)
+
+
 def frame_batches(ctx: VideoContext, *, size: int | tuple[int, int] | None, plan: SamplePlan | None = None,
                   batch_size: int = 16, progress: ProgressFn | None = None) -> Iterator[FrameBatch]:
     """Stream ``plan`` (default: the context's plan) decoded and resized to ``size``."""

@@ -1,0 +1,101 @@
+"""Pure pieces of ``vidq.tasks.ask``: choice parsing, letter parsing, windows, option scoring on plain units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidq.errors import InputError
+from vidq.tasks.ask import (
+    distinctive_terms,
+    moment_windows,
+    parse_choices,
+    parse_letter,
+    score_options,
+    window_times,
+)
+from vidq.tasks.evidence import EvidenceIndex, Unit
+
+
+def test_parse_choices_accepts_benchmark_styles_and_bare_options():
+    assert parse_choices(["A) 1850", "B. 1887", "(C) 1901", "D: 1923"]) == [
+        ("A", "1850"), ("B", "1887"), ("C", "1901"), ("D", "1923")]
+    assert parse_choices(["red", "blue"]) == [("A", "red"), ("B", "blue")]
+    assert parse_choices(["b) blue", "a) red"]) == [("B", "blue"), ("A", "red")]
+    assert parse_choices(["A) x", "Apple pie"]) == [("A", "x"), ("B", "Apple pie")]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (["only one"], "at least two"),
+    (["A) red", "A) blue"], "repeat"),
+    (["A) red", "  "], "empty"),
+    ([f"option {i}" for i in range(11)], "at most"),
+])
+def test_parse_choices_refuses_what_cannot_be_a_question(raw, message):
+    with pytest.raises(InputError, match=message):
+        parse_choices(raw)
+
+
+def test_parse_letter_finds_the_named_option():
+    choices = [("A", "red"), ("B", "blue"), ("C", "green")]
+    assert parse_letter("B", choices) == "B"
+    assert parse_letter("The answer is (C).", choices) == "C"
+    assert parse_letter("A", [("B", "x"), ("C", "y")]) is None  # not one of the options
+    assert parse_letter("I think it is blue or green", choices) == "B"  # the first option text named
+    assert parse_letter("cat dog street", choices) is None
+    assert parse_letter("Apple", choices) is None  # a capital inside a word is not a letter
+
+
+def test_moment_windows_pad_clip_and_merge():
+    assert moment_windows([(20, 22), (25, 26), (90, 91)], (0, 100), pad=5) == [(15, 31), (85, 96)]
+    assert moment_windows([(1, 2)], (0, 10), pad=5) == [(0, 7)]
+    assert moment_windows([], (0, 10)) == []
+
+
+def test_window_times_spread_context_and_fill_windows_by_length():
+    times = window_times([(10.0, 20.0), (50.0, 55.0)], (0.0, 100.0), frames=10, context=4)
+    # 4 context frames at 12.5, 37.5, 62.5, 87.5; 6 more split 4 : 2 over windows of 10 s and 5 s
+    assert times == [11.25, 12.5, 13.75, 16.25, 18.75, 37.5, 51.25, 53.75, 62.5, 87.5]
+    assert window_times([], (0.0, 8.0), frames=4, context=4) == [1.0, 3.0, 5.0, 7.0]
+
+
+def test_distinctive_terms_drop_what_the_question_already_says():
+    assert distinctive_terms("Two thousand eggs", "How many eggs can the queen lay?") == "2000"
+    assert distinctive_terms("the queen", "How many eggs can the queen lay?") == "queen"
+    assert distinctive_terms("Behind the old mill", "Where are the hives?") == "behind old mill"
+
+
+class BagOfWords:
+    """A deterministic text encoder for tests: normalised counts over a fixed vocabulary."""
+
+    VOCAB = ("lighthouse", "built", "1887", "granite", "keeper", "martha", "bees", "eggs", "2000", "mill")
+
+    def encode(self, texts):
+        from vidq.tasks.evidence import tokens
+
+        out = np.zeros((len(texts), len(self.VOCAB)), np.float32)
+        for i, t in enumerate(texts):
+            for tok in tokens(t):
+                if tok in self.VOCAB:
+                    out[i, self.VOCAB.index(tok)] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1)
+
+
+def test_score_options_picks_the_option_the_relevant_evidence_says():
+    units = [
+        Unit(6.9, 12.2, "The lighthouse was built in 1 ,887 from local granite.", "speech", "sentence"),
+        Unit(26.8, 31.5, "A keeper named Martha climbed its steps.", "speech", "sentence"),
+        Unit(92.0, 95.0, "The queen lays up to two thousand eggs in a single day.", "speech", "sentence"),
+        Unit(120.0, 122.0, "In 1923 a storm hit the town.", "speech", "sentence"),
+    ]
+    index = EvidenceIndex.build(units, encoder=BagOfWords())
+    supports, relevance = score_options(index, "When was the lighthouse built?", ["1850", "1887", "1901", "1923"])
+    best = max(range(4), key=lambda i: supports[i].score)
+    assert best == 1
+    assert supports[1].unit == 0 and supports[1].coverage == 1.0
+    assert supports[1].units[0][0] == 0
+    assert supports[3].score < supports[1].score  # 1923 is said, but not where the question points
+    eggs, _ = score_options(index, "How many eggs does the queen lay?", ["Two hundred", "Two thousand", "Fifty"])
+    assert max(range(3), key=lambda i: eggs[i].score) == 1
+    assert relevance[0] > 0

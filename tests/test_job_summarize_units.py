@@ -1,0 +1,125 @@
+"""Pure pieces of ``vidq.tasks.summarize``: exact values on hand-made data (no models, no media)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidq.tasks.evidence import Unit
+from vidq.tasks.summarize import (
+    Boundary,
+    ShotTap,
+    cut_intervals,
+    lite_default_frames,
+    min_chapter_seconds,
+    parse_segment_reply,
+    pick_sentences,
+    readable_screen_units,
+    segment_edges,
+    snap_boundaries,
+    split_text_sentences,
+    title_cards,
+)
+
+
+def test_cut_intervals_brackets_each_cut_by_its_two_frames():
+    assert cut_intervals([0.0, 1.0, 2.0, 3.0], [0.0, 0.1, 0.9, 0.2]) == [(1.0, 2.0)]
+    assert cut_intervals([0.0, 1.0, 2.0], [0.0, 0.36, 0.35]) == [(0.0, 1.0)]  # strictly above the threshold
+    assert cut_intervals([], []) == []
+
+
+def test_shot_tap_scores_across_batches_like_one_batch():
+    from vidq.media.types import FrameBatch
+
+    rng = np.random.default_rng(0)
+    frames = np.concatenate([np.full((3, 8, 8, 3), 20, np.uint8), np.full((3, 8, 8, 3), 230, np.uint8)])
+    frames[:, 0, 0] = rng.integers(0, 255, (6, 3), dtype=np.uint8)
+    times = np.arange(6, dtype=np.float64)
+    tap = ShotTap()
+    for lo, hi in ((0, 4), (4, 6)):  # the cut (frame 3) falls inside the first batch, the seam after frame 3
+        tap(FrameBatch(frames[lo:hi], times[lo:hi], np.arange(lo, hi)))
+    assert tap.times == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert tap.scores[0] == 0.0
+    assert cut_intervals(tap.times, tap.scores) == [(2.0, 3.0)]
+
+
+STARTS = [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]
+ENDS = [4.0, 9.0, 14.0, 19.0, 24.0, 29.0]
+
+
+def test_snap_keeps_a_deep_gap_without_cues_at_the_next_speech():
+    depth = [0.1, 0.2, 0.9, 0.2, 0.1]
+    assert snap_boundaries(STARTS, ENDS, [2], depth, cuts=[]) == [Boundary(2, 15.0, "pause")]
+
+
+def test_snap_moves_to_a_neighbouring_pause_with_a_cut_and_starts_at_the_cut():
+    depth = [0.1, 0.5, 0.9, 0.2, 0.1]
+    # the cut (frames at 9.0 and 10.0) lies in the pause after unit 1 (9.0 .. 10.0)
+    assert snap_boundaries(STARTS, ENDS, [2], depth, cuts=[(9.0, 10.0)]) == [Boundary(1, 9.5, "cut")]
+
+
+def test_snap_uses_an_on_screen_title_and_never_reaches_past_two_units():
+    depth = [0.1, 0.2, 0.9, 0.8, 0.1]
+    assert snap_boundaries(STARTS, ENDS, [2], depth, cuts=[], titles=[19.4]) == [Boundary(3, 19.4, "title")]
+    # a weak neighbour does not win on one cue alone: 0.2 / 0.9 + 0.6 - 0.15 < 1
+    assert snap_boundaries(STARTS, ENDS, [2], [0.1, 0.2, 0.9, 0.2, 0.1], cuts=[], titles=[19.4])[0].gap == 2
+    assert snap_boundaries(STARTS, ENDS, [0], depth, cuts=[(24.0, 25.0)]) == [Boundary(0, 5.0, "pause")]
+
+
+def test_snap_never_merges_two_boundaries_into_one_gap():
+    depth = [0.1, 0.8, 0.9, 0.2, 0.1]
+    out = snap_boundaries(STARTS, ENDS, [1, 2], depth, cuts=[(9.0, 10.0)])
+    assert [b.gap for b in out] == [1, 2]
+
+
+def test_min_chapter_seconds_scales_with_the_span_within_bounds():
+    assert min_chapter_seconds(40.0) == 8.0
+    assert min_chapter_seconds(160.0) == 20.0
+    assert min_chapter_seconds(3600.0) == 30.0
+
+
+def test_lite_default_frames_about_one_per_second():
+    assert lite_default_frames(10.0) == 64
+    assert lite_default_frames(200.4) == 200
+    assert lite_default_frames(3600.0) == 512
+
+
+def test_pick_sentences_prefers_full_sentences_in_reading_order():
+    vectors = np.eye(4, dtype=np.float32)
+    texts = ["Yes.", "The first full sentence is here.", "Another complete sentence follows it.", "Okay then."]
+    assert pick_sentences(vectors, texts, 2) == [1, 2]
+    assert pick_sentences(vectors, texts, 0) == []
+    assert pick_sentences(vectors[:1], texts[:1], 3) == [0]  # short ones only when nothing else is left
+
+
+def test_title_cards_are_short_lines_shown_once_and_logos_are_not():
+    screen = [Unit(0.4, 3.4, "LIGHTHOUSES", "screen", "line"), Unit(0.0, 100.0, "VQ TV", "screen", "line"),
+              Unit(50.0, 54.0, "VQ TV", "screen", "line"), Unit(60.0, 61.0, "0012.345", "screen", "line"),
+              Unit(70.0, 72.0, "a very long line of on screen text with many words", "screen", "line")]
+    readable = readable_screen_units(screen)
+    assert [u.text for u in readable] == ["LIGHTHOUSES", "VQ TV", "VQ TV",
+                                          "a very long line of on screen text with many words"]
+    assert [u.text for u in title_cards(readable)] == ["LIGHTHOUSES"]
+
+
+def test_parse_segment_reply_with_and_without_a_title_line():
+    assert parse_segment_reply("Title: Bees\nThey dance. They make honey.") == ("Bees", "They dance. They make honey.")
+    assert parse_segment_reply("**Title:** Volcanoes\nSummary: Lava flows.") == ("Volcanoes", "Lava flows.")
+    assert parse_segment_reply("cat dog car\nstreet kitchen") == ("cat dog car", "street kitchen")
+    assert parse_segment_reply("one line only") == ("one line only", "one line only")
+
+
+def test_split_text_sentences_and_segment_edges():
+    assert split_text_sentences("A b. C d!  E f? g") == ["A b.", "C d!", "E f?", "g"]
+    assert split_text_sentences("  ") == []
+    assert segment_edges(10.0, 40.0, 3) == [10.0, 20.0, 30.0, 40.0]
+
+
+@pytest.mark.parametrize("bad", ["huge", ""])
+def test_summarize_refuses_a_bad_length_before_reading_anything(bad, tmp_path):
+    from vidq.errors import InputError
+    from vidq.tasks.pipeline import JobOptions
+    from vidq.tasks.summarize import summarize
+
+    with pytest.raises(InputError, match="--length"):
+        summarize(tmp_path / "missing.mp4", JobOptions(), length=bad)

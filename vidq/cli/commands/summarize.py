@@ -1,0 +1,170 @@
+"""``vidq summarize FILE``: an overall summary plus chapters with timestamps (text, md, json).
+
+Parses options, calls :func:`vidq.tasks.summarize.summarize` and renders its result; the
+summarizing itself lives in ``vidq.tasks.summarize``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from vidq.cli.jobopts import (
+    AccuracyOpt,
+    ApiBaseOpt,
+    AsrEngineOpt,
+    AsrModelOpt,
+    CompressOpt,
+    EndOpt,
+    FramesOpt,
+    InputFile,
+    LanguageOpt,
+    ModelOpt,
+    QuantOpt,
+    RatioOpt,
+    StartOpt,
+    SubtitlesOpt,
+    TrustRemoteCodeOpt,
+    job_options,
+)
+from vidq.cli.output import dump_json, output_stream, resolve_format, time_fields
+from vidq.cli.progress import progress_reporter
+from vidq.cli.settings import current_settings
+from vidq.errors import InputError
+from vidq.timefmt import hms
+
+FORMATS = ("text", "md", "json")
+
+
+def parse_chapters(value: str) -> int | None:
+    """``auto`` -> None, ``"5"`` -> 5; anything else is a usage error."""
+    text = value.strip().lower()
+    if text == "auto":
+        return None
+    if not text.isdigit():
+        raise InputError(f"--chapters must be 'auto' or a number, not {value!r}")
+    return int(text)
+
+
+def _sentence_json(s: Any) -> dict[str, Any]:
+    return {"text": s.text, **time_fields(s.start, "start"), **time_fields(s.end, "end"), "source": s.source}
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    """The ``vidq.summary/1`` document."""
+    from vidq.tasks.summarize import SCHEMA
+
+    return {
+        "schema": SCHEMA,
+        "file": str(result.file),
+        **time_fields(result.start, "start"),
+        **time_fields(result.end, "end"),
+        "duration": round(result.duration, 3),
+        "length": result.length,
+        "method": result.method,
+        "model": result.model,
+        "sees_images": result.sees_images,
+        "summary": result.summary,
+        "sentences": [_sentence_json(s) for s in result.sentences],
+        "chapters": [
+            {"index": c.index, **time_fields(c.start, "start"), **time_fields(c.end, "end"), "title": c.title,
+             "title_source": c.title_source, "summary": c.summary, "sentences": [_sentence_json(s) for s in c.sentences]}
+            for c in result.chapters
+        ],
+        "notices": list(result.notices),
+        "meta": result.meta,
+    }
+
+
+def _clock(seconds: float, long: bool) -> str:
+    """``12:34`` or ``1:02:03`` (chapter marks, as video players show them)."""
+    total = int(seconds)
+    h, m, s = total // 3600, total % 3600 // 60, total % 60
+    return f"{h}:{m:02d}:{s:02d}" if long else f"{m:02d}:{s:02d}"
+
+
+def _wrap(text: str, indent: str, width: int = 88) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent) if text else ""
+
+
+def render_text(out: TextIO, result: Any) -> None:
+    long = result.end >= 3600
+    out.write(f"{result.file.name}  {hms(result.start)} - {hms(result.end)}  ({result.model}, {result.method})\n\n")
+    out.write("Summary\n")
+    out.write((_wrap(result.summary, "  ") or "  (nothing to summarize)") + "\n")
+    if result.chapters:
+        out.write("\nChapters\n")
+        for c in result.chapters:
+            out.write(f"  {_clock(c.start, long)}  {c.title or '(untitled)'}  [{hms(c.start)} - {hms(c.end)}]\n")
+            if c.summary:
+                out.write(_wrap(c.summary, "        ") + "\n")
+    out.writelines(f"\nNote: {notice}\n" for notice in result.notices)
+
+
+def render_md(out: TextIO, result: Any) -> None:
+    long = result.end >= 3600
+    out.write(f"# {result.file.name}\n\n")
+    out.write(f"*{hms(result.start)} – {hms(result.end)} · {result.model} · {result.method}*\n\n")
+    out.write("## Summary\n\n")
+    out.write((result.summary or "_Nothing to summarize._") + "\n")
+    if result.chapters:
+        out.write("\n## Chapters\n")
+        for c in result.chapters:
+            out.write(f"\n### {_clock(c.start, long)} {c.title or '(untitled)'}\n\n")
+            out.write(f"*{hms(c.start)} – {hms(c.end)}*\n")
+            if c.summary:
+                out.write(f"\n{c.summary}\n")
+    out.writelines(f"\n> **Note:** {notice}\n" for notice in result.notices)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("summarize")
+    def summarize_cmd(
+        file: InputFile,
+        length: Annotated[str, typer.Option("--length", "-l", help="Summary length: short, medium or long (sentences per chapter 1/2/4, overall 2/4/8).")] = "medium",
+        chapters: Annotated[str, typer.Option("--chapters", help="Number of chapters, or auto (from topic changes in speech and shot changes).")] = "auto",
+        model: ModelOpt = "auto",
+        frames: FramesOpt = None,
+        exact: AccuracyOpt = False,
+        compress: CompressOpt = "auto",
+        ratio: RatioOpt = None,
+        subtitles: SubtitlesOpt = "auto",
+        asr_model: AsrModelOpt = "tiny.en",
+        asr_engine: AsrEngineOpt = "faster-whisper",
+        language: LanguageOpt = None,
+        start: StartOpt = None,
+        end: EndOpt = None,
+        quant: QuantOpt = None,
+        trust_remote_code: TrustRemoteCodeOpt = False,
+        api_base: ApiBaseOpt = None,
+    ) -> None:
+        """Summarize a video: an overall summary plus chapters (start, end, title, paragraph).
+
+        With the offline lite backend every sentence is taken from the transcript or the on-screen text (extractive), chapters start at topic changes snapped to speech pauses and shot changes, and the output says what it could not see.
+
+        With a video LLM, segments are summarized first, then the summaries.
+
+        Formats: text (default), md, json.
+        """
+        from vidq.tasks.summarize import summarize
+
+        settings = current_settings()
+        fmt = resolve_format(settings, FORMATS, "text", "summarize")
+        count = parse_chapters(chapters)
+        options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
+                              subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
+                              start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
+                              api_base=api_base)
+        with progress_reporter(settings) as progress:
+            result = summarize(file, options, length=length.strip().lower(), chapters=count, store=settings.store,
+                               progress=progress)
+        with output_stream(settings) as out:
+            if fmt == "json":
+                dump_json(result_json(result), out)
+            elif fmt == "md":
+                render_md(out, result)
+            else:
+                render_text(out, result)

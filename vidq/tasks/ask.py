@@ -1,0 +1,429 @@
+"""``ask``: answer a question about a video, open or multiple choice, citing the times it rests on.
+
+    result = ask(path, options, "When was the lighthouse built?", choices=["A) 1850", "B) 1887"], store=store)
+    result.letter, result.answer, result.citations
+
+Two ways, chosen by the backend's capabilities:
+
+- **lite** (reads speech and on-screen text, sees no pictures): retrieval over the
+  video's text evidence (:mod:`vidq.tasks.evidence`: transcript sentences and windows,
+  on-screen lines; MiniLM + BM25 fused), then
+
+  - *multiple choice*: every option is scored against the evidence most relevant to the
+    question (:func:`score_options`): how much of what the option says that the question
+    does not (its *distinctive* terms, numbers normalised: "two thousand" = "2,000") a
+    relevant unit contains, plus the option's cosine similarity to it, weighted by that
+    unit's relevance to the question.  The best option wins; its citations are the
+    units that made it win.
+  - *open*: the best evidence sentence is the answer (extractive), with its time.
+
+  SmolLM2 is not consulted: on the generated spoken-QA set it did not beat the
+  evidence scorer (see the README's ``ask`` section for the numbers).
+- **video LLM**: the same retrieval (over the transcript, when there is one) picks
+  windows around the best evidence; frames from those windows plus a few from the whole
+  span go to the model with their subtitles and the question; the reply's letter (or
+  text) is the answer, and the windows are the citations.
+
+Knows nothing about Typer or rendering; returns an :class:`AskResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vidq.errors import InputError
+from vidq.progress import ProgressFn, no_progress
+from vidq.store import Store
+from vidq.tasks.pipeline import (
+    JobOptions,
+    StageClock,
+    VideoContext,
+    base_meta,
+    frame_batches,
+    open_video,
+)
+
+if TYPE_CHECKING:
+    from vidq.models.base import Backend
+    from vidq.tasks.evidence import EvidenceIndex, Unit
+
+log = logging.getLogger("vidq.tasks")
+
+SCHEMA = "vidq.answer/1"  # JSON schema name of an answer
+LETTERS = "ABCDEFGHIJ"  # option letters, in order
+MAX_QUESTION_CHARS = 2000  # longer questions are refused as input errors
+RETRIEVE_K = 8  # evidence units retrieved for the question (and for each option)
+CITE_K = 3  # citations kept
+OPTION_DENSE_WEIGHT = 0.3  # weight of an option's cosine similarity next to its term coverage
+QUESTION_LEX_WEIGHT = 0.5  # weight of question-term coverage next to cosine in a unit's relevance
+SOFTMAX_SCALE = 8.0  # option scores -> probabilities: softmax(scale * score)
+VLM_DEFAULT_FRAMES = 32  # video LLM: frames shown per question
+VLM_WINDOW = 10.0  # seconds each side of a retrieved moment shown to a video LLM
+VLM_WINDOWS = 3  # retrieved moments shown
+VLM_CONTEXT_FRAMES = 8  # frames spread over the whole span, for context
+VLM_SIDE = 448  # video LLM: decode size (longest side, pixels)
+LITE_LIMITS = ("the lite backend reads speech and on-screen text; it cannot see objects, people, actions "
+               "or scenes, so questions about what is shown are answered only from what is said or written")
+
+_CHOICE_RE = re.compile(r"^\s*\(?([A-Ja-j])\s*[).:\]-]\s*(.*)$", re.DOTALL)
+
+
+# -- results --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Citation:
+    """A moment the answer rests on."""
+
+    start: float  # seconds
+    end: float  # seconds
+    text: str  # what was said / shown there ("" for frames a video LLM looked at without speech)
+    source: str  # "speech", "screen" or "frames" (a window of frames shown to a video LLM)
+    score: float  # how strongly it supports the answer (comparable within one answer only)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One multiple-choice option and how it scored."""
+
+    letter: str  # "A", "B", ...
+    text: str  # the option without its letter
+    score: float  # evidence support (lite) or 1/0 for the option a video LLM named
+    probability: float  # softmax of the scores over the options
+
+
+@dataclass(frozen=True)
+class AskResult:
+    """What ``ask`` returns; the CLI renders it as text or JSON."""
+
+    file: Path  # the video
+    question: str  # as asked
+    start: float  # seconds: span searched
+    end: float  # seconds
+    choices: tuple[Choice, ...]  # empty for an open question
+    letter: str | None  # the chosen option's letter (None: open question, or no option named)
+    answer: str  # the chosen option's text, or the open answer
+    citations: tuple[Citation, ...]  # best first
+    method: str  # "evidence" (lite) or "video-llm"
+    model: str  # backend name
+    sees_images: bool  # False for lite
+    notices: tuple[str, ...] = ()  # what the reader should know
+    meta: dict[str, Any] = field(default_factory=dict)  # models, frames, timings
+
+
+# -- choices --------------------------------------------------------------------------------
+def parse_choices(raw: Sequence[str]) -> list[tuple[str, str]]:
+    """``["A) 1887", "B) 1923"]`` -> ``[("A", "1887"), ("B", "1923")]``.
+
+    Options without a letter get A, B, C... by position; given letters must be distinct.
+    Raises ``InputError`` for fewer than two options, empty ones, or repeated letters.
+
+    >>> parse_choices(["red", "(b) blue"])
+    [('A', 'red'), ('B', 'blue')]
+    """
+    items = [c for c in (str(r).strip() for r in raw) if c]
+    if len(items) != len(raw):
+        raise InputError("a choice is empty; give each option as 'A) text'")
+    if len(items) < 2:
+        raise InputError(f"multiple choice needs at least two options, got {len(items)}")
+    if len(items) > len(LETTERS):
+        raise InputError(f"at most {len(LETTERS)} options, got {len(items)}")
+    out: list[tuple[str, str]] = []
+    for i, item in enumerate(items):
+        m = _CHOICE_RE.match(item)
+        if m and m.group(2).strip():
+            out.append((m.group(1).upper(), m.group(2).strip()))
+        else:
+            out.append((LETTERS[i], item))
+    letters = [letter for letter, _ in out]
+    if len(set(letters)) != len(letters):
+        raise InputError(f"option letters repeat: {', '.join(letters)}")
+    return out
+
+
+def _softmax(scores: Sequence[float]) -> list[float]:
+    s = np.asarray(scores, np.float64) * SOFTMAX_SCALE
+    e = np.exp(s - s.max()) if s.size else s
+    return (e / e.sum()).tolist() if s.size else []
+
+
+# -- lite: evidence scoring ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class OptionSupport:
+    """An option's support in the evidence."""
+
+    score: float  # relevance(unit) * (coverage + OPTION_DENSE_WEIGHT * cosine), max over units
+    unit: int | None  # index (in the index) of the unit that gave it
+    coverage: float  # fraction of the option's distinctive terms found in that unit
+    cosine: float  # option-to-unit cosine similarity
+    units: tuple[tuple[int, float], ...] = ()  # every supporting unit (index, score) with coverage > 0, best first
+
+
+def distinctive_terms(option: str, question: str) -> str:
+    """The option's search tokens that the question does not contain (all of them if none are left)."""
+    from vidq.tasks.evidence import tokens
+
+    q = set(tokens(question))
+    own = list(dict.fromkeys(tokens(option)))
+    rest = [t for t in own if t not in q]
+    return " ".join(rest or own)
+
+
+def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *,
+                  k: int = RETRIEVE_K) -> tuple[list[OptionSupport], dict[int, float]]:
+    """Each option's support in the units most relevant to ``question`` (see the module docstring).
+
+    Candidates are the ``k`` best units for the question and for "question + option" each.
+    Returns one :class:`OptionSupport` per option and every candidate's relevance to the
+    question (unit index -> relevance).
+    """
+    from vidq.tasks.evidence import match_terms
+
+    candidates: dict[int, None] = {}
+    for query in [question, *(f"{question} {o}" for o in options)]:
+        for hit in index.search(query, k=k, dedupe=False):
+            candidates.setdefault(hit.index)
+    if not candidates:
+        return [OptionSupport(0.0, None, 0.0, 0.0) for _ in options], {}
+    rows = list(candidates)
+    q_cos = index.cosine(question)[rows]  # (C,)
+    relevance = {}
+    for r, c in zip(rows, q_cos):
+        cover = match_terms(question, index.units[r]).coverage
+        relevance[r] = float(max(0.0, c) + QUESTION_LEX_WEIGHT * cover)
+    out = []
+    for option in options:
+        terms = distinctive_terms(option, question)
+        o_cos = index.cosine(option)[rows]  # (C,); zeros without vectors
+        best = OptionSupport(0.0, None, 0.0, 0.0)
+        supporting: list[tuple[int, float]] = []
+        for r, oc in zip(rows, o_cos):
+            cover = match_terms(terms, index.units[r]).coverage
+            score = relevance[r] * (cover + OPTION_DENSE_WEIGHT * max(0.0, float(oc)))
+            if cover > 0:
+                supporting.append((r, round(score, 6)))
+            if score > best.score:
+                best = OptionSupport(round(score, 6), r, cover, float(oc))
+        supporting.sort(key=lambda x: -x[1])
+        out.append(OptionSupport(best.score, best.unit, best.coverage, best.cosine, tuple(supporting)))
+    return out, relevance
+
+
+def _citation(u: Unit, score: float) -> Citation:
+    return Citation(float(u.start), float(u.end), u.text.strip(), u.source, round(float(score), 6))
+
+
+def _sentence_around(units: Sequence[Unit], hit: Unit) -> Unit:
+    """The speech sentence(s) a window hit falls in (the window itself for screen text)."""
+    if hit.source != "speech" or hit.kind == "sentence":
+        return hit
+    inside = [u for u in units if u.source == "speech" and u.kind == "sentence" and u.start < hit.end and hit.start < u.end]
+    if not inside:
+        return hit
+    best = max(inside, key=lambda u: min(u.end, hit.end) - max(u.start, hit.start))
+    return best
+
+
+def _answer_lite(ctx: VideoContext, backend: Backend, question: str, choices: list[tuple[str, str]], *,
+                 store: Store | None, clock: StageClock, progress: ProgressFn) -> AskResult:
+    from vidq.tasks.evidence import EvidenceIndex, collect
+
+    key = store.file_key(ctx.path) if store is not None and store.enabled else None
+    evidence = collect(ctx, store=store, clock=clock, engine=getattr(backend, "ocr_engine", None), progress=progress)
+    units = evidence.units
+    notices: list[str] = []
+    with clock.stage("embed"):
+        index = EvidenceIndex.build(units, store=store, file_key=key)
+    with clock.stage("answer"):
+        if not units:
+            notices.append("no speech and no on-screen text were found, so there is no evidence to answer from; "
+                           "the lite backend cannot see pictures (use a video model with --model)")
+        if choices:
+            supports, _ = score_options(index, question, [t for _, t in choices])
+            probs = _softmax([s.score for s in supports])
+            scored = tuple(Choice(letter, text, s.score, round(p, 4))
+                           for (letter, text), s, p in zip(choices, supports, probs))
+            best = max(range(len(scored)), key=lambda i: (scored[i].score, -i))
+            letter, answer = scored[best].letter, scored[best].text
+            if supports[best].score <= 0:
+                notices.append("no option is supported by what is said or shown; the letter is a guess")
+            win = supports[best]
+            ranked = list(win.units) or ([(win.unit, win.score)] if win.unit is not None and win.score > 0 else [])
+            cites: list[Citation] = []
+            for u, score in ranked:
+                c = _citation(_sentence_around(units, index.units[u]), score)
+                if all((c.start, c.end, c.source) != (x.start, x.end, x.source) for x in cites):
+                    cites.append(c)
+            citations = tuple(cites[:CITE_K])
+        else:
+            scored = ()
+            letter = None
+            hits = index.search(question, k=CITE_K) if units else []
+            citations = tuple(_citation(_sentence_around(units, h.unit), h.score) for h in hits)
+            answer = citations[0].text if citations else ""
+    meta = base_meta(ctx, clock, model=backend.name, sees_images=False, limits=LITE_LIMITS, method="evidence",
+                     **evidence.meta)
+    return AskResult(ctx.path, question, ctx.start, ctx.end, scored, letter, answer, citations, "evidence",
+                     backend.name, False, tuple(notices), meta)
+
+
+# -- video LLM --------------------------------------------------------------------------------
+MC_PROMPT = ("{question}\n{options}\nAnswer with the option's letter from the given choices directly.")
+OPEN_PROMPT = "{question}\nAnswer briefly, and say at what time in the video it happens if you can."
+_LETTER_RE = re.compile(r"(?<![A-Za-z])([A-J])(?![A-Za-z])")
+
+
+def parse_letter(text: str, choices: Sequence[tuple[str, str]]) -> str | None:
+    """The option a reply names: its first standalone letter among the choices, else an option's text.
+
+    >>> parse_letter("The answer is (B).", [("A", "red"), ("B", "blue")])
+    'B'
+    >>> parse_letter("blue, clearly", [("A", "red"), ("B", "blue")])
+    'B'
+    """
+    letters = {letter for letter, _ in choices}
+    for m in _LETTER_RE.finditer(text):
+        if m.group(1) in letters:
+            return m.group(1)
+    low = text.lower()
+    found = [(low.find(t.lower()), letter) for letter, t in choices if t and t.lower() in low]
+    return min(found)[1] if found else None
+
+
+def moment_windows(centres: Sequence[tuple[float, float]], span: tuple[float, float],
+                   pad: float = VLM_WINDOW) -> list[tuple[float, float]]:
+    """``(start, end)`` moments padded by ``pad`` seconds, clipped to ``span`` and merged where they overlap.
+
+    >>> moment_windows([(20, 22), (25, 26), (90, 91)], (0, 100), pad=5)
+    [(15, 31), (85, 96)]
+    """
+    out: list[list[float]] = []
+    for a, b in sorted((max(span[0], s - pad), min(span[1], e + pad)) for s, e in centres):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def window_times(windows: Sequence[tuple[float, float]], span: tuple[float, float], frames: int,
+                 context: int = VLM_CONTEXT_FRAMES) -> list[float]:
+    """Frame times: ``context`` spread over ``span``, the rest split over ``windows`` by length."""
+    lo, hi = span
+    times = [lo + (hi - lo) * (i + 0.5) / context for i in range(context)] if context else []
+    left = max(0, frames - len(times))
+    total = sum(b - a for a, b in windows)
+    for a, b in windows:
+        n = max(1, round(left * (b - a) / total)) if total > 0 else 1
+        times.extend(a + (b - a) * (i + 0.5) / n for i in range(n))
+    return sorted({round(t, 3) for t in times})
+
+
+def _answer_vlm(ctx: VideoContext, backend: Backend, question: str, choices: list[tuple[str, str]], *,
+                store: Store | None, clock: StageClock, progress: ProgressFn) -> AskResult:
+    from vidq.media import SamplePlan
+    from vidq.models.base import GenerateOptions, VideoInput
+    from vidq.speech import align_to_frames
+    from vidq.tasks.evidence import EvidenceIndex, speech_units
+
+    span = (ctx.start, ctx.end)
+    frames = ctx.options.frames or VLM_DEFAULT_FRAMES
+    with clock.stage("retrieve"):
+        units = speech_units(ctx.transcript)
+        hits = []
+        if units:
+            try:
+                index = EvidenceIndex.build(units, store=store,
+                                            file_key=store.file_key(ctx.path) if store is not None and store.enabled else None)
+            except ImportError:  # the offline extra (MiniLM) is missing: lexical retrieval still works
+                index = EvidenceIndex.build(units, dense=False)
+            hits = index.search(" ".join([question, *(t for _, t in choices)]), k=VLM_WINDOWS)
+        windows = moment_windows([(h.unit.start, h.unit.end) for h in hits], span)
+        context = VLM_CONTEXT_FRAMES if windows else frames
+        times = window_times(windows, span, frames, context=min(context, frames))
+        tolerance = min(ctx.plan.tolerance or 0.5, 0.5)
+        plan = SamplePlan(tuple(times), "uniform", ctx.plan.accuracy, tolerance, span[0], span[1])
+        subtitles = align_to_frames(ctx.transcript, plan.times, start=span[0], end=span[1]) if times else []
+    options_text = "\n".join(f"{letter}. {text}" for letter, text in choices)
+    prompt = (MC_PROMPT.format(question=question, options=options_text) if choices
+              else OPEN_PROMPT.format(question=question))
+    gen = GenerateOptions(max_new_tokens=16 if choices else 128, compress=ctx.options.compress, ratio=ctx.options.ratio)
+    video = VideoInput(batches=frame_batches(ctx, size=VLM_SIDE, plan=plan), times=plan.times,
+                       subtitles=subtitles if ctx.subtitles else None, duration=ctx.info.duration)
+    with clock.stage("answer"):
+        reply = backend.answer(video, prompt, gen)
+    progress("answer", 1, 1)
+    notices: list[str] = []
+    if choices:
+        letter = parse_letter(reply.text, choices)
+        if letter is None:
+            notices.append(f"the model's reply names no option: {reply.text[:200]!r}")
+        scored = tuple(Choice(lt, t, 1.0 if lt == letter else 0.0, 1.0 if lt == letter else 0.0) for lt, t in choices)
+        answer = next((t for lt, t in choices if lt == letter), "")
+    else:
+        letter, scored, answer = None, (), reply.text.strip()
+    cites = []
+    for a, b in windows:
+        said = " ".join(h.unit.text for h in hits if h.unit.start < b and a < h.unit.end)
+        score = max((h.score for h in hits if h.unit.start < b and a < h.unit.end), default=0.0)
+        cites.append(Citation(a, b, said, "frames", round(score, 6)))
+    cites.sort(key=lambda c: -c.score)
+    backend_meta = {k: v for k, v in reply.meta.items() if k != "timings"}
+    meta = base_meta(ctx, clock, model=backend.name, sees_images=bool(backend.capabilities.sees_images),
+                     method="video-llm", shown_frames=len(plan.times), windows=len(windows), reply=reply.text,
+                     backend=backend_meta)
+    return AskResult(ctx.path, question, span[0], span[1], scored, letter, answer, tuple(cites), "video-llm",
+                     backend.name, bool(backend.capabilities.sees_images), tuple(notices), meta)
+
+
+# -- the job ----------------------------------------------------------------------------------
+def ask(
+    path: str | os.PathLike,
+    options: JobOptions,
+    question: str,
+    *,
+    choices: Sequence[str] = (),
+    store: Store | None = None,
+    progress: ProgressFn | None = None,
+    backend: Backend | None = None,
+) -> AskResult:
+    """Answer ``question`` about the video at ``path`` (see the module docstring).
+
+    ``choices``: multiple-choice options (``"A) text"`` or plain text, lettered in order);
+    empty for an open question.  Raises ``InputError`` / ``MediaError`` (exit 2) and
+    ``ModelError`` (exit 3).
+    """
+    question = " ".join(str(question).split())
+    if not question:
+        raise InputError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(question)} characters long; at most {MAX_QUESTION_CHARS}")
+    parsed = parse_choices(choices) if choices else []
+    from vidq.media import probe
+    from vidq.tasks.pipeline import load_job_backend
+    from vidq.tasks.summarize import lite_default_frames, span_seconds
+
+    clock = StageClock()
+    report = progress or no_progress
+    with clock.stage("load"):
+        backend = backend or load_job_backend(options)
+    lite = not backend.capabilities.sees_images and backend.name == "lite"
+    with clock.stage("probe"):
+        info = probe(path, store=store)
+    default = lite_default_frames(span_seconds(info, options)) if lite else VLM_DEFAULT_FRAMES
+    ctx = open_video(path, options, default_frames=default, store=store, clock=clock, progress=report)
+    if lite:
+        return _answer_lite(ctx, backend, question, parsed, store=store, clock=clock, progress=report)
+    return _answer_vlm(ctx, backend, question, parsed, store=store, clock=clock, progress=report)
+
+
+__all__ = [
+    "SCHEMA", "AskResult", "Choice", "Citation", "OptionSupport", "ask", "distinctive_terms", "moment_windows",
+    "parse_choices", "parse_letter", "score_options", "window_times",
+]
