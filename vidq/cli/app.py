@@ -29,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "probe",
     "frames",
     "transcribe",
+    "summarize",
+    "ask",
     "plan",
     "models",
     "eval",
