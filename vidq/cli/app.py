@@ -30,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "frames",
     "transcribe",
     "summarize",
+    "find",
+    "ads",
     "ask",
     "plan",
     "models",

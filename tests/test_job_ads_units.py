@@ -1,0 +1,131 @@
+"""Pure parts of `vidq ads`: separators, blocks, scoring, cues, sponsor reads, EDL/ffmeta/CSV: exact values."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from vidq.cli.commands.ads import format_csv, format_edl, format_ffmeta
+from vidq.media import signals
+from vidq.speech import Segment, Transcript, Word
+from vidq.tasks.ads import (
+    AdSegment,
+    FileStats,
+    PictureSignals,
+    blocks_between,
+    prior_confidence,
+    score_block,
+    separators,
+    sponsor_reads,
+    text_cues,
+)
+
+SEGMENTS = [AdSegment(64.7, 90.8, "break", 0.987, "2 spots: no station logo", blocks=2),
+            AdSegment(130.85, 144.2, "sponsor", 0.95, "sponsor read (brightpath): code, offer, sponsor", blocks=0)]
+
+
+def test_edl_is_kodi_mythtv_format():
+    assert format_edl(SEGMENTS) == "64.70\t90.80\t3\n130.85\t144.20\t3\n"
+    assert format_edl([]) == ""
+
+
+def test_ffmeta_chapters_cover_the_file_in_order():
+    text = format_ffmeta(SEGMENTS, 175.8)
+    assert text == (
+        ";FFMETADATA1\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=64700\ntitle=Programme 1\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=64700\nEND=90800\ntitle=Advertisement (0.99)\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=90800\nEND=130850\ntitle=Programme 2\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=130850\nEND=144200\ntitle=Sponsor (0.95)\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=144200\nEND=175800\ntitle=Programme 3\n")
+    assert format_ffmeta([], 10.0).endswith("START=0\nEND=10000\ntitle=Programme 1\n")
+
+
+def test_csv_has_a_header_and_one_row_per_segment():
+    rows = list(csv.DictReader(io.StringIO(format_csv(SEGMENTS))))
+    assert [r["kind"] for r in rows] == ["break", "sponsor"]
+    assert rows[0]["start"] == "64.700" and rows[0]["end_hms"] == "00:01:30.800" and rows[0]["duration"] == "26.100"
+    assert rows[1]["reason"] == "sponsor read (brightpath): code, offer, sponsor"
+
+
+@pytest.mark.parametrize("text, cues", [
+    ("Ice-cold Fizz Cola, only 1.99! Visit fizzcola dot com and use code FIZZ10.", ("price", "url", "code")),
+    ("CODE FIZZ10", ("code",)),
+    ("Unlimited data for just 15 dollars a month.", ("price",)),
+    ("Go to brightpath.com/vidq for sixty percent off", ("url", "offer")),
+    ("60% off your first year", ("offer",)),
+    ("This video is sponsored by Brightpath VPN.", ("sponsor",)),
+    ("The secret code is 7 4 1.", ()),
+    ("The lighthouse on Gull Island was built in 1887.", ()),
+    ("Reefs cover less than one percent of the ocean floor.", ()),
+])
+def test_text_cues(text, cues):
+    assert text_cues(text) == cues
+
+
+def _seg(t0: float, text: str) -> Segment:
+    words = tuple(Word(t0 + 0.4 * i, t0 + 0.4 * i + 0.3, w) for i, w in enumerate(text.split()))
+    return Segment(words[0].start, words[-1].end, text, words)
+
+
+def test_sponsor_read_spans_its_sentences():
+    t = Transcript((
+        _seg(0.0, "Storms on this coast can push waves right over the lantern room."),
+        _seg(10.0, "This video is sponsored by Brightpath VPN."),
+        _seg(13.0, "Brightpath keeps your browsing private on every device."),
+        _seg(17.0, "Go to brightpath dot com slash vidq and use code VIDQ for sixty percent off."),
+        _seg(24.0, "Now, back to the lighthouse keepers."),
+        _seg(40.0, "The expedition was sponsored by the royal society."),  # one cue only: not a read
+    ), "en", "test")
+    reads = sponsor_reads(t)
+    assert len(reads) == 1
+    r = reads[0]
+    assert (r.start, r.kind, r.blocks) == (10.0, "sponsor", 0)
+    assert r.end == pytest.approx(17.0 + 0.4 * 14 + 0.3)
+    assert r.cues == ("code", "offer", "sponsor", "url") and r.confidence == 0.95
+    assert "brightpath" in r.reason
+    assert sponsor_reads(t, exclude=[(9.0, 30.0)]) == []
+
+
+def _pic(times, black=None, logo=None, aspect=None) -> PictureSignals:
+    n = len(times)
+    return PictureSignals(np.asarray(times, float), np.zeros(n, bool) if black is None else np.asarray(black),
+                          np.full(n, 100.0), np.zeros(n, np.float32),
+                          np.full(n, 16 / 9) if aspect is None else np.asarray(aspect, float),
+                          np.full(n, np.nan) if logo is None else np.asarray(logo, float), np.zeros(n, np.uint64))
+
+
+def test_separators_from_black_frames_silence_and_logo_changes():
+    times = np.arange(0, 20, 0.5)
+    black = (times >= 5.0) & (times <= 5.5)
+    logo = np.where((times > 5.5) & (times < 12.0), 0.0, 1.0)
+    db = np.full(100, -30.0)
+    db[60:64] = signals.SILENCE_FLOOR_DB  # 12.0-12.8 s
+    track = signals.Loudness(0.0, 0.2, 0.2, db, "rms")
+    seps = separators(_pic(times, black=black, logo=logo), track)
+    assert seps == [(4.75, 5.75), (11.75, 11.75), (12.0, pytest.approx(12.8))]  # logo returns at 11.75 s
+
+
+def test_blocks_between_separators_merge_slivers():
+    seps = [(4.75, 5.75), (11.75, 12.8), (13.0, 13.2)]
+    assert blocks_between(seps, 0.0, 30.0) == [(0.0, 4.75), (5.75, 11.75), (12.8, 30.0)]
+    assert blocks_between([], 0.0, 30.0) == [(0.0, 30.0)]
+
+
+def test_block_score_and_prior():
+    stats = FileStats(programme_db=-26.0, median_cut_rate=2.0, has_logo=True)
+    spot = {"duration": 12.0, "frames": 24, "logo_absent": 1.0, "other_aspect": 0.0, "loudness_delta_db": 7.5,
+            "cuts_per_minute": 25.0, "repeated": 0.0, "separated": True, "cues": ["price", "url"]}
+    points, why = score_block(spot, stats)
+    assert points == pytest.approx(2.0 + 1.5 + 0.75 + 0.5 + 1.2)
+    assert why == "no station logo; +7.5 dB louder; 25 cuts/min; black/silence on both sides; ad text: price, url"
+    assert prior_confidence(points) == pytest.approx(1 / (1 + np.exp(-(5.95 - 2.5))))
+    programme = dict(spot, duration=600.0)
+    assert score_block(programme, stats) == (0.0, "600 s: too long for an ad")
+    plain = {"duration": 60.0, "frames": 120, "logo_absent": 0.0, "other_aspect": 0.0, "loudness_delta_db": 0.5,
+             "cuts_per_minute": 1.0, "repeated": 0.0, "separated": False, "cues": []}
+    assert score_block(plain, stats) == (0.0, "programme-like")
+    assert prior_confidence(0.0) < 0.1
