@@ -22,7 +22,7 @@ MC_TOKENS = 8  # max new tokens for a multiple-choice reply (a letter, maybe a f
 OPEN_TOKENS = 32  # max new tokens for an open reply
 USED_KEYS = ("model", "device", "quant", "frames", "tokens_per_frame", "visual_tokens", "visual_tokens_in",
              "compression", "ratio", "context_length", "context_tokens", "generated_tokens", "new_tokens",
-             "peak_memory_bytes", "kv_entries", "sees")  # backend meta kept per item
+             "kv_entries", "sees")  # backend meta kept per item (what was used; costs go to the item's timing)
 
 
 @dataclass
@@ -37,11 +37,7 @@ class Verdict:
 
     def used(self) -> dict[str, Any]:
         """The backend meta worth keeping per item (model, quant, compression, tokens, ...)."""
-        out = {k: self.meta[k] for k in USED_KEYS if k in self.meta}
-        timings = self.meta.get("timings")
-        if isinstance(timings, dict):
-            out["timings"] = timings
-        return out
+        return {k: self.meta[k] for k in USED_KEYS if k in self.meta}
 
 
 def ask_open(backend: Backend, make_input: Callable[[], VideoInput], question: str, accepted: Sequence[str], *,

@@ -120,9 +120,8 @@ def parse_row(row: Any, folder: Path, line: int, where: str) -> McItem:
         raise InputError(f"{where}:{line}: {e}") from e
     _, item_id = _first(row, ID_KEYS)
     _, subs = _first(row, SUBTITLE_KEYS)
-    group_key, group = _first(row, GROUP_KEYS)
-    if group_key == "duration" and not isinstance(group, str):
-        group = None  # a numeric duration is a length in seconds, not a group
+    group = next((row[k] for k in GROUP_KEYS if row.get(k) not in (None, "")
+                  and (k != "duration" or isinstance(row[k], str))), None)  # a numeric duration is a length, not a group
     return McItem(id=str(item_id) if item_id is not None else f"line-{line}", video=_resolve(str(vid), folder),
                   question=str(question), options=tuple(options), answer=index,
                   subtitles=_resolve(str(subs), folder) if isinstance(subs, str) else None,

@@ -91,19 +91,28 @@ class Measure:
     ttft_s: float | None = None  # time to first token, seconds (None: the backend did not say)
     peak_gpu_bytes: int | None = None  # peak CUDA memory during the item (None off CUDA)
     peak_rss_bytes: int = 0  # peak resident set size of the process so far
-    extra: dict[str, float] = field(default_factory=dict)  # other stage times (decode_s, ...)
+    backend: dict[str, Any] = field(default_factory=dict)  # the backend's own stage timings (its meta["timings"])
+    backend_peak_bytes: int | None = None  # the backend's own peak memory figure, when it reports one
 
     def note_backend(self, answer_s: float, meta: Mapping[str, Any]) -> None:
-        """Record the backend call's wall time and derive time to first token from its meta."""
+        """Record the backend call's wall time, its stage timings and time to first token."""
         self.answer_s = answer_s
         self.ttft_s = time_to_first_token(answer_s, meta)
+        timings = meta.get("timings")
+        if isinstance(timings, Mapping):
+            self.backend = {str(k): v for k, v in timings.items() if isinstance(v, (int, float))}
+        if isinstance(meta.get("peak_memory_bytes"), int):
+            self.backend_peak_bytes = int(meta["peak_memory_bytes"])
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"wall_s": round(self.wall_s, 4),
                                "answer_s": None if self.answer_s is None else round(self.answer_s, 4),
                                "ttft_s": None if self.ttft_s is None else round(self.ttft_s, 4),
                                "peak_rss_bytes": self.peak_rss_bytes, "peak_gpu_bytes": self.peak_gpu_bytes}
-        out.update({k: round(v, 4) for k, v in self.extra.items()})
+        if self.backend:
+            out["backend"] = {k: round(float(v), 4) for k, v in self.backend.items()}
+        if self.backend_peak_bytes is not None:
+            out["backend_peak_bytes"] = self.backend_peak_bytes
         return out
 
 
