@@ -28,6 +28,7 @@ from vidq.speech import (
     words_of,
 )
 from vidq.speech.asr import quiet_cut, resegment, windows
+from vidq.speech.engines import snap_to_onsets
 from vidq.speech.models import embedded_model_dir
 from vidq.speech.subtitles import format_srt
 from vidq.speech.types import Segment, Word
@@ -279,6 +280,19 @@ def test_quiet_cut_finds_the_silence():
     audio[16000 * 3: 16000 * 3 + 8000] = 0.0  # silent from 3.0 to 3.5 s
     cut = quiet_cut(audio, 16000, 16000 * 4)
     assert 3.0 * 16000 < cut < 3.5 * 16000
+
+
+def test_first_word_of_each_speech_region_moves_to_its_onset():
+    words = (Word(0.6, 1.2, "Hello"), Word(1.2, 1.6, "world."), Word(5.5, 6.0, "Again"), Word(6.0, 6.5, "here"),
+             Word(20.0, 20.5, "far"))
+    seg = Segment(0.6, 20.5, "Hello world. Again here far", words)
+    regions = [(1.0, 1.7), (5.1, 6.6), (10.0, 11.0), (20.0, 20.6)]
+    out = snap_to_onsets([seg], regions)
+    assert [w.start for s in out for w in s.words] == [1.0, 1.2, 5.1, 6.0, 20.0]
+    assert out[0].start == 1.0
+    # a word too far from any onset, or a region with no word, changes nothing
+    assert snap_to_onsets([seg], [(3.0, 4.0)]) == [seg]
+    assert snap_to_onsets([seg], []) == [seg]
 
 
 def test_resegment_splits_at_sentence_ends_and_pauses():

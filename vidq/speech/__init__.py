@@ -17,7 +17,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidq.errors import InputError, MediaError
 from vidq.media.types import VideoInfo
@@ -39,6 +39,9 @@ from vidq.speech.types import (
     transcript_to_dict,
 )
 from vidq.store import Store
+
+if TYPE_CHECKING:
+    from vidq.speech.sources import StreamsSeen
 
 log = logging.getLogger("vidq.speech")
 
@@ -147,7 +150,7 @@ def get_transcript(
     return _asr(p, seen, options, store, start, end, progress)
 
 
-def _embedded(p: Path, index: int, seen: Any, options: SpeechOptions, store: Store | None) -> Transcript:
+def _embedded(p: Path, index: int, seen: StreamsSeen, options: SpeechOptions, store: Store | None) -> Transcript:
     from vidq.speech.sources import read_subtitle_stream
 
     lang = next((lang for i, _, lang in seen.subtitles if i == index), None) or options.language
@@ -174,7 +177,7 @@ def asr_params(options: SpeechOptions, identity: str, start: float | None, end: 
     }
 
 
-def _asr(p: Path, seen: Any, options: SpeechOptions, store: Store | None, start: float | None,
+def _asr(p: Path, seen: StreamsSeen, options: SpeechOptions, store: Store | None, start: float | None,
          end: float | None, progress: ProgressFn | None) -> Transcript:
     from vidq.speech.models import resolve_model
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import math
 import os
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,12 +31,15 @@ from vidq.speech.types import Segment, Word
 log = logging.getLogger("vidq.speech")
 
 SAMPLE_RATE = 16000  # Hz; every Whisper model takes 16 kHz mono
-# Silero VAD pads each speech region by speech_pad_ms (default 400), and Whisper puts the first
-# word of a VAD chunk at the chunk's padded start, so the pad *is* that word's timing error.
-# Measured on 80 espeak-ng sentences (5 voices, 130-170 wpm, two random layouts): pad 400 ms ->
-# chunk-first words 0.31-0.40 s early; pad 200 ms -> 0.15-0.20 s early, WER 0.087/0.140 -> 0.090/0.103.
-VAD_PAD_MS = 200  # ms of audio kept around each VAD speech region
-BATCHED_VAD = {"min_silence_duration_ms": 160}  # faster-whisper's own batched default (lost when passing options)
+# Whisper's word times come from cross-attention and miss onsets by up to ~0.5 s either way;
+# the first word of a VAD chunk even lands on the chunk's padded start (Silero pads speech by
+# 400 ms).  Measured on 80 espeak-ng sentences (5 voices, 130-170 wpm, two random layouts;
+# `benchmarks/asr.py offsets`): first words -0.41..+0.42 s from where speech began (the
+# first sentence of each file -0.35..-0.41 s).  So the first word of each unpadded VAD speech
+# region is moved to the region's onset when the two are at most ONSET_SNAP apart: then
+# -0.014..+0.086 s, same WER.
+VAD_MIN_SILENCE_MS = 160  # ms of silence that separate speech regions (faster-whisper's batched default)
+ONSET_SNAP = 0.6  # seconds; a larger disagreement between VAD and the word time is left alone
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class EngineConfig:
     word_timestamps: bool = True  # per-word times from cross-attention alignment
     batch_size: int = 8  # faster-whisper: VAD chunks decoded together (1: sequential)
     threads: int = 0  # CPU threads; 0: the cores this process may use
+    snap_onsets: bool = True  # faster-whisper with VAD: first word of each speech region starts at its onset
 
 
 class Engine(Protocol):
@@ -78,6 +83,46 @@ def check_language(model: str, multilingual: bool, language: str | None) -> None
     if not multilingual and language not in (None, "en"):
         raise InputError(f"model {model} is English-only; for --language {language} use a multilingual model "
                          "(tiny, base, small, medium, large-v3, ...)")
+
+
+def snap_to_onsets(segments: list[Segment], regions: list[tuple[float, float]],
+                   max_shift: float = ONSET_SNAP) -> list[Segment]:
+    """Move the first word of each speech region to the region's onset.
+
+    ``regions`` are (start, end) seconds of unpadded VAD speech, in order.  The first word
+    whose midpoint lies in ``[start - max_shift, end]`` gets ``start`` as its start time when
+    it is within ``max_shift`` of it, still before the word's end, and not before the
+    previous word's start (words keep their order).  Segments start at their first word.
+    """
+    words = [w for s in segments for w in s.words]
+    if not words or not regions:
+        return segments
+    new_start: dict[int, float] = {}
+    k = 0
+    for r0, r1 in regions:
+        while k < len(words) and words[k].mid < r0 - max_shift:
+            k += 1
+        if k == len(words):
+            break
+        w = words[k]
+        floor = words[k - 1].start if k else -math.inf
+        if w.mid <= r1 and abs(w.start - r0) <= max_shift and floor <= r0 < w.end:
+            new_start[id(w)] = r0
+    if not new_start:
+        return segments
+    out = []
+    for s in segments:
+        moved = tuple(Word(new_start.get(id(w), w.start), w.end, w.text, w.probability) for w in s.words)
+        out.append(Segment(moved[0].start if moved else s.start, s.end, s.text, moved))
+    return out
+
+
+def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+    """Unpadded Silero VAD speech regions of ``audio`` (16 kHz), in seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=VAD_MIN_SILENCE_MS, speech_pad_ms=0))
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in found]
 
 
 def _words(raw_words) -> tuple[Word, ...]:
@@ -152,6 +197,8 @@ class FasterWhisperEngine:
                 segments.append(Segment(start, max(start, float(s.end)), text, _words(s.words)))
         except (RuntimeError, ValueError) as e:  # CTranslate2 reports failures (CUDA, memory) as RuntimeError
             raise ModelError(f"faster-whisper failed: {e}") from e
+        if segments and self.config.vad and self.config.word_timestamps and self.config.snap_onsets:
+            segments = snap_to_onsets(segments, speech_regions(audio))
         return segments, language
 
     def _decode(self, audio: np.ndarray, language: str | None):
@@ -163,11 +210,10 @@ class FasterWhisperEngine:
             pipeline = BatchedInferencePipeline(self.model)
             raw, info = pipeline.transcribe(audio, language=language, beam_size=c.beam_size,
                                             word_timestamps=c.word_timestamps, batch_size=c.batch_size,
-                                            vad_filter=True, vad_parameters={**BATCHED_VAD, "speech_pad_ms": VAD_PAD_MS})
+                                            vad_filter=True)
         else:
             raw, info = self.model.transcribe(audio, language=language, beam_size=c.beam_size,
-                                              word_timestamps=c.word_timestamps, vad_filter=c.vad,
-                                              vad_parameters={"speech_pad_ms": VAD_PAD_MS} if c.vad else None)
+                                              word_timestamps=c.word_timestamps, vad_filter=c.vad)
         return raw, info.language
 
 
