@@ -123,3 +123,15 @@ def test_summarize_refuses_a_bad_length_before_reading_anything(bad, tmp_path):
 
     with pytest.raises(InputError, match="--length"):
         summarize(tmp_path / "missing.mp4", JobOptions(), length=bad)
+
+
+def test_merge_similar_joins_neighbours_about_the_same_thing():
+    from vidq.tasks.summarize import merge_similar
+
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    c = np.array([0.8, 0.6, 0.0])  # cos 0.8 with a, 0.6 with b
+    vectors = np.stack([a, a, b, b, c, c]).astype(np.float32)
+    assert merge_similar(vectors, [1, 3], threshold=0.9) == [1, 3]
+    assert merge_similar(vectors, [1, 3], threshold=0.6) == [1]  # b|c (0.6) merge, then a|(b+c) (0.447) stays
+    assert merge_similar(vectors, [1, 3], threshold=0.4) == []
+    assert merge_similar(vectors, [], threshold=0.5) == []

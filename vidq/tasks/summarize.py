@@ -25,6 +25,7 @@ Knows nothing about Typer or rendering; returns a :class:`SummaryResult`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -63,12 +64,14 @@ LITE_MIN_FRAMES = 64  # lite: at least this many frames (OCR + shot changes) ...
 LITE_MAX_FRAMES = 512  # ... at most this many, about one per second in between
 SHOT_STAGE = "shots/1"  # cache stage of per-frame shot-change scores
 SHOT_THRESHOLD = 0.35  # histogram distance that counts as a cut (vidq.media.signals.SHOT_THRESHOLD)
+AUTO_CUTOFF = 1.0  # auto chapters: TextTiling gaps deeper than mean + AUTO_CUTOFF * std of all depths ...
+MERGE_SIMILARITY = 0.6  # ... then neighbours whose mean sentence vectors have at least this cosine merge
 MIN_CHAPTER_FRACTION = 1 / 8  # auto chapters are at least this fraction of the span ...
 MIN_CHAPTER_RANGE = (8.0, 30.0)  # ... clamped to this many seconds
 SNAP_SLACK = 0.5  # seconds: a cut (or title) this close to a pause counts as inside it
 SNAP_REACH = 2  # a topic gap may move this many units to a better place
 CUT_BONUS = 0.6  # snapping score of a shot change in a gap's pause (a gap's own depth scores 1)
-TITLE_BONUS = 0.6  # ... of an on-screen title appearing in it
+TITLE_BONUS = 0.8  # ... of an on-screen title appearing in it (a title card plus a cut outweighs a deeper gap)
 DISTANCE_PENALTY = 0.15  # ... minus this per unit moved
 MIN_SENTENCE_WORDS = 4  # shorter sentences are chosen for a summary only when nothing else is left
 TITLE_LEAD = 15.0  # seconds: on-screen text appearing this soon after a chapter starts can title it
@@ -247,9 +250,38 @@ def min_chapter_seconds(span: float) -> float:
     return float(min(max(span * MIN_CHAPTER_FRACTION, lo), hi))
 
 
+def merge_similar(vectors: np.ndarray, gaps: Sequence[int], threshold: float = MERGE_SIMILARITY) -> list[int]:
+    """Drop chapter gaps between neighbours about the same thing, most similar pair first.
+
+    ``vectors`` ``(N, D)`` are the units' unit-length embeddings, ``gaps`` the chosen gaps
+    (gap ``g`` lies between units ``g`` and ``g + 1``).  Two adjacent chapters whose mean
+    vectors have a cosine of at least ``threshold`` become one; repeat until no pair does.
+    """
+    kept = sorted(gaps)
+    n = vectors.shape[0]
+    while kept:
+        edges = [-1, *kept, n - 1]
+        means = []
+        for lo, hi in itertools.pairwise(edges):
+            m = vectors[lo + 1:hi + 1].mean(axis=0)
+            means.append(m / max(float(np.linalg.norm(m)), 1e-12))
+        sims = [float(means[i] @ means[i + 1]) for i in range(len(kept))]
+        best = int(np.argmax(sims))
+        if sims[best] < threshold:
+            break
+        kept.pop(best)
+    return kept
+
+
 def topic_boundaries(units: Sequence[Unit], vectors: np.ndarray, cuts: Sequence[tuple[float, float]], *,
                      span: tuple[float, float], chapters: int | None, titles: Sequence[float] = ()) -> list[Boundary]:
-    """Chapter starts (after the first) for time-ordered units with unit-length ``vectors`` ``(N, D)``."""
+    """Chapter starts (after the first) for time-ordered units with unit-length ``vectors`` ``(N, D)``.
+
+    ``chapters=None`` (auto): TextTiling gaps deeper than ``mean + AUTO_CUTOFF * std``,
+    then neighbours about the same thing merged (:func:`merge_similar`); a number: the
+    deepest gaps that give that many chapters.  Each gap is then placed in time by
+    :func:`snap_boundaries`.
+    """
     from vidq.models.lite.topics import (
         BLOCK,
         depth_scores,
@@ -265,8 +297,11 @@ def topic_boundaries(units: Sequence[Unit], vectors: np.ndarray, cuts: Sequence[
     minimum = min_chapter_seconds(span[1] - span[0])
     if chapters is not None:  # an explicit count may need shorter chapters
         minimum = min(minimum, (span[1] - span[0]) / (2 * chapters))
-    segments = segment_topics(starts, ends, vectors, n=chapters, block=block, min_chapter=minimum, span=span)
+    segments = segment_topics(starts, ends, vectors, n=chapters, block=block, min_chapter=minimum, span=span,
+                              cutoff=AUTO_CUTOFF)
     gaps = [s.first - 1 for s in segments[1:]]
+    if chapters is None:
+        gaps = merge_similar(vectors, gaps)
     depth = depth_scores(gap_similarity(vectors, block=block))
     bounds = snap_boundaries(starts, ends, gaps, depth, cuts, titles)
     log.debug("topic gaps %s (depth %s) -> chapters at %s", gaps, [round(float(depth[g]), 2) for g in gaps],
