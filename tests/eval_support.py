@@ -118,8 +118,8 @@ class HashBackend(Backend):
 
             raise ModelError("scripted failure")
         frames = sum(len(b) for b in video.batches) if video is not None else 0
-        question = prompt.splitlines()[0]
-        n = len(re.findall(r"^\([A-J]\) ", prompt, flags=re.MULTILINE))
+        question = prompt.splitlines()[0].removeprefix("Question: ")
+        n = len(re.findall(r"^\(?[A-J][).] ", prompt, flags=re.MULTILINE))  # "(A) x" (direct) or "A. x" (ask)
         return Prepared(self.name, LETTERS[answer_by_hash(question, n)], {"frames": frames})
 
     def generate(self, prepared: Prepared, options: GenerateOptions) -> Generation:

@@ -53,7 +53,7 @@ def install(monkeypatch: pytest.MonkeyPatch, backend) -> None:
 
 
 def expected_correct(i: int) -> bool:
-    q = f"Question: Question number {i}: which option is listed {['first', 'second', 'third', 'fourth'][i % 4]}?"
+    q = f"Question number {i}: which option is listed {['first', 'second', 'third', 'fourth'][i % 4]}?"
     return answer_by_hash(q, 4) == i % 4
 
 
@@ -133,11 +133,17 @@ def test_cli_accuracy_per_group_and_relative_paths(cli, bench, monkeypatch, tmp_
     assert doc["summary"]["by_group"]["short"]["n"] == 10
     assert doc["summary"]["by_group"]["short"]["correct"] == sum(right[0::2])
     assert doc["items"][0]["frames_used"] == 4 and doc["items"][0]["expected"] == "A"
+    assert doc["protocol"] == "ask" and doc["items"][0]["used"]["method"] == "video-llm"
     assert backend.calls == 20
+    r = cli("eval", "mc", bench, "--model", "hash:x", "--frames", "4", "--subtitles", "none", "--json", "--direct",
+            "--strict")
+    doc = json.loads(r.stdout)
+    assert doc["protocol"] == "direct" and backend.calls == 20 + 20 * 4  # strict: one question per rotation
+    assert doc["items"][0]["frames_used"] == 4 and len(doc["items"][0]["picks"]) == 4
     r = cli("eval", "mc", bench, "--model", "hash:x", "--frames", "4", "--subtitles", "none", "--limit", "6",
             "--shard", "2/2")
     assert r.exit_code == 0
-    assert r.stdout.startswith("bench.jsonl: hash, 3 questions\naccuracy: ")
+    assert r.stdout.startswith("bench.jsonl: hash, 3 questions, ask protocol\naccuracy: ")
 
 
 def test_cli_resumes_after_a_failure_with_identical_results(cli, bench, monkeypatch, tmp_path):

@@ -22,7 +22,7 @@ MC_TOKENS = 8  # max new tokens for a multiple-choice reply (a letter, maybe a f
 OPEN_TOKENS = 32  # max new tokens for an open reply
 USED_KEYS = ("model", "device", "quant", "frames", "tokens_per_frame", "visual_tokens", "visual_tokens_in",
              "compression", "ratio", "context_length", "context_tokens", "generated_tokens", "new_tokens",
-             "kv_entries", "sees")  # backend meta kept per item (what was used; costs go to the item's timing)
+             "kv_entries", "sees", "method")  # backend meta kept per item (what was used; costs go to the item's timing)
 
 
 @dataclass

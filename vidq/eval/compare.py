@@ -22,7 +22,7 @@ from vidq.errors import InputError
 from vidq.eval.stats import accuracy, mcnemar_exact, two_proportion_test
 
 SETUP_KEYS = ("model", "quant", "compress", "ratio", "frames", "accuracy", "subtitles", "device", "size", "strict",
-              "mode")  # run-block keys compared (plus versions)
+              "mode", "protocol")  # run-block keys compared (plus versions)
 ALPHA = 0.05  # significance level reported
 GROUP_FIELDS = {"vidq.eval.niah": ("frames", "depth"), "vidq.eval.mc": ("group",)}  # item fields to split by
 

@@ -15,8 +15,10 @@ One row per question.  Field names are matched loosely, in this order (first pre
   short/medium/long), ``task_type``, ``question_type``, ``category``
 
 Relative paths resolve against the JSONL file's own folder, never the working directory.
-Each item is answered by the backend over the video's uniformly sampled frames and their
-subtitles with the Video-XL multiple-choice prompt (see :mod:`vidq.eval.asking`).
+Each item is answered by the ``ask`` job (``vidq.tasks.ask``: what ``vidq ask --choices``
+does: retrieval, then the model, or lite's evidence scoring), or with ``direct`` by the
+backend over the video's uniformly sampled frames and their subtitles with the Video-XL
+multiple-choice prompt (see :mod:`vidq.eval.asking`), the published benchmarks' protocol.
 An item whose video cannot be used is recorded with its ``error`` and scored wrong; a
 model failure stops the run.  Knows nothing about the CLI.
 """
@@ -32,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from vidq.errors import InputError
-from vidq.eval.asking import ask_choice
-from vidq.eval.record import jsonable, measure
-from vidq.eval.scoring import LETTERS, answer_index, strip_option_prefix
+from vidq.eval.asking import USED_KEYS, Verdict, ask_choice
+from vidq.eval.record import MeteredBackend, jsonable, measure
+from vidq.eval.scoring import LETTERS, answer_index, rotations, strip_option_prefix
 from vidq.eval.stats import accuracy
 from vidq.models.base import Backend, GenerateOptions, VideoInput
 from vidq.progress import ProgressFn, no_progress
@@ -69,7 +71,7 @@ class McItem:
     line: int = 0  # 1-based line in the JSONL file
 
 
-def _first(row: dict[str, Any], keys: Sequence[str]) -> tuple[str | None, Any]:
+def first_field(row: dict[str, Any], keys: Sequence[str]) -> tuple[str | None, Any]:
     for k in keys:
         if k in row and row[k] is not None and row[k] != "":
             return k, row[k]
@@ -77,7 +79,7 @@ def _first(row: dict[str, Any], keys: Sequence[str]) -> tuple[str | None, Any]:
 
 
 def _options(row: dict[str, Any]) -> list[str] | None:
-    _, value = _first(row, OPTION_KEYS)
+    _, value = first_field(row, OPTION_KEYS)
     if isinstance(value, list):
         return [strip_option_prefix(str(v)) for v in value]
     if isinstance(value, dict):  # {"A": "cat", "B": "dog"}
@@ -89,7 +91,7 @@ def _options(row: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def _resolve(name: str, folder: Path) -> Path:
+def resolve_path(name: str, folder: Path) -> Path:
     p = Path(name).expanduser()
     p = p if p.is_absolute() else folder / p
     if not p.exists() and not p.suffix:
@@ -103,10 +105,10 @@ def parse_row(row: Any, folder: Path, line: int, where: str) -> McItem:
     """One JSONL row as an ``McItem``; ``InputError`` naming the line when it cannot be read."""
     if not isinstance(row, dict):
         raise InputError(f"{where}:{line}: each line must be a JSON object")
-    _, vid = _first(row, VIDEO_KEYS)
-    _, question = _first(row, QUESTION_KEYS)
+    _, vid = first_field(row, VIDEO_KEYS)
+    _, question = first_field(row, QUESTION_KEYS)
     options = _options(row)
-    _, answer = _first(row, ANSWER_KEYS)
+    _, answer = first_field(row, ANSWER_KEYS)
     missing = [name for name, v in (("video", vid), ("question", question), ("options", options), ("answer", answer))
                if v is None]
     if missing:
@@ -118,13 +120,13 @@ def parse_row(row: Any, folder: Path, line: int, where: str) -> McItem:
         index = answer_index(answer, options)
     except ValueError as e:
         raise InputError(f"{where}:{line}: {e}") from e
-    _, item_id = _first(row, ID_KEYS)
-    _, subs = _first(row, SUBTITLE_KEYS)
+    _, item_id = first_field(row, ID_KEYS)
+    _, subs = first_field(row, SUBTITLE_KEYS)
     group = next((row[k] for k in GROUP_KEYS if row.get(k) not in (None, "")
                   and (k != "duration" or isinstance(row[k], str))), None)  # a numeric duration is a length, not a group
-    return McItem(id=str(item_id) if item_id is not None else f"line-{line}", video=_resolve(str(vid), folder),
+    return McItem(id=str(item_id) if item_id is not None else f"line-{line}", video=resolve_path(str(vid), folder),
                   question=str(question), options=tuple(options), answer=index,
-                  subtitles=_resolve(str(subs), folder) if isinstance(subs, str) else None,
+                  subtitles=resolve_path(str(subs), folder) if isinstance(subs, str) else None,
                   group=None if group is None else str(group), line=line)
 
 
@@ -157,44 +159,87 @@ def load_items(path: str | os.PathLike) -> list[McItem]:
     return items
 
 
+def _ask_choice(item: McItem, job: JobOptions, backend: MeteredBackend, *, strict: bool,
+                store: Store | None) -> Verdict:
+    """Multiple choice through the ``ask`` job (retrieval, then the backend or lite's evidence scoring)."""
+    from vidq.tasks.ask import ask
+
+    asks = rotations(list(item.options), item.answer) if strict else [(list(item.options), item.answer)]
+    n = len(item.options)
+    replies: list[str] = []
+    picks: list[str | None] = []
+    meta: dict[str, Any] = {}
+    ok = True
+    backend.reset()
+    for r, (opts, right) in enumerate(asks):
+        res = ask(item.video, job, item.question, choices=[f"{LETTERS[i]}) {o}" for i, o in enumerate(opts)],
+                  store=store, backend=backend)
+        pick = LETTERS.index(res.letter) if res.letter in LETTERS[:n] else None
+        replies.append(res.answer)
+        picks.append(None if pick is None else LETTERS[(pick + r) % n])  # back to the original order
+        ok = ok and pick == right
+        if not meta:
+            meta = {"method": res.method, "model": res.model, "frames": res.meta.get("shown_frames", res.meta.get("frames"))}
+            inner = res.meta.get("backend")
+            if isinstance(inner, dict):
+                meta.update({k: v for k, v in inner.items() if k in USED_KEYS and k not in meta})
+    if backend.calls:  # the model was asked: its first call's meta has the stage timings
+        meta = {**backend.calls[0][1], **meta}
+    return Verdict(ok, replies, picks, meta, sum(seconds for seconds, _ in backend.calls))
+
+
 def run_item(item: McItem, job: JobOptions, backend: Backend, *, size: int, strict: bool, device: str,
-             store: Store | None) -> dict[str, Any]:
-    """Answer one item; returns its record (``error`` set when its video could not be used)."""
+             store: Store | None, direct: bool = False) -> dict[str, Any]:
+    """Answer one item; returns its record (``error`` set when its video could not be used).
+
+    ``direct``: uniform frames and the Video-XL prompt straight to the backend (the published
+    benchmarks' protocol); otherwise the ``ask`` job answers, as ``vidq ask`` would.
+    """
     base = {"id": item.id, "video": str(item.video), "group": item.group, "question": item.question,
             "expected": LETTERS[item.answer]}
     options = job if item.subtitles is None else replace(job, subtitles=str(item.subtitles))
     gen_options = GenerateOptions(temperature=0.0, compress=job.compress, ratio=job.ratio)
+    frames_used: int | None = None
     with measure(device) as m:
         try:  # a missing or broken video, a bad subtitle file: this item only
-            ctx = open_video(item.video, options, default_frames=job.frames or DEFAULT_FRAMES, store=store)
-            has_text = any(ctx.subtitles)
+            if direct:
+                ctx = open_video(item.video, options, default_frames=job.frames or DEFAULT_FRAMES, store=store)
+                frames_used = len(ctx.plan.times)
+                has_text = any(ctx.subtitles)
 
-            def make_input() -> VideoInput:
-                return VideoInput(batches=frame_batches(ctx, size=size), times=ctx.plan.times,
-                                  subtitles=ctx.subtitles if has_text else None, duration=ctx.end - ctx.start)
+                def make_input() -> VideoInput:
+                    return VideoInput(batches=frame_batches(ctx, size=size), times=ctx.plan.times,
+                                      subtitles=ctx.subtitles if has_text else None, duration=ctx.end - ctx.start)
 
-            verdict = ask_choice(backend, make_input, item.question, item.options, item.answer, strict=strict,
-                                 options=gen_options)
+                verdict = ask_choice(backend, make_input, item.question, item.options, item.answer, strict=strict,
+                                     options=gen_options)
+            else:
+                metered = backend if isinstance(backend, MeteredBackend) else MeteredBackend(backend)
+                verdict = _ask_choice(item, options, metered, strict=strict, store=store)
+                frames_used = verdict.meta.get("frames")
         except InputError as e:
             log.warning("%s: skipped: %s", item.id, e)
             return jsonable({**base, "error": str(e), "picks": [], "replies": [], "correct": False,
                              "timing": {}, "used": {}})
-        m.note_backend(verdict.answer_s, verdict.meta)
-    return jsonable({**base, "frames_used": len(ctx.plan.times), "picks": verdict.picks, "replies": verdict.replies,
+        if verdict.meta:
+            m.note_backend(verdict.answer_s, verdict.meta)
+    return jsonable({**base, "frames_used": frames_used, "picks": verdict.picks, "replies": verdict.replies,
                      "correct": verdict.correct, "timing": m.as_dict(), "used": verdict.used()})
 
 
 def run_mc(items: Sequence[McItem], job: JobOptions, backend: Backend, *, size: int = DEFAULT_SIZE,
-           strict: bool = False, device: str = "cpu", store: Store | None = None,
+           strict: bool = False, direct: bool = False, device: str = "cpu", store: Store | None = None,
            skip: set[str] | frozenset[str] = frozenset(), progress: ProgressFn | None = None) -> Iterator[dict[str, Any]]:
     """Answer every item not in ``skip``, yielding each record as it finishes (file order)."""
     report = progress or no_progress
     done = sum(1 for it in items if it.id in skip)
     report("mc", done, len(items))
+    metered = MeteredBackend(backend)
     for it in items:
         if it.id in skip:
             continue
-        yield run_item(it, job, backend, size=size, strict=strict, device=device, store=store)
+        yield run_item(it, job, backend if direct else metered, size=size, strict=strict, device=device, store=store,
+                       direct=direct)
         done += 1
         report("mc", done, len(items))
 

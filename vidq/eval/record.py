@@ -27,6 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vidq import __version__
+from vidq.models.base import (
+    Backend,
+    Capabilities,
+    GenerateOptions,
+    Generation,
+    Prepared,
+    VideoInput,
+)
 
 PACKAGES = ("numpy", "av", "torch", "transformers", "accelerate", "bitsandbytes", "flash-attn", "faster-whisper",
             "rapidocr", "sentence-transformers")  # versions recorded when installed
@@ -160,6 +168,50 @@ def speed_summary(items: list[Mapping[str, Any]]) -> dict[str, Any]:
     return {"items": len(items), "median_wall_s": med("wall_s"), "median_ttft_s": med("ttft_s"),
             "total_wall_s": round(sum(float(t.get("wall_s") or 0.0) for t in timings), 3),
             "peak_gpu_bytes": max(gpu) if gpu else None, "peak_rss_bytes": max(rss) if rss else None}
+
+
+class MeteredBackend(Backend):
+    """A backend wrapper that records every ``answer`` call: wall seconds and the merged meta.
+
+    Jobs that take a ``backend=`` (``ask``, ``find``, ``ads``) get this in place of the real
+    one, so their model calls can be timed without them knowing.  ``answer`` goes to the
+    wrapped backend's own ``answer`` (keeping, e.g., its out-of-memory retry).
+    """
+
+    def __init__(self, inner: Backend):
+        self.inner = inner  # the real backend
+        self.calls: list[tuple[float, dict[str, Any]]] = []  # (seconds, meta) per answer call since reset()
+
+    @property  # type: ignore[override]
+    def name(self) -> str:
+        return self.inner.name
+
+    @property  # type: ignore[override]
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    def __getattr__(self, attr: str) -> Any:  # backend-specific attributes (e.g. lite's OCR engine)
+        if attr == "inner":
+            raise AttributeError(attr)
+        return getattr(self.inner, attr)
+
+    def reset(self) -> None:
+        self.calls = []
+
+    def prepare(self, video: VideoInput | None, prompt: str, options: GenerateOptions) -> Prepared:
+        return self.inner.prepare(video, prompt, options)
+
+    def generate(self, prepared: Prepared, options: GenerateOptions) -> Generation:
+        return self.inner.generate(prepared, options)
+
+    def answer(self, video: VideoInput | None, prompt: str, options: GenerateOptions | None = None) -> Generation:
+        t0 = time.perf_counter()
+        gen = self.inner.answer(video, prompt, options)
+        self.calls.append((time.perf_counter() - t0, dict(gen.meta)))
+        return gen
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def run_block(*, backend: Any, options: Any, device: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -268,7 +268,7 @@ def _used_setup(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _mc_text(out: TextIO, doc: dict[str, Any]) -> None:
     run, summary = doc["run"], doc["summary"]
-    out.write(f"{doc['benchmark']}: {run['model']}, {summary['overall']['n']} questions"
+    out.write(f"{doc['benchmark']}: {run['model']}, {summary['overall']['n']} questions, {doc['protocol']} protocol"
               f"{', strict' if doc['strict'] else ''}\n")
     out.write(_acc_line("accuracy", summary["overall"]) + "\n")
     out.writelines("  " + _acc_line(g, acc) + "\n" for g, acc in summary["by_group"].items())
@@ -279,6 +279,7 @@ def _mc_text(out: TextIO, doc: dict[str, Any]) -> None:
 
 def mc_cmd(
     file: Annotated[Path, typer.Argument(metavar="FILE.jsonl", show_default=False, help="Questions as JSON Lines (Video-MME, MLVU, LongVideoBench, EgoSchema field names are understood).")],
+    direct: Annotated[bool, typer.Option("--direct", help="Show --frames uniformly sampled frames and the Video-XL prompt straight to the model (the published benchmarks' protocol) instead of answering through the ask job.")] = False,
     limit: LimitOpt = None,
     shard: ShardOpt = None,
     strict: StrictOpt = False,
@@ -319,20 +320,149 @@ def mc_cmd(
     device = _device(job, backend)
     identity = {"command": "eval mc", "file": str(file.resolve()), "model": job.model, "frames": job.frames,
                 "quant": job.quant, "compress": job.compress, "ratio": job.ratio, "subtitles": job.subtitles,
-                "accuracy": job.accuracy, "size": size, "strict": strict}
+                "accuracy": job.accuracy, "size": size, "strict": strict, "direct": direct}
     with progress_reporter(settings) as report:
         items = _run_logged(settings, identity, [it.id for it in chosen], lambda skip: run_mc(
-            chosen, job, backend, size=size, strict=strict, device=device, store=settings.store, skip=skip,
-            progress=report))
+            chosen, job, backend, size=size, strict=strict, direct=direct, device=device, store=settings.store,
+            skip=skip, progress=report))
     doc = {
         "schema": "vidq.eval.mc/1", "benchmark": file.name, "file": str(file), "strict": strict,
+        "protocol": "direct" if direct else "ask",
         "limit": limit, "shard": shard, "summary": summarize(items), "speed": speed_summary(items),
         "run": run_block(backend=backend, options=job, device=device,
-                         extra={"size": size, "strict": strict, "frames": job.frames or DEFAULT_FRAMES,
-                                **_used_setup(items)}),
+                         extra={"size": size, "strict": strict, "protocol": "direct" if direct else "ask",
+                                "frames": job.frames or (DEFAULT_FRAMES if direct else None), **_used_setup(items)}),
         "items": items,
     }
     _emit(settings, "eval mc", doc, lambda out: _mc_text(out, doc))
+
+
+# -- find and ads ----------------------------------------------------------------------------
+
+def _find_text(out: TextIO, doc: dict[str, Any]) -> None:
+    s = doc["summary"]
+    out.write(f"{doc['benchmark']}: {doc['run']['model']}, {s['recall_at_1']['n']} queries, "
+              f"tolerance {s['tolerance']:g} s\n")
+    out.write(_acc_line("recall@1", s["recall_at_1"]) + "\n")
+    out.write(_acc_line("recall@5", s["recall_at_5"]) + "\n")
+    out.write(f"mean IoU of the top hit: {s['mean_iou']:.3f}; mean reciprocal rank: {s['mrr']:.3f}\n")
+    if s["errors"]:
+        out.write(f"errors: {s['errors']} query(ies) could not be run (scored as misses)\n")
+    for it in doc["items"]:
+        top = it["hits"][0] if it["hits"] else None
+        where = f"{top['start']:.1f}-{top['end']:.1f} s" if top else "no hit"
+        truth = ", ".join(f"{a:.1f}-{b:.1f}" for a, b in it["truth"])
+        rank = f"rank {it['first_hit_rank']}" if it["first_hit_rank"] else "not in top 5"
+        out.write(f"  {it['id']}: {it['query']!r} truth {truth} s; top hit {where}; {rank}\n")
+    out.write(_speed_line(doc["speed"]) + "\n")
+
+
+def find_cmd(
+    file: Annotated[Path, typer.Argument(metavar="TRUTH.jsonl", show_default=False, help="One query per line: video, query, and its true interval(s) (start/end or intervals).")],
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="Seconds a hit may lie outside its true interval and still count.")] = 2.0,
+    limit: LimitOpt = None,
+    shard: ShardOpt = None,
+    model: ModelOpt = "auto",
+    frames: FramesOpt = None,
+    exact: AccuracyOpt = False,
+    compress: CompressOpt = "auto",
+    ratio: RatioOpt = None,
+    subtitles: SubtitlesOpt = "auto",
+    asr_model: AsrModelOpt = "tiny.en",
+    asr_engine: AsrEngineOpt = "faster-whisper",
+    language: LanguageOpt = None,
+    quant: QuantOpt = None,
+    trust_remote_code: TrustRemoteCodeOpt = False,
+    api_base: ApiBaseOpt = None,
+) -> None:
+    """Score 'vidq find' against ground truth: recall@1 and @5 within a tolerance, IoU of the top hit."""
+    from vidq.eval.record import run_block, speed_summary
+    from vidq.eval.retrieval import load_truth, run_find, summarize_find
+    from vidq.eval.runlog import parse_shard, select
+
+    settings = current_settings()
+    resolve_format(settings, ("text", "json"), "text", "eval find")
+    job = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
+                      subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language, quant=quant,
+                      trust_remote_code=trust_remote_code, api_base=api_base)
+    rows = select(load_truth(file, need_query=True), limit=limit, shard=parse_shard(shard))
+    if not rows:
+        raise InputError(f"{file}: no rows left after --limit/--shard")
+    backend = _load_backend(job)
+    device = _device(job, backend)
+    identity = {"command": "eval find", "file": str(file.resolve()), "model": job.model, "frames": job.frames,
+                "quant": job.quant, "compress": job.compress, "subtitles": job.subtitles, "accuracy": job.accuracy,
+                "tolerance": tolerance}
+    with progress_reporter(settings) as report:
+        items = _run_logged(settings, identity, [r.id for r in rows], lambda skip: run_find(
+            rows, job, backend, tolerance=tolerance, device=device, store=settings.store, skip=skip, progress=report))
+    doc = {"schema": "vidq.eval.find/1", "benchmark": file.name, "file": str(file), "limit": limit, "shard": shard,
+           "summary": summarize_find(items, tolerance), "speed": speed_summary(items),
+           "run": run_block(backend=backend, options=job, device=device, extra={"tolerance": tolerance}),
+           "items": items}
+    _emit(settings, "eval find", doc, lambda out: _find_text(out, doc))
+
+
+def _ads_text(out: TextIO, doc: dict[str, Any]) -> None:
+    s = doc["summary"]
+    out.write(f"{doc['benchmark']}: {doc['run']['model']}, {s['videos']} videos\n")
+    out.write(_acc_line("true intervals found (IoU >= 0.5)", s["intervals_found"]) + "\n")
+    per_hour = "-" if s["false_per_hour"] is None else f"{s['false_per_hour']:.2f}"
+    out.write(f"false intervals: {s['false_intervals']} ({per_hour} per hour)\n")
+    out.write(f"over time: precision {_pct(s['precision'])}, recall {_pct(s['recall'])}, IoU {_pct(s['iou'])}\n")
+    if s["errors"]:
+        out.write(f"errors: {s['errors']} video(s) could not be run\n")
+    for it in doc["items"]:
+        ious = ", ".join(f"{v:.2f}" for v in it["best_iou"]) or "-"
+        out.write(f"  {it['id']}: {len(it['truth'])} true, {len(it['predicted'])} found, best IoU per true interval "
+                  f"{ious}; {it['false']} false\n")
+    out.write(_speed_line(doc["speed"]) + "\n")
+
+
+def ads_cmd(
+    file: Annotated[Path, typer.Argument(metavar="TRUTH.jsonl", show_default=False, help="One video per line with its true ad intervals (intervals: [[start, end], ...]).")],
+    kinds: Annotated[str, typer.Option("--kinds", help="Detected kinds that count: break, sponsor, or break,sponsor.")] = "break,sponsor",
+    limit: LimitOpt = None,
+    shard: ShardOpt = None,
+    model: ModelOpt = "auto",
+    frames: FramesOpt = None,
+    exact: AccuracyOpt = False,
+    subtitles: SubtitlesOpt = "auto",
+    asr_model: AsrModelOpt = "tiny.en",
+    asr_engine: AsrEngineOpt = "faster-whisper",
+    language: LanguageOpt = None,
+    quant: QuantOpt = None,
+    trust_remote_code: TrustRemoteCodeOpt = False,
+    api_base: ApiBaseOpt = None,
+) -> None:
+    """Score 'vidq ads' against ground truth: intervals found at IoU >= 0.5, false intervals, precision/recall/IoU over time."""
+    from vidq.eval.record import run_block, speed_summary
+    from vidq.eval.retrieval import load_truth, run_ads, summarize_ads
+    from vidq.eval.runlog import parse_shard, select
+
+    settings = current_settings()
+    resolve_format(settings, ("text", "json"), "text", "eval ads")
+    wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    if not wanted or any(k not in ("break", "sponsor") for k in wanted):
+        raise InputError(f"--kinds must be break, sponsor or break,sponsor, not {kinds!r}")
+    job = job_options(settings, model=model, frames=frames, exact=exact, subtitles=subtitles, asr_model=asr_model,
+                      asr_engine=asr_engine, language=language, quant=quant, trust_remote_code=trust_remote_code,
+                      api_base=api_base)
+    rows = select(load_truth(file, need_query=False), limit=limit, shard=parse_shard(shard))
+    if not rows:
+        raise InputError(f"{file}: no rows left after --limit/--shard")
+    backend = _load_backend(job)
+    device = _device(job, backend)
+    identity = {"command": "eval ads", "file": str(file.resolve()), "model": job.model, "frames": job.frames,
+                "quant": job.quant, "subtitles": job.subtitles, "accuracy": job.accuracy, "kinds": list(wanted)}
+    with progress_reporter(settings) as report:
+        items = _run_logged(settings, identity, [r.id for r in rows], lambda skip: run_ads(
+            rows, job, backend, kinds=wanted, device=device, store=settings.store, skip=skip, progress=report))
+    doc = {"schema": "vidq.eval.ads/1", "benchmark": file.name, "file": str(file), "kinds": list(wanted),
+           "limit": limit, "shard": shard, "summary": summarize_ads(items), "speed": speed_summary(items),
+           "run": run_block(backend=backend, options=job, device=device, extra={"kinds": list(wanted)}),
+           "items": items}
+    _emit(settings, "eval ads", doc, lambda out: _ads_text(out, doc))
 
 
 # -- compare --------------------------------------------------------------------------------
@@ -391,9 +521,11 @@ def compare_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    ev = typer.Typer(help="Measure quality and speed: needle in a haystack, multiple-choice benchmarks, run comparison.",
+    ev = typer.Typer(help="Measure quality and speed: needle in a haystack, multiple-choice benchmarks, find and ads against ground truth, run comparison.",
                      no_args_is_help=True)
     ev.command("niah")(niah_cmd)
     ev.command("mc")(mc_cmd)
+    ev.command("find")(find_cmd)
+    ev.command("ads")(ads_cmd)
     ev.command("compare")(compare_cmd)
     app.add_typer(ev, name="eval")
