@@ -35,6 +35,7 @@ from vidq.errors import InputError
 from vidq.timefmt import hms
 
 FORMATS = ("text", "md", "json")
+BLIND_NOTE = "made from what is said and written on screen only; the lite backend cannot see pictures."
 
 
 def parse_chapters(value: str) -> int | None:
@@ -72,6 +73,8 @@ def result_json(result: Any) -> dict[str, Any]:
              "title_source": c.title_source, "summary": c.summary, "sentences": [_sentence_json(s) for s in c.sentences]}
             for c in result.chapters
         ],
+        "skipped": [{**time_fields(x.start, "start"), **time_fields(x.end, "end"), "kind": x.kind, "reason": x.reason}
+                    for x in result.skipped],
         "notices": list(result.notices),
         "meta": result.meta,
     }
@@ -101,7 +104,12 @@ def render_text(out: TextIO, result: Any) -> None:
             out.write(f"  {_clock(c.start, long)}  {c.title or '(untitled)'}  [{hms(c.start)} - {hms(c.end)}]\n")
             if c.summary:
                 out.write(_wrap(c.summary, "        ") + "\n")
-    out.writelines(f"\nNote: {notice}\n" for notice in result.notices)
+    if result.skipped:
+        out.write("\nLeft out\n")
+        out.writelines(f"  {hms(x.start)} - {hms(x.end)}  {'ad break' if x.kind == 'break' else 'sponsor read'}\n"
+                       for x in result.skipped)
+    notes = [*result.notices, *([] if result.sees_images or not result.chapters else [BLIND_NOTE])]
+    out.writelines(f"\nNote: {notice}\n" for notice in notes)
 
 
 def render_md(out: TextIO, result: Any) -> None:
@@ -117,7 +125,12 @@ def render_md(out: TextIO, result: Any) -> None:
             out.write(f"*{hms(c.start)} – {hms(c.end)}*\n")
             if c.summary:
                 out.write(f"\n{c.summary}\n")
-    out.writelines(f"\n> **Note:** {notice}\n" for notice in result.notices)
+    if result.skipped:
+        out.write("\n## Left out\n\n")
+        out.writelines(f"- {hms(x.start)} – {hms(x.end)}: {'ad break' if x.kind == 'break' else 'sponsor read'}\n"
+                       for x in result.skipped)
+    notes = [*result.notices, *([] if result.sees_images or not result.chapters else [BLIND_NOTE])]
+    out.writelines(f"\n> **Note:** {notice}\n" for notice in notes)
 
 
 def register(app: typer.Typer) -> None:
@@ -126,6 +139,7 @@ def register(app: typer.Typer) -> None:
         file: InputFile,
         length: Annotated[str, typer.Option("--length", "-l", help="Summary length: short, medium or long (sentences per chapter 1/2/4, overall 2/4/8).")] = "medium",
         chapters: Annotated[str, typer.Option("--chapters", help="Number of chapters, or auto (from topic changes in speech and shot changes).")] = "auto",
+        keep_ads: Annotated[bool, typer.Option("--keep-ads", help="Summarize ad breaks and sponsor reads too (lite; by default they are found as 'vidq ads' finds them and left out).")] = False,
         model: ModelOpt = "auto",
         frames: FramesOpt = None,
         exact: AccuracyOpt = False,
@@ -159,8 +173,8 @@ def register(app: typer.Typer) -> None:
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
                               api_base=api_base)
         with progress_reporter(settings) as progress:
-            result = summarize(file, options, length=length.strip().lower(), chapters=count, store=settings.store,
-                               progress=progress)
+            result = summarize(file, options, length=length.strip().lower(), chapters=count, skip_ads=not keep_ads,
+                               store=settings.store, progress=progress)
         with output_stream(settings) as out:
             if fmt == "json":
                 dump_json(result_json(result), out)
