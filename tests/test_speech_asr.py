@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from vidq.errors import MediaError, ModelError
+from vidq.media import probe
 from vidq.media.audio import AudioChunk
 from vidq.speech import (
     TRANSCRIPT_STAGE,
@@ -244,6 +245,7 @@ def test_embedded_subtitle_stream_is_used_before_asr(tmp_path, monkeypatch, suff
     for seg, (start, end) in zip(t.segments, [(0.5, 2.0), (3.0, 5.0)]):
         assert abs(seg.start - start) <= 0.065 and abs(seg.end - end) <= 0.065, seg
     assert get_transcript(video, options=SpeechOptions(), store=store) == t  # from the cache now
+    assert get_transcript(video, options=SpeechOptions(), info=probe(video)) == t  # streams from the media layer
 
 
 @pytest.mark.slow
