@@ -539,7 +539,7 @@ def _summarize_lite(ctx: VideoContext, backend: Backend, *, length: str, chapter
                      embeddings=EMBED_LABEL, shot_changes=len(cuts), units=len(units), ads_skipped=skip_ads,
                      **evidence.meta)
     return SummaryResult(ctx.path, ctx.start, ctx.end, ctx.info.duration, length, "extractive", backend.name, False,
-                         tuple(summary), tuple(found), tuple(notices), tuple(skipped), meta)
+                         tuple(summary), tuple(found), notices=tuple(notices), skipped=tuple(skipped), meta=meta)
 
 
 # -- the video-LLM path -----------------------------------------------------------------------
@@ -628,7 +628,7 @@ def _summarize_vlm(ctx: VideoContext, backend: Backend, *, length: str, chapters
                      method="hierarchical", segments=count, backend=model_meta,
                      segment_frames=[u.get("frames") for u in used])
     return SummaryResult(ctx.path, ctx.start, ctx.end, ctx.info.duration, length, "hierarchical", backend.name,
-                         bool(backend.capabilities.sees_images), summary, tuple(found), (), meta)
+                         bool(backend.capabilities.sees_images), summary, tuple(found), meta=meta)
 
 
 __all__ = [
