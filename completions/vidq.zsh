@@ -9,11 +9,13 @@ _vidq() {
         'transcribe:Transcribe the speech of a video (or use its subtitles) with timestamps.'
         'summarize:Summarize a video\: an overall summary plus chapters (start, end, title, paragraph).'
         'find:Find where something is said or shown in one or more videos.'
+        'ads:Find inserted ad breaks and sponsor reads in a recording.'
+        'ask:Answer a question about a video, citing the times the answer rests on.'
         'plan:Token and memory budget of a model at N frames, and the compression that fits a GPU.'
         'models:List the models vidq knows\: size, VRAM at 4-bit, offline availability, capabilities.'
         'doctor:Show what is installed and usable\: decoders, torch/CUDA, speech engines, embedded weights, paths.'
         'completion:Print the completion script for bash, zsh or fish.'
-        'eval:Measure quality and speed\: needle in a haystack, multiple-choice benchmarks, run comparison.'
+        'eval:Measure quality and speed\: needle in a haystack, multiple-choice benchmarks, find and ads against ground truth, run comparison.'
         'cache:Inspect or empty the cache of probe, transcript and feature results.'
     )
     _arguments -C \
@@ -43,6 +45,8 @@ _vidq() {
                 transcribe) _vidq_transcribe ;;
                 summarize) _vidq_summarize ;;
                 find) _vidq_find ;;
+                ads) _vidq_ads ;;
+                ask) _vidq_ask ;;
                 plan) _vidq_plan ;;
                 models) _vidq_models ;;
                 doctor) _vidq_doctor ;;
@@ -144,6 +148,7 @@ _vidq_summarize() {
         '(--length -l)--length[Summary length\: short, medium or long (sentences per chapter 1/2/4, overall 2/4/]:length:' \
         '(--length -l)-l[Summary length\: short, medium or long (sentences per chapter 1/2/4, overall 2/4/]:length:' \
         '--chapters[Number of chapters, or auto (from topic changes in speech and shot changes).]:chapters:' \
+        '--keep-ads[Summarize ad breaks and sponsor reads too (lite; by default they are found as '\''v]' \
         '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
         '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
         '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
@@ -220,6 +225,85 @@ _vidq_find() {
         '--version[Print the version and exit.]' \
         '1:query: ' \
         '*:file...: '
+}
+
+_vidq_ads() {
+    _arguments \
+        '--write-edl[Also write <video stem>.edl next to the video (Kodi/MythTV skip list), atomicall]' \
+        '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--frames -n)-n[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--exact --fast)--exact[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '(--exact --fast)--fast[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
+        '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
+        '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
+        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
+        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
+        '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
+        '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
+        '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--version[Print the version and exit.]' \
+        '1:file:_files'
+}
+
+_vidq_ask() {
+    _arguments \
+        '--choices[Multiple choice\: the words after the question are the options ("A) .." "B) ..");]' \
+        '*--choice[One multiple-choice option (repeat it\: --choice "A) .." --choice "B) ..").]:choice:' \
+        '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--frames -n)-n[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--exact --fast)--exact[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '(--exact --fast)--fast[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
+        '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
+        '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
+        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
+        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
+        '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
+        '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
+        '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--version[Print the version and exit.]' \
+        '1:file:_files' \
+        '2:question: ' \
+        '*:[option]...: '
 }
 
 _vidq_plan() {
@@ -317,6 +401,8 @@ _vidq_eval() {
     subcommands=(
         'niah:Needle in a haystack\: accuracy over needle depths x frame counts, as a table, JSON and a heat map.'
         'mc:Multiple-choice benchmark from JSON Lines\: accuracy overall and per group with 95% intervals.'
+        'find:Score '\''vidq find'\'' against ground truth\: recall@1 and @5 within a tolerance, IoU of the top hit.'
+        'ads:Score '\''vidq ads'\'' against ground truth\: intervals found at IoU >= 0.5, false intervals, precision/recall/IoU over time.'
         'compare:Compare two eval results\: setup differences, accuracy deltas with significance, speed.'
     )
     _arguments -C \
@@ -343,6 +429,8 @@ _vidq_eval() {
             case $words[1] in
                 niah) _vidq_eval_niah ;;
                 mc) _vidq_eval_mc ;;
+                find) _vidq_eval_find ;;
+                ads) _vidq_eval_ads ;;
                 compare) _vidq_eval_compare ;;
             esac ;;
     esac
@@ -358,6 +446,7 @@ _vidq_eval_niah() {
         '--png[Write the depth x frames heat map to this PNG.]:png:_files' \
         '--kinds[Generated needles\: text (rendered onto a frame), speech (a subtitle line, or esp]:kinds:' \
         '--count[Generated needles per kind.]:count:' \
+        '--open[Generated needles ask an open question (the reply must contain the secret word) ]' \
         '--into-file[Splice each needle into the video file (ffmpeg, cached) so decoding, sampling an]' \
         '--strict[VNBench scoring\: ask each question once per rotation of its options; right only ]' \
         '--match[Open answers\: exact or contains.]:match:' \
@@ -394,6 +483,7 @@ _vidq_eval_niah() {
 
 _vidq_eval_mc() {
     _arguments \
+        '--direct[Show --frames uniformly sampled frames and the Video-XL prompt straight to the m]' \
         '--limit[Only the first N items of the file.]:limit:' \
         '--shard[Run shard I of N (1-based)\: items I, I+N, I+2N, ..]:i/n:' \
         '--strict[VNBench scoring\: ask each question once per rotation of its options; right only ]' \
@@ -429,6 +519,80 @@ _vidq_eval_mc() {
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
         '--version[Print the version and exit.]' \
         '1:file.jsonl:_files'
+}
+
+_vidq_eval_find() {
+    _arguments \
+        '--tolerance[Seconds a hit may lie outside its true interval and still count.]:tolerance:' \
+        '--limit[Only the first N items of the file.]:limit:' \
+        '--shard[Run shard I of N (1-based)\: items I, I+N, I+2N, ..]:i/n:' \
+        '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--frames -n)-n[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--exact --fast)--exact[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '(--exact --fast)--fast[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
+        '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
+        '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
+        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
+        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
+        '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--version[Print the version and exit.]' \
+        '1:truth.jsonl:_files'
+}
+
+_vidq_eval_ads() {
+    _arguments \
+        '--kinds[Detected kinds that count\: break, sponsor, or break,sponsor.]:kinds:' \
+        '--limit[Only the first N items of the file.]:limit:' \
+        '--shard[Run shard I of N (1-based)\: items I, I+N, I+2N, ..]:i/n:' \
+        '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--frames -n)-n[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--exact --fast)--exact[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '(--exact --fast)--fast[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
+        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
+        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
+        '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--version[Print the version and exit.]' \
+        '1:truth.jsonl:_files'
 }
 
 _vidq_eval_compare() {
