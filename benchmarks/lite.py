@@ -13,8 +13,8 @@ Speed (2 CPU cores are what the project targets; check ``uptime`` first):
 Faithfulness, on transcript-grounded tasks built from the scenario topics (12 topics of
 7 sentences, 24 multiple-choice questions):
 
-* multiple choice: the option letter scored by next-token probability vs the letter the
-  model writes;
+* multiple choice: each option's own words scored as the reply (mean log-probability),
+  vs the option letter by next-token probability, vs the letter the model writes;
 * yes/no "does this text mention X": next-token probability of Yes vs No;
 * titles and one-sentence summaries: share of content words (and of numbers and names)
   that occur in the transcript; the extractive alternatives (keyphrases, the most central
@@ -172,7 +172,7 @@ def bench_multiple_choice(lm, quick: bool) -> dict:
     items = [(t, q) for t in SC.TOPICS for q in t.questions]
     if quick:
         items = items[:8]
-    by_prob = by_text = 0
+    by_prob = by_text = by_option = 0
     for n, (topic, (_, question, options)) in enumerate(items):
         order = [(n + k) % 4 for k in range(4)]  # rotate so the answer is not always A
         shown = [options[o] for o in order]
@@ -181,11 +181,14 @@ def bench_multiple_choice(lm, quick: bool) -> dict:
                 + "\n".join(f"{L}) {o}" for L, o in zip("ABCD", shown)) + "\nAnswer with the letter of the correct option.")
         letter, _ = lm.choose_letter(body)
         by_prob += letter == answer
+        scores = lm.option_logprobs(f"Transcript: {topic_text(topic)}\n\nQuestion: {question}", shown)
+        by_option += "ABCD"[int(np.argmax(scores))] == answer
         reply = lm.chat(body, max_new_tokens=8)
         m = re.search(r"\b([ABCD])\b", reply.text)
         by_text += bool(m) and m.group(1) == answer
-    return {"items": len(items), "accuracy_next_token": round(by_prob / len(items), 3),
-            "accuracy_generated": round(by_text / len(items), 3), "chance": 0.25}
+    return {"items": len(items), "accuracy_option_likelihood": round(by_option / len(items), 3),
+            "accuracy_letter_next_token": round(by_prob / len(items), 3),
+            "accuracy_letter_generated": round(by_text / len(items), 3), "chance": 0.25}
 
 
 def bench_yes_no(lm, quick: bool) -> dict:

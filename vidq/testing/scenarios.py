@@ -39,6 +39,7 @@ never a shell).  Knows nothing about vidq's decoders, models or jobs.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -473,7 +474,7 @@ def build_scenario(cache_dir: str | os.PathLike, recipe: Recipe) -> Scenario:
     work = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=out_dir))
     try:
         scenario = _build(recipe, work, video, truth)
-        scenario = Scenario(**{**scenario.__dict__, "build_seconds": round(time.perf_counter() - t0, 2)})
+        scenario = dataclasses.replace(scenario, build_seconds=round(time.perf_counter() - t0, 2))
         _write_truth(scenario, stem)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -26,7 +26,10 @@ Knows nothing about video, frames, OCR, tasks or the CLI.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import importlib.util
+import inspect
 import logging
 import os
 import shutil
@@ -187,6 +190,40 @@ class SmolLM:
         picked = torch.log_softmax(logits.float(), dim=-1)[cand_ids]
         return torch.softmax(picked, dim=-1).tolist()
 
+    def option_logprobs(self, user: str, options: Sequence[str], *, system: str | None = None,
+                        assistant_prefix: str = "Answer: ") -> list[float]:
+        """Mean log-probability per token of each option written as the reply (after ``assistant_prefix``).
+
+        The prompt is run once; each option continues a copy of its KV cache.  Unlike the
+        first-token letter probabilities (which for this model barely depend on the text),
+        the option's own words can be copied from the context, so this is the score to use
+        for multiple choice over a transcript.
+        """
+        import copy
+
+        import torch
+
+        ids = self.prompt_ids(user, system, assistant_prefix)
+        # transformers 5 renamed past_key_values to cache (argument and output field)
+        new_api = "cache" in inspect.signature(self.model.forward).parameters
+        scores = []
+        with self.lock, torch.inference_mode():
+            out = self.model(input_ids=ids, use_cache=True)
+            prefix_cache = out.cache if new_api else out.past_key_values
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)  # (vocab,)
+            for option in options:
+                opt = self.tokenizer(option, add_special_tokens=False, return_tensors="pt")["input_ids"]  # (1, k)
+                if opt.shape[1] == 0:
+                    raise ValueError("an option is empty")
+                total = float(first[opt[0, 0]])
+                if opt.shape[1] > 1:
+                    kw = {"cache" if new_api else "past_key_values": copy.deepcopy(prefix_cache)}
+                    cont = self.model(input_ids=opt[:, :-1], use_cache=True, **kw)
+                    logp = torch.log_softmax(cont.logits[0].float(), dim=-1)  # (k - 1, vocab)
+                    total += float(logp.gather(1, opt[0, 1:, None]).sum())
+                scores.append(total / opt.shape[1])
+        return scores
+
     def choose_letter(self, user: str, letters: str = "ABCD", *, system: str | None = None) -> tuple[str, list[float]]:
         """The most probable option letter as the reply's first token, and every letter's probability."""
         probs = self.next_token_probs(user, list(letters), system=system)
@@ -251,20 +288,21 @@ def _quiet_transformers(transformers):
     tlog = transformers.utils.logging
     was_enabled = tlog.is_progress_bar_enabled()
     level = tlog.get_verbosity()
-    tqdm_env = os.environ.get("TQDM_DISABLE")
     tlog.disable_progress_bar()
     tlog.set_verbosity_error()
-    os.environ["TQDM_DISABLE"] = "1"  # the GGUF dequantizer uses plain tqdm
+    # the GGUF dequantizer calls plain tqdm, which ignores the switch above
+    gguf_utils = importlib.import_module("transformers.modeling_gguf_pytorch_utils")
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None:
+        gguf_utils.tqdm = functools.partial(bar, disable=True)
     try:
         yield
     finally:
+        if bar is not None:
+            gguf_utils.tqdm = bar
         tlog.set_verbosity(level)
         if was_enabled:
             tlog.enable_progress_bar()
-        if tqdm_env is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = tqdm_env
 
 
 def _convert(gguf: Path, target: Path, torch, transformers) -> None:
