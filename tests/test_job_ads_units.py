@@ -86,7 +86,7 @@ def test_sponsor_read_spans_its_sentences():
     assert (r.start, r.kind, r.blocks) == (10.0, "sponsor", 0)
     assert r.end == pytest.approx(17.0 + 0.4 * 14 + 0.3)
     assert r.cues == ("code", "offer", "sponsor", "url") and r.confidence == 0.95
-    assert "brightpath" in r.reason
+    assert r.reason == 'sponsor read: code, offer, sponsor, url — "This video is sponsored by Brightpath VPN."'
     assert sponsor_reads(t, exclude=[(9.0, 30.0)]) == []
 
 
@@ -95,7 +95,8 @@ def _pic(times, black=None, logo=None, aspect=None) -> PictureSignals:
     return PictureSignals(np.asarray(times, float), np.zeros(n, bool) if black is None else np.asarray(black),
                           np.full(n, 100.0), np.zeros(n, np.float32),
                           np.full(n, 16 / 9) if aspect is None else np.asarray(aspect, float),
-                          np.full(n, np.nan) if logo is None else np.asarray(logo, float), np.zeros(n, np.uint64))
+                          np.full(n, np.nan) if logo is None else np.asarray(logo, float), np.zeros(n, np.uint64),
+                          np.zeros((n, 48), np.float32))
 
 
 def test_separators_from_black_frames_silence_and_logo_changes():

@@ -56,12 +56,13 @@ from vidq.tasks.pipeline import (
     VideoContext,
     base_meta,
     frame_batches,
+    load_job_backend,
     open_video,
 )
 
 log = logging.getLogger("vidq.tasks")
 
-SIGNALS_STAGE = "adsignals/1"  # cache stage of per-frame picture signals
+SIGNALS_STAGE = "adsignals/2"  # cache stage of per-frame picture signals
 LOUDNESS_STAGE = "loudness/1"  # cache stage of the loudness track
 SIGNAL_FPS = 2.0  # frames per second sampled for picture signals (default)
 MAX_FRAMES = 8192  # default cap on sampled frames (longer files are sampled more sparsely)
@@ -85,6 +86,7 @@ PRIOR_CENTER = 2.5  # points at which the prior confidence is 0.5
 THRESHOLD = 0.5  # confidence at which a block is an ad
 SPONSOR_GAP = 4.0  # seconds: sentences of one sponsor read are at most this far apart
 SPONSOR_MIN_CUES = 2  # cue kinds a sponsor read must carry
+REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are generic (signals.repeated_segments)
 
 WEIGHTS = {  # points each feature adds to a block's score
     "logo_absent": 2.0,  # the station logo (found on most frames) is missing on most of the block
@@ -168,6 +170,7 @@ class PictureSignals:
     aspect: np.ndarray  # float64 active aspect (NaN on black frames)
     logo: np.ndarray  # float64 logo presence 0..1 (NaN everywhere when no logo was found)
     hashes: np.ndarray  # uint64 dHash
+    colors: np.ndarray  # (N, K) float32 coarse colour grid (signals.color_grid), for repeat matching
 
 
 class _SignalTap:
@@ -175,7 +178,7 @@ class _SignalTap:
 
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in ("times", "black", "luma", "shot", "aspect",
-                                                                   "hashes", "edges")}
+                                                                   "hashes", "colors", "edges")}
         self.prev_hist: np.ndarray | None = None
         self.edge_shape: tuple[int, ...] | None = None
 
@@ -189,6 +192,7 @@ class _SignalTap:
         self.parts["luma"].append(signals.mean_luma(img))
         self.parts["aspect"].append(signals.active_aspect(img))
         self.parts["hashes"].append(signals.frame_hashes(img))
+        self.parts["colors"].append(signals.color_grid(img))
         edges = signals.corner_edges(img)  # (B, 4, h, w)
         self.edge_shape = edges.shape[1:]
         self.parts["edges"].append(np.packbits(edges.reshape(edges.shape[0], -1), axis=1))
@@ -225,7 +229,8 @@ def picture_signals(ctx: VideoContext, *, store: Store | None = None, progress: 
         if key is not None:
             store.put_arrays(key, SIGNALS_STAGE, params, hit)
     return PictureSignals(hit["times"].astype(np.float64), hit["black"].astype(bool), hit["luma"],
-                          hit["shot"].astype(np.float32), hit["aspect"], hit["logo"], hit["hashes"].astype(np.uint64))
+                          hit["shot"].astype(np.float32), hit["aspect"], hit["logo"], hit["hashes"].astype(np.uint64),
+                          hit["colors"].astype(np.float32))
 
 
 def sound_track(ctx: VideoContext, *, store: Store | None = None) -> signals.Loudness | None:
@@ -250,6 +255,15 @@ def sound_track(ctx: VideoContext, *, store: Store | None = None) -> signals.Lou
         store.put_arrays(key, LOUDNESS_STAGE, params, {"start": np.array(track.start), "hop": np.array(track.hop),
                                                        "window": np.array(track.window), "db": track.db})
     return track
+
+
+def find_repeats(pic: PictureSignals) -> list[signals.RepeatPair]:
+    """Footage aired twice; a frame may match more frames the denser the sampling (``REPEAT_MATCHES`` per s)."""
+    if pic.times.size < 2:
+        return []
+    rate = (pic.times.size - 1) / max(float(pic.times[-1] - pic.times[0]), 1e-6)  # frames per second
+    return signals.repeated_segments(pic.hashes, pic.times, colors=pic.colors, valid=~pic.black,
+                                     max_matches=max(REPEAT_MATCHES, round(REPEAT_MATCHES * rate)))
 
 
 # -- separators and blocks --------------------------------------------------------------------
@@ -390,35 +404,51 @@ def block_features(start: float, end: float, pic: PictureSignals, track: signals
     return f
 
 
+def fired_features(f: dict[str, Any], stats: FileStats) -> tuple[str, ...]:
+    """The ``WEIGHTS`` keys whose condition a block's features meet, in ``WEIGHTS`` order."""
+    tests = {
+        "logo_absent": f["logo_absent"] is not None and f["logo_absent"] >= 0.7,
+        "louder": f["loudness_delta_db"] is not None and f["loudness_delta_db"] >= LOUDER_DB,
+        "aspect": f["other_aspect"] is not None and f["other_aspect"] >= 0.5,
+        "fast_cuts": f["cuts_per_minute"] >= max(CUT_RATE_MIN, 2 * stats.median_cut_rate),
+        "repeated": f["repeated"] >= 0.5,
+        "separated": bool(f["separated"]),
+        "text_cue": bool(f["cues"]),
+    }
+    return tuple(k for k in WEIGHTS if tests[k])
+
+
+def _label(key: str, values: Sequence[dict[str, Any]]) -> str:
+    """Words for a fired feature over one or more blocks' features (numbers averaged)."""
+    if key == "louder":
+        return f"{np.mean([v['loudness_delta_db'] for v in values]):+.1f} dB louder"
+    if key == "fast_cuts":
+        return f"{np.mean([v['cuts_per_minute'] for v in values]):.0f} cuts/min"
+    if key == "text_cue":
+        return "ad text: " + ", ".join(sorted({c for v in values for c in v["cues"]}))
+    return {"logo_absent": "no station logo", "aspect": "different framing", "repeated": "footage repeated elsewhere",
+            "separated": "black/silence on both sides"}[key]
+
+
 def score_block(f: dict[str, Any], stats: FileStats) -> tuple[float, str]:
     """Weighted points of a block's features, and the reason listing the ones that fired."""
-    points = 0.0
-    why: list[str] = []
-    if f["logo_absent"] is not None and f["logo_absent"] >= 0.7:
-        points += WEIGHTS["logo_absent"]
-        why.append("no station logo")
-    if f["loudness_delta_db"] is not None and f["loudness_delta_db"] >= LOUDER_DB:
-        points += WEIGHTS["louder"]
-        why.append(f"{f['loudness_delta_db']:+.1f} dB louder")
-    if f["other_aspect"] is not None and f["other_aspect"] >= 0.5:
-        points += WEIGHTS["aspect"]
-        why.append("different framing")
-    if f["cuts_per_minute"] >= max(CUT_RATE_MIN, 2 * stats.median_cut_rate):
-        points += WEIGHTS["fast_cuts"]
-        why.append(f"{f['cuts_per_minute']:.0f} cuts/min")
-    if f["repeated"] >= 0.5:
-        points += WEIGHTS["repeated"]
-        why.append("footage repeated elsewhere")
-    if f["separated"]:
-        points += WEIGHTS["separated"]
-        why.append("black/silence on both sides")
-    if f["cues"]:
-        points += WEIGHTS["text_cue"] * min(3, len(f["cues"]))
-        why.append("ad text: " + ", ".join(f["cues"]))
+    fired = fired_features(f, stats)
     if f["duration"] > MAX_SPOT:
-        points = min(points, 0.0)
-        why = [f"{f['duration']:.0f} s: too long for an ad"]
-    return points, "; ".join(why) if why else "programme-like"
+        return 0.0, f"{f['duration']:.0f} s: too long for an ad"
+    points = sum(WEIGHTS[k] * (min(3, len(f["cues"])) if k == "text_cue" else 1) for k in fired)
+    return points, "; ".join(_label(k, [f]) for k in fired) if fired else "programme-like"
+
+
+def break_reason(run: Sequence[Block], stats: FileStats) -> str:
+    """One line for a run of ad blocks: the features that fired (in how many blocks) and the text cues."""
+    parts = []
+    for key in WEIGHTS:
+        values = [b.features for b in run if key in fired_features(b.features, stats)]
+        if values:
+            share = "" if len(values) == len(run) else f" ({len(values)} of {len(run)})"
+            parts.append(_label(key, values) + share)
+    verdicts = [b.reason.rsplit("; ", 1)[-1] for b in run if b.confidence != b.prior]
+    return "; ".join(parts + verdicts[:1]) or "ad-like blocks"
 
 
 def prior_confidence(points: float) -> float:
@@ -457,9 +487,8 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
         if len(cues) >= SPONSOR_MIN_CUES:
             kinds = tuple(sorted(cues))
             confidence = round(min(0.95, 0.45 + 0.15 * len(kinds) + 0.05 * (len(run) - 1)), 3)
-            brand = f" ({names[0]})" if names else ""
             out.append(AdSegment(run[0].start, run[-1].end, "sponsor", confidence,
-                                 f"sponsor read{brand}: " + ", ".join(kinds) + f' — "{_clip(run[0].text)}"',
+                                 "sponsor read: " + ", ".join(kinds) + f' — "{_clip(run[0].text)}"',
                                  blocks=0, cues=kinds))
         i = j
     return out
@@ -516,7 +545,8 @@ def _ocr_blocks(ctx: VideoContext, spans: Sequence[tuple[float, float]], store: 
     return screen_units(shown.texts, max_gap=0.0)
 
 
-def _merge_breaks(blocks: Sequence[Block], seps: Sequence[tuple[float, float]], verified_by: str) -> list[AdSegment]:
+def _merge_breaks(blocks: Sequence[Block], seps: Sequence[tuple[float, float]], stats: FileStats,
+                  verified_by: str) -> list[AdSegment]:
     """Runs of ad blocks (separated only by separators) -> breaks, widened over flanking separators."""
     out: list[AdSegment] = []
     run: list[Block] = []
@@ -533,8 +563,8 @@ def _merge_breaks(blocks: Sequence[Block], seps: Sequence[tuple[float, float]], 
         if e - s >= MIN_BREAK:
             conf = round(float(np.mean([b.confidence for b in run])), 3)
             cues = tuple(sorted({c for b in run for c in b.features.get("cues", [])}))
-            reasons = "; ".join(dict.fromkeys(r for b in run for r in b.reason.split("; ")))
-            out.append(AdSegment(s, e, "break", conf, f"{len(run)} spot{'s' * (len(run) > 1)}: {reasons}",
+            why = f"{len(run)} spot{'s' * (len(run) > 1)}: {break_reason(run, stats)}"
+            out.append(AdSegment(s, e, "break", conf, why,
                                  blocks=len(run), cues=cues, verified_by=verified_by))
         run.clear()
 
@@ -565,20 +595,17 @@ def detect_ads(
 ) -> AdsResult:
     """Find ad breaks and sponsor reads in ``path``; see the module docstring.
 
-    ``backend`` defaults to ``load_backend(options.model, ...)``; only a backend that sees
+    ``backend`` defaults to ``load_job_backend(options)``; only a backend that sees
     images is asked to classify blocks.  Raises ``InputError``/``MediaError`` (exit 2) for
     unusable files, ``ModelError`` (exit 3) when a model fails.
     """
     report = progress or no_progress
     clock = StageClock()
-    if backend is None:
-        from vidq.models.registry import load_backend
-
-        backend = load_backend(options.model, device=options.device, quant=options.quant, offline=options.offline,
-                               trust_remote_code=options.trust_remote_code, api_base=options.api_base)
-    sees = bool(backend.capabilities.sees_images)
     with clock.stage("probe"):
-        info = probe(path, store=store)
+        info = probe(path, store=store)  # a bad file fails before any model loads
+    if backend is None:
+        backend = load_job_backend(options)
+    sees = bool(backend.capabilities.sees_images)
     ctx = open_video(path, options, default_frames=default_frames(info.duration), store=store, clock=clock,
                      progress=report)
     if len(ctx.plan.times) < 4:
@@ -591,7 +618,7 @@ def detect_ads(
         stats = file_stats(pic, track)
         seps = separators(pic, track)
         spans = blocks_between(seps, ctx.start, ctx.end)
-        repeats = signals.repeated_segments(pic.hashes, pic.times, valid=~pic.black)
+        repeats = find_repeats(pic)
         speech = speech_units(ctx.transcript, windows=False)
     # first pass on signals + speech; then read the screen of plausible short blocks and rescore
     scored: list[tuple[tuple[float, float], dict[str, Any], float, str]] = []
@@ -620,7 +647,7 @@ def detect_ads(
                 conf = round(VERIFY_WEIGHT * verdict + (1 - VERIFY_WEIGHT) * b.prior, 3)
                 blocks[k] = replace(b, confidence=conf, reason=f"{b.reason}; {backend.name}: {reason}")
     with clock.stage("merge"):
-        breaks = _merge_breaks(blocks, seps, backend.name if sees else "signals")
+        breaks = _merge_breaks(blocks, seps, stats, backend.name if sees else "signals")
         sponsors = sponsor_reads(ctx.transcript, exclude=[(b.start, b.end) for b in breaks])
         segments = sorted(breaks + sponsors, key=lambda a: a.start)
     meta = base_meta(ctx, clock, model=backend.name, sees_images=sees,

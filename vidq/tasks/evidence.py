@@ -4,9 +4,11 @@ What a job can *read* in a video, as :class:`Unit` s (a piece of text with the s
 belongs to), and a search that ranks them for a query::
 
     units = speech_units(transcript)                 # sentences + sliding windows of words
-    texts = read_screen(ctx, store=store)            # OCR over the plan's frames, cached "ocr/1"
-    units += screen_units(texts)                     # each on-screen line over the span it stayed visible
+    shown = read_screen(ctx, store=store)            # OCR over the plan's frames, cached "ocr/1" -> ScreenText
+    units += screen_units(shown.texts)               # each on-screen line over the span it stayed visible
     ev = collect(ctx, store=store, clock=clock)      # the three lines above in one call -> Evidence
+    ev = collect(ctx, ocr_every=3.0)                 # ... reading only frames about 3 s apart
+    refine_screen_span(ctx, unit, before=3.0, after=3.0)   # when a line appeared/went, by bisection
 
     index = EvidenceIndex.build(units, store=store, file_key=key)   # MiniLM vectors (cached) + BM25 statistics
     hits = index.search("secret code", k=10)         # list[Hit], best first
@@ -42,12 +44,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from vidq.media.types import FrameBatch
+from vidq.media.types import FrameBatch, SamplePlan
 from vidq.progress import ProgressFn, no_progress
 from vidq.speech import Transcript, Word, split_segment_words
 from vidq.store import Store, params_digest
@@ -302,12 +304,16 @@ def collect(
     windows: bool = True,
     engine: OcrEngine | None = None,
     tap: Callable[[FrameBatch], None] | None = None,
+    ocr_every: float | None = None,
     progress: ProgressFn | None = None,
 ) -> Evidence:
     """Speech units of ``ctx.transcript`` and (``screen=True``) OCR units of ``ctx.plan``'s frames.
 
-    Stage times go to ``clock`` as ``"ocr"`` and ``"units"``.  ``tap`` is passed to
-    :func:`read_screen` (ignored when ``screen=False``).
+    ``ocr_every`` (seconds) reads only every k-th plan frame so that read frames are about
+    that far apart (:func:`thin_plan`); OCR costs about 0.15-0.3 CPU-seconds per frame
+    whose picture changed, so long videos with moving pictures need it.  Stage times go
+    to ``clock`` as ``"ocr"`` and ``"units"``.  ``tap`` is passed to :func:`read_screen`
+    (ignored when ``screen=False``).
     """
     from contextlib import nullcontext
 
@@ -317,7 +323,8 @@ def collect(
     shown: ScreenText | None = None
     if screen and ctx.plan.times:
         with stage("ocr"):
-            shown = read_screen(ctx, store=store, engine=engine, tap=tap, progress=progress)
+            sub = replace(ctx, plan=thin_plan(ctx.plan, ocr_every)) if ocr_every else ctx
+            shown = read_screen(sub, store=store, engine=engine, tap=tap, progress=progress)
     with stage("units"):
         units = speech_units(ctx.transcript, windows=windows)
         units += screen_units(shown.texts) if shown is not None else []
@@ -329,6 +336,63 @@ def collect(
         meta["ocr"] = {"model": MODEL_LABEL, "frames": len(shown.texts), "read": shown.read,
                        "cached": shown.cached, "side": shown.side}
     return Evidence(units, shown, meta)
+
+
+def thin_plan(plan: SamplePlan, every: float | None) -> SamplePlan:
+    """Every k-th time of ``plan`` so that kept times are about ``every`` seconds apart (k >= 1)."""
+    if not every or len(plan.times) < 2:
+        return plan
+    step = (plan.times[-1] - plan.times[0]) / (len(plan.times) - 1)
+    k = max(1, round(every / step)) if step > 0 else 1
+    return plan if k == 1 else replace(plan, times=plan.times[::k])
+
+
+def refine_screen_span(ctx: VideoContext, unit: Unit, *, before: float, after: float, resolution: float = 0.5,
+                       engine: OcrEngine | None = None, side: int = OCR_SIDE) -> tuple[float, float, int]:
+    """Narrow when an on-screen line appeared and went: OCR single frames between reads.
+
+    ``unit`` was first seen at ``unit.start`` and last at ``unit.end`` on frames read
+    ``before``/``after`` seconds apart from their unread neighbours; a bisection with
+    single-frame OCR finds the first and last frame showing the line to within
+    ``resolution`` seconds.  Returns ``(start, end, frames read)``.
+    """
+    from vidq.models.lite.ocr import OcrEngine, normalize
+
+    engine = engine or OcrEngine()
+    size = ocr_side(ctx, side)
+    key = normalize(unit.text)
+    reads = 0
+
+    def shows(t: float) -> tuple[bool, float]:
+        nonlocal reads
+        plan = SamplePlan((t,), "uniform", "exact", 0.0, ctx.start, ctx.end)
+        for batch in _frame_batches_of(ctx, plan, size):
+            reads += 1
+            lines = engine.read(batch.images[0])
+            seen = any(difflib.SequenceMatcher(None, key, normalize(ln.text)).ratio() >= 0.8 for ln in lines)
+            return seen, float(batch.pts[0])
+        return False, t
+
+    def bisect(absent: float, present: float) -> float:
+        """Not shown at ``absent``, shown at ``present``: move them together."""
+        for _ in range(12):
+            if abs(present - absent) <= resolution:
+                break
+            seen, t = shows((absent + present) / 2)
+            if not min(absent, present) < t < max(absent, present):
+                break  # the frame shown at the midpoint is one of the ends: nothing between
+            present, absent = (t, absent) if seen else (present, t)
+        return present
+
+    start = bisect(max(ctx.start, unit.start - before), unit.start) if unit.start > ctx.start else unit.start
+    end = bisect(min(ctx.end, unit.end + after), unit.end) if unit.end < ctx.end else unit.end
+    return start, end, reads
+
+
+def _frame_batches_of(ctx: VideoContext, plan: SamplePlan, size: int) -> Iterable[FrameBatch]:
+    from vidq.tasks.pipeline import frame_batches
+
+    return frame_batches(ctx, size=size, plan=plan, batch_size=max(1, len(plan.times)))
 
 
 # -- tokens -----------------------------------------------------------------------------------

@@ -45,13 +45,21 @@ from vidq.media import plan_samples, probe
 from vidq.media.types import FrameBatch
 from vidq.progress import ProgressFn, no_progress
 from vidq.store import Store, params_digest
-from vidq.tasks.evidence import EvidenceIndex, Hit, collect, match_terms, tokens
+from vidq.tasks.evidence import (
+    EvidenceIndex,
+    Hit,
+    collect,
+    match_terms,
+    refine_screen_span,
+    tokens,
+)
 from vidq.tasks.pipeline import (
     JobOptions,
     StageClock,
     VideoContext,
     base_meta,
     frame_batches,
+    load_job_backend,
     open_video,
 )
 
@@ -78,6 +86,10 @@ VISUAL_UNVERIFIED = 0.6  # lite: a visual candidate's score is at most this time
 CLIP_STAGE = "clip/1"  # cache stage of per-frame image embeddings
 CLIP_BATCH = 32  # frames per image-encoder call
 MERGE_SLACK = 1.0  # seconds: hits closer than this count as overlapping
+OCR_EVERY = 3.0  # seconds between frames read by OCR (on-screen text that stays 3 s or more is seen)
+REFINE_SCREEN = 3  # the best on-screen candidates whose start/end are narrowed by single-frame OCR
+REFINE_MIN_SCORE = 0.5  # ... when they score at least this
+REFINE_STAGE = "ocr-refine/1"  # cache stage of narrowed on-screen spans
 # Words that say *how* something appears rather than *what* it is ("a sign reading blue pelican");
 # dropped from the query's terms when other terms remain.
 QUERY_META = frozenset({"sign", "signs", "reading", "reads", "read", "saying", "says", "say", "written", "writing",
@@ -297,6 +309,36 @@ def vlm_verify(query: str, ctx: VideoContext, backend: Any, candidate: FindHit) 
     return replace(candidate, score=score, reason=f"{backend.name}: {reason}", verified_by=backend.name)
 
 
+def _refine_screen_hits(ctx: VideoContext, candidates: list[FindHit], hits: Sequence[Hit], ev: Any,
+                        store: Store | None) -> list[FindHit]:
+    """Narrow the best on-screen candidates to when their text appeared and went (OCR read sparsely).
+
+    Narrowed spans are cached as ``REFINE_STAGE`` by the line's text and sparse span.
+    """
+    if ev.screen is None or len(ev.screen.texts) < 2:
+        return candidates
+    times = np.array([t.time for t in ev.screen.texts])
+    spacing = float(np.median(np.diff(times)))
+    if spacing <= 1.0:
+        return candidates
+    key = store.file_key(ctx.path) if store is not None and store.enabled else None
+    order = sorted((i for i, c in enumerate(candidates) if c.source == "screen" and c.score >= REFINE_MIN_SCORE),
+                   key=lambda i: -candidates[i].score)
+    out = list(candidates)
+    for i in order[:REFINE_SCREEN]:
+        unit = hits[i].unit
+        params = {"text": unit.text, "start": round(unit.start, 3), "end": round(unit.end, 3),
+                  "spacing": round(spacing, 3), "accuracy": ctx.plan.accuracy}
+        span = store.get_json(key, REFINE_STAGE, params) if key is not None else None
+        if span is None:
+            start, end, _ = refine_screen_span(ctx, unit, before=spacing, after=spacing)
+            span = [start, end]
+            if key is not None:
+                store.put_json(key, REFINE_STAGE, params, span)
+        out[i] = replace(out[i], start=float(span[0]), end=max(float(span[1]), float(span[0])))
+    return out
+
+
 def _dedupe(hits: list[FindHit]) -> list[FindHit]:
     """Best first; drop a hit overlapping a better one of the same file."""
     kept: list[FindHit] = []
@@ -325,7 +367,7 @@ def find_in_file(
         info = probe(path, store=store)
     ctx = open_video(path, options, default_frames=default_frames(info.duration), store=store, clock=clock,
                      progress=report)
-    ev = collect(ctx, store=store, clock=clock, progress=report)
+    ev = collect(ctx, store=store, clock=clock, ocr_every=OCR_EVERY, progress=report)
     key = store.file_key(ctx.path) if store is not None and store.enabled else None
     with clock.stage("retrieve"):
         index = EvidenceIndex.build(ev.units, store=store, file_key=key)
@@ -334,6 +376,7 @@ def find_in_file(
     sees = bool(backend.capabilities.sees_images)
     with clock.stage("verify"):
         candidates = [lite_verify(terms, h, str(path)) for h in text_hits]
+        candidates = _refine_screen_hits(ctx, candidates, text_hits, ev, store)
     visual_meta: dict[str, Any] = {}
     if image_model is not None:
         with clock.stage("visual"):
@@ -373,7 +416,7 @@ def find(
 ) -> FindResult:
     """Search every file in ``paths`` for ``query``; see the module docstring.
 
-    ``backend`` defaults to ``load_backend(options.model, ...)``.  Raises ``InputError``
+    ``backend`` defaults to ``load_job_backend(options)``.  Raises ``InputError``
     (exit 2) for an empty query, bad ``top``/``threshold`` or a missing file (checked for
     all files before any work); ``ModelError`` (exit 3) when a model fails.
     """
@@ -389,10 +432,7 @@ def find(
         if not Path(p).is_file():
             raise InputError(f"{p}: no such file" if not Path(p).exists() else f"{p}: is not a file")
     if backend is None:
-        from vidq.models.registry import load_backend
-
-        backend = load_backend(options.model, device=options.device, quant=options.quant, offline=options.offline,
-                               trust_remote_code=options.trust_remote_code, api_base=options.api_base)
+        backend = load_job_backend(options)
     image_model = ImageTextModel(embed_model, device=_torch_device(options.device)) if embed_model else None
     candidates: list[FindHit] = []
     files: list[dict[str, Any]] = []
