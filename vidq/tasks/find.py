@@ -7,7 +7,8 @@
 Per file:
 
 1. **Candidates** over every sampled frame (default: one per second, up to
-   ``MAX_FRAMES``): the transcript and the on-screen text (OCR of those frames) as
+   ``MAX_FRAMES``): the transcript and the on-screen text (OCR of the sampled frames
+   about ``OCR_EVERY`` seconds apart: reading costs 0.15-0.3 CPU-s per frame) as
    :mod:`vidq.tasks.evidence` units, ranked by MiniLM cosine + BM25; and, when an
    image-text model is given (``embed_model``: a local CLIP or SigLIP folder), the frames
    whose image embedding is closest to the query's text embedding.
@@ -20,8 +21,10 @@ Per file:
      the score, the retrieval evidence the rest;
    * ``lite`` (cannot see) checks the evidence text itself: the fraction of the query's
      terms the unit contains (exactly, or by close spelling; numbers must match exactly),
-     plus a little of the MiniLM similarity; the reason quotes the text.  A visual
-     candidate cannot be verified by ``lite`` and keeps a low score.
+     plus a little of the MiniLM similarity; the reason quotes the text.  The best
+     on-screen candidates are narrowed to when their line appeared and went by reading
+     single frames between the sparse OCR reads.  A visual candidate cannot be verified
+     by ``lite`` and keeps a low score.
 
 Hits of one file that overlap in time are reduced to the best one.  Times are seconds on
 the file timeline.  This module knows nothing about Typer or rendering.

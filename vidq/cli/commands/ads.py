@@ -156,13 +156,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Find inserted ad breaks and sponsor reads in a recording.
 
-        Picture and sound signals (black frames, silence, station logo, framing, loudness,
-        cut rate, repeated footage; two frames per second by default) cut the video into
-        blocks; each block is scored, with ad text in its speech and on-screen text (prices,
-        URLs, promo codes, offers), and classified by a vision-language model when one is
-        used.  Sponsor reads spoken over the programme are found in the transcript.
-        Formats: text (default), json, csv, edl (Kodi/MythTV: start<TAB>end<TAB>3), ffmeta
-        (ffmpeg chapters).
+        Picture and sound signals (black frames, silence, station logo,
+        framing, loudness, cut rate, repeated footage; two frames per
+        second by default) cut the video into blocks; each block is
+        scored, with ad text in its speech and on-screen text (prices,
+        URLs, promo codes, offers), and classified by a vision-language
+        model when one is used. Sponsor reads spoken over the programme
+        are found in the transcript. Formats: text (default), json, csv,
+        edl (Kodi/MythTV: start<TAB>end<TAB>3), ffmeta (ffmpeg chapters).
         """
         from vidq.tasks.ads import detect_ads
 

@@ -95,12 +95,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Find where something is said or shown in one or more videos.
 
-        Retrieval over the transcript and on-screen text of every sampled frame (one per
-        second, up to 2048 by default), and over the pictures with --embed-model; then each
-        candidate is verified (a vision-language model looks at a short window around it;
-        lite checks the quoted text) and scored 0-1.  Formats: text (default), json (the best
-        hit's start/end at the top level), jsonl (one hit per line).  Exit 0 when a hit
-        scores at least --threshold, 1 when none does, 2 for bad input, 3 when a model fails.
+        Retrieval over the transcript and on-screen text of the sampled
+        frames (one per second, up to 2048 by default; OCR reads one every
+        3 s), and over the pictures with --embed-model; then each
+        candidate is verified (a vision-language model looks at a short
+        window around it; lite checks the quoted text) and scored 0-1.
+        Formats: text (default), json (the best hit's start/end at the top
+        level), jsonl (one hit per line). Exit 0 when a hit scores at
+        least --threshold, 1 when none does, 2 for bad input, 3 when a
+        model fails.
         """
         from vidq.tasks.find import find
 
