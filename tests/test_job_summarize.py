@@ -126,6 +126,21 @@ def test_nothing_said_or_shown_is_reported_not_invented(cli, tmp_path, job_cache
     assert "(nothing to summarize)" in text and "Note: no speech" in text
 
 
+def test_a_silent_slideshow_is_summarized_from_its_on_screen_text(cli, tmp_path, job_cache):
+    from vidq.testing.video import TextOverlay
+
+    slides = [TextOverlay(0.0, 4.0, "Quarterly sales grew"), TextOverlay(4.0, 8.0, "Costs fell in March"),
+              TextOverlay(8.0, 12.0, "Hiring starts in May")]
+    video = make_video(tmp_path / "slides.mp4", duration=12.0, n_scenes=3, burn_timestamp=False, texts=slides,
+                       size=(320, 180), fps=5)
+    doc = json.loads(_summary(cli, video, "--model", "lite", "--json", "--cache-dir", job_cache).stdout)
+    sentences = doc["sentences"] + [s for c in doc["chapters"] for s in c["sentences"]]
+    assert sentences and all(s["source"] == "screen" for s in sentences)
+    shown = {_norm(x.text) for x in slides}
+    assert all(_norm(s["text"]) in shown for s in sentences), sentences
+    assert doc["meta"]["transcript"]["words"] == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (["--length", "huge"], "--length"),
     (["--chapters", "many"], "--chapters"),
