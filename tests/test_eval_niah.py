@@ -3,6 +3,7 @@ the CLI (table, JSON, PNG, resume), and the lite and tiny-VLM paths end to end."
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from eval_support import ScriptedBackend, make_haystack
 
+from vidq.cli.commands.eval import _niah_text
 from vidq.errors import InputError
 from vidq.eval import needles as nd
 from vidq.eval.niah import (
@@ -198,3 +200,82 @@ def test_cli_bad_flags_exit_2(cli, haystack, scripted, extra, message):
 def test_cli_missing_haystack_exit_2(cli, scripted, tmp_path):
     r = cli("eval", "niah", "--haystack", tmp_path / "none.mp4", "--model", "scripted:x")
     assert r.exit_code == 2 and r.stdout == "" and "none.mp4" in r.stderr
+
+
+@pytest.mark.slow
+def test_lite_runs_the_grid_with_text_and_speech_needles(cli, haystack, tmp_path):
+    """Done means: lite, generated text and speech needles, 5 depths x 4 frame counts, table and PNG."""
+    png = tmp_path / "lite.png"
+    r = cli("eval", "niah", "--haystack", haystack, "--model", "lite", "--kinds", "text,speech", "--count", "1",
+            "--open", "--depths", "5", "--frames", "16,32,64,128", "--subtitles", "none", "--png", png,
+            "-o", tmp_path / "lite.json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads((tmp_path / "lite.json").read_text())
+    assert doc["run"]["model"] == "lite" and doc["frames"] == [16, 32, 64, 128]
+    assert len(doc["summary"]["grid"]) == 5 and all(len(row) == 4 for row in doc["summary"]["grid"])
+    assert len(doc["items"]) == 2 * 5 * 4
+    assert doc["run"]["sees_images"] is False and all("sees" in i["used"] for i in doc["items"])
+    # lite reads the subtitle line of a speech needle and the OCR text of a text card
+    for kind in ("speech", "text"):
+        assert doc["summary"]["by_kind"][kind]["correct"] >= 10, (kind, [i["replies"] for i in doc["items"]])
+    assert png.stat().st_size > 1000
+    out = io.StringIO()
+    _niah_text(out, doc)  # what the command prints without -o
+    lines = out.getvalue().splitlines()
+    assert lines[2] == "depth \\ frames    16    32    64   128"
+    assert [ln.split()[0] for ln in lines[3:8]] == ["0%", "25%", "50%", "75%", "100%"]
+
+
+@pytest.mark.slow
+def test_tiny_vlm_runs_the_visual_needle_path(cli, haystack, tmp_path, tmp_path_factory):
+    """A tiny random Qwen2.5-VL sees every needle frame; its answers are noise (near chance)."""
+    from vidq.testing.tiny_models import tiny_model_dir
+
+    model = tiny_model_dir("qwen2_5_vl", tmp_path_factory.getbasetemp() / "tiny-models")
+    r = cli("eval", "niah", "--haystack", haystack, "--model", model, "--count", "2", "--depths", "5",
+            "--frames", "4,8,16,32", "--size", "112", "--subtitles", "none", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert len(doc["items"]) == 2 * 5 * 4
+    for item in doc["items"]:
+        assert item["used"]["frames"] == item["frames"]  # every sampled frame, needle included, reached the model
+        assert item["timing"]["ttft_s"] is not None and item["timing"]["ttft_s"] <= item["timing"]["answer_s"]
+    assert doc["run"]["sees_images"] is True and doc["speed"]["median_ttft_s"] is not None
+    overall = doc["summary"]["overall"]
+    # random weights: no skill; the two needles' answers are A and B, so even a constant letter scores 50%
+    assert overall["n"] == 40 and overall["accuracy"] <= 0.75
+
+
+def test_into_file_splices_a_text_card_the_reader_finds(haystack, tmp_path):
+    from vidq.eval.splice import splice_length, spliced_file
+    from vidq.store import Store
+
+    backend = ScriptedBackend()
+    needles = nd.default_needles(("text",), 1)
+    opts = NiahOptions(depths=(0.25,), frames=(8, 16), into_file=True, size=160)
+    store = Store(tmp_path / "cache")
+    items = list(run_niah(haystack, needles, JOB, backend, opts, store=store))
+    info = probe(haystack)
+    length = splice_length(needles[0], info.duration, 8)
+    assert length == pytest.approx(1.1 * 60 / (8 - 1.1), abs=1e-3)
+    path, at = spliced_file(haystack, info, needles[0], 0.25, length, store=store, workdir=tmp_path)
+    assert at == 15.0 and path.is_relative_to(tmp_path / "cache")  # cached: the second call reuses the file
+    assert probe(path).duration == pytest.approx(60 + length, abs=0.5)
+    for item in items:
+        assert item["mode"] == "file" and item["slot"] is not None and at <= item["time"] < at + length + 1
+    # the spliced segment shows the card: light background, dark text
+    from vidq.media.types import SamplePlan
+
+    plan = SamplePlan((at + length / 2,), "uniform", "exact", 0.0, 0.0, probe(path).duration)
+    (batch,) = decode(path, plan, size=160)
+    mean = batch.images[0].reshape(-1, 3).mean(axis=0)
+    assert np.all(np.abs(mean - np.array(nd.CARD_BACKGROUND)) < 40), mean
+    speech = nd.default_needles(("speech",), 1)[0]
+    path, at = spliced_file(haystack, info, speech, 0.5, 0.0, store=None, workdir=tmp_path)
+    spliced = probe(path)
+    assert spliced.audio is not None and spliced.duration == pytest.approx(60, abs=0.5) and at == 30.0
+    from vidq.media import load_audio
+
+    audio = load_audio(path)
+    rms = [float(np.sqrt(np.mean(audio[int(t * 16000):int((t + 1) * 16000)] ** 2))) for t in (10, 30.2, 50)]
+    assert rms[1] > 0.01 and rms[0] < 1e-3 and rms[2] < 1e-3  # the sentence is where it was put, and only there

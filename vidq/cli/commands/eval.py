@@ -185,9 +185,7 @@ def niah_cmd(
 ) -> None:
     """Needle in a haystack: accuracy over needle depths x frame counts, as a table, JSON and a heat map.
 
-    Each needle takes the sampled frame at int(N x depth) (Video-XL's NIAH), or with
-    --into-file is spliced into the file itself. Multiple choice is scored like Video-XL
-    (greedy, prompt ending "Best option:(", first option letter).
+    The haystack is decoded once per frame count; each needle takes the sampled frame at int(N x depth), as Video-XL's NIAH does, or with --into-file is spliced into the video file itself. Multiple choice is scored like Video-XL (greedy, prompt ending "Best option:(", first option letter); open answers by exact or contains match. With -o the run is resumable.
     """
     from vidq.eval.needles import default_needles, load_needles
     from vidq.eval.niah import (
@@ -299,10 +297,9 @@ def mc_cmd(
 ) -> None:
     """Multiple-choice benchmark from JSON Lines: accuracy overall and per group with 95% intervals.
 
-    Each row: a video (relative paths resolve against the JSONL's folder), question,
-    options and answer (letter, index or option text); optional subtitle path and
-    duration group. With -o RESULTS.json the run is resumable: each finished item is
-    appended to RESULTS.json.items.jsonl, and a rerun skips the items already there.
+    Each row: a video (relative paths resolve against the JSONL's folder), question, options and answer (letter, index or option text); optional subtitle path and duration group.
+
+    With -o RESULTS.json the run is resumable: each finished item is appended to RESULTS.json.items.jsonl, and a rerun skips the items already there.
     """
     from vidq.eval.mc import DEFAULT_FRAMES, load_items, run_mc, summarize
     from vidq.eval.record import run_block, speed_summary
@@ -502,8 +499,7 @@ def compare_cmd(
 ) -> None:
     """Compare two eval results: setup differences, accuracy deltas with significance, speed.
 
-    Items present in both are paired (exact McNemar test); otherwise the two accuracies
-    are compared with a two-proportion z-test.
+    Items present in both are paired (exact McNemar test); otherwise the two accuracies are compared with a two-proportion z-test.
     """
     from vidq.eval.compare import compare, load_result
 
