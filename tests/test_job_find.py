@@ -107,3 +107,14 @@ def test_find_needles_at_ten_depths_of_an_hour(cli, hour_scenario, job_cache):
               f"{'hit' if ok else 'MISS'} at {doc['start']}", file=sys.stderr)
     assert len(hour_scenario.needles) == 10
     assert sum(found) >= 9, found
+
+
+def test_find_in_a_video_with_nothing_to_read_says_so(cli, job_cache, tmp_path):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    video = tmp_path / "plain.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=0x336699:s=160x90:r=5:d=6", "-pix_fmt", "yuv420p", str(video)], check=True)
+    r = _find(cli, job_cache, "secret code", video)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert "no speech and no on-screen text" in r.stderr and "cannot see pictures" in r.stderr

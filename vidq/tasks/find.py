@@ -371,6 +371,10 @@ def find_in_file(
     ctx = open_video(path, options, default_frames=default_frames(info.duration), store=store, clock=clock,
                      progress=report)
     ev = collect(ctx, store=store, clock=clock, ocr_every=OCR_EVERY, progress=report)
+    if not ev.units:
+        log.info("%s: no speech and no on-screen text found%s", ctx.path.name,
+                 "" if image_model is not None or backend.capabilities.sees_images
+                 else "; lite cannot see pictures, so there is nothing to search")
     key = store.file_key(ctx.path) if store is not None and store.enabled else None
     with clock.stage("retrieve"):
         index = EvidenceIndex.build(ev.units, store=store, file_key=key)
