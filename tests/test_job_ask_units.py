@@ -99,3 +99,13 @@ def test_score_options_picks_the_option_the_relevant_evidence_says():
     eggs, _ = score_options(index, "How many eggs does the queen lay?", ["Two hundred", "Two thousand", "Fifty"])
     assert max(range(3), key=lambda i: eggs[i].score) == 1
     assert relevance[0] > 0
+
+
+def test_distinctive_terms_drop_what_most_options_share():
+    options = ["About 270 degrees", "About 45 degrees", "About 90 degrees", "Two full circles"]
+    others = [o for o in options if o != options[0]]
+    assert distinctive_terms(options[0], "How far can an owl turn its head?", others) == "270"
+    assert distinctive_terms(options[3], "How far can an owl turn its head?", options[:3]) == "2 full circle"
+    # shared by exactly half of the options: still dropped; nothing left: fall back to the option's own
+    assert distinctive_terms("red car", "Which?", ["red bus"]) == "car"
+    assert distinctive_terms("red", "Which?", ["red"]) == "red"

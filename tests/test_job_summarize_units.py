@@ -135,3 +135,13 @@ def test_merge_similar_joins_neighbours_about_the_same_thing():
     assert merge_similar(vectors, [1, 3], threshold=0.6) == [1]  # b|c (0.6) merge, then a|(b+c) (0.447) stays
     assert merge_similar(vectors, [1, 3], threshold=0.4) == []
     assert merge_similar(vectors, [], threshold=0.5) == []
+
+
+def test_recognition_confidence_is_the_mean_word_probability():
+    from vidq.speech import Word
+    from vidq.tasks.summarize import recognition_confidence
+
+    heard = Unit(0.0, 1.0, "two words", "speech", "sentence", words=(Word(0.0, 0.5, "two", 0.9), Word(0.5, 1.0, "words", 0.5)))
+    assert recognition_confidence(heard) == pytest.approx(0.7)
+    assert recognition_confidence(Unit(0.0, 1.0, "SIGN", "screen", "line")) == 1.0
+    assert recognition_confidence(Unit(0.0, 1.0, "cue", "speech", "sentence", words=(Word(0.0, 1.0, "cue"),))) == 1.0

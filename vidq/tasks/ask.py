@@ -165,13 +165,23 @@ class OptionSupport:
     units: tuple[tuple[int, float], ...] = ()  # every supporting unit (index, score) with coverage > 0, best first
 
 
-def distinctive_terms(option: str, question: str) -> str:
-    """The option's search tokens that the question does not contain (all of them if none are left)."""
+def distinctive_terms(option: str, question: str, others: Sequence[str] = ()) -> str:
+    """The option's search tokens that tell it apart: not in the question, nor in most options.
+
+    A token that half or more of the options share (``degrees`` in "About 90 degrees",
+    "About 270 degrees", ...) says nothing about which one is right.  When nothing is
+    left, the tokens not in the question, else all of the option's tokens.
+    """
     from vidq.tasks.evidence import tokens
 
     q = set(tokens(question))
     own = list(dict.fromkeys(tokens(option)))
     rest = [t for t in own if t not in q]
+    if others:
+        sets = [set(tokens(o)) for o in others]
+        shared = {t for t in rest if 2 * (1 + sum(t in s for s in sets)) > len(others) + 1}
+        kept = [t for t in rest if t not in shared]
+        rest = kept or rest
     return " ".join(rest or own)
 
 
@@ -199,7 +209,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
         relevance[r] = float(max(0.0, c) + QUESTION_LEX_WEIGHT * cover)
     out = []
     for option in options:
-        terms = distinctive_terms(option, question)
+        terms = distinctive_terms(option, question, [o for o in options if o is not option])
         o_cos = index.cosine(option)[rows]  # (C,); zeros without vectors
         best = OptionSupport(0.0, None, 0.0, 0.0)
         supporting: list[tuple[int, float]] = []
