@@ -109,3 +109,12 @@ def test_distinctive_terms_drop_what_most_options_share():
     # shared by exactly half of the options: still dropped; nothing left: fall back to the option's own
     assert distinctive_terms("red car", "Which?", ["red bus"]) == "car"
     assert distinctive_terms("red", "Which?", ["red"]) == "red"
+
+
+def test_spoken_numbers_join_hundreds_and_tens_as_whisper_writes_them():
+    from vidq.tasks.ask import spoken_numbers
+
+    assert spoken_numbers("about 200 and 70 degrees") == "about 270 degrees"
+    assert spoken_numbers("in 1900 and 5 more") == "in 1905 more"
+    assert spoken_numbers("200 and 700 people") == "200 and 700 people"  # not one number
+    assert spoken_numbers("no numbers") == "no numbers"

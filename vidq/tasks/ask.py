@@ -33,7 +33,7 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +165,18 @@ class OptionSupport:
     units: tuple[tuple[int, float], ...] = ()  # every supporting unit (index, score) with coverage > 0, best first
 
 
+_HUNDREDS_AND = re.compile(r"\b(\d{1,2})00 and (\d{1,2})\b")
+
+
+def spoken_numbers(text: str) -> str:
+    """Numbers as Whisper writes them when they are spoken, joined: ``200 and 70`` -> ``270``.
+
+    >>> spoken_numbers("turn their heads about 200 and 70 degrees")
+    'turn their heads about 270 degrees'
+    """
+    return _HUNDREDS_AND.sub(lambda m: str(int(m.group(1)) * 100 + int(m.group(2))), text)
+
+
 def distinctive_terms(option: str, question: str, others: Sequence[str] = ()) -> str:
     """The option's search tokens that tell it apart: not in the question, nor in most options.
 
@@ -207,6 +219,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
     for r, c in zip(rows, q_cos):
         cover = match_terms(question, index.units[r]).coverage
         relevance[r] = float(max(0.0, c) + QUESTION_LEX_WEIGHT * cover)
+    said = {r: replace(index.units[r], text=spoken_numbers(index.units[r].text), words=()) for r in rows}
     out = []
     for option in options:
         terms = distinctive_terms(option, question, [o for o in options if o is not option])
@@ -214,7 +227,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
         best = OptionSupport(0.0, None, 0.0, 0.0)
         supporting: list[tuple[int, float]] = []
         for r, oc in zip(rows, o_cos):
-            cover = match_terms(terms, index.units[r]).coverage
+            cover = match_terms(terms, said[r]).coverage
             score = relevance[r] * (cover + OPTION_DENSE_WEIGHT * max(0.0, float(oc)))
             if cover > 0:
                 supporting.append((r, round(score, 6)))
