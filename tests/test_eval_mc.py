@@ -192,8 +192,8 @@ def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(cli, bench, tmp
 
     model = tiny_model_dir("qwen2_5_vl", tmp_path_factory.getbasetemp() / "tiny-models")
     env = {**os.environ, "VIDQ_NO_PROGRESS": "1"}
-    args = ["eval", "mc", str(bench), "--model", str(model), "--frames", "4", "--subtitles", "none", "--device", "cpu",
-            "--size", "64"]
+    args = ["eval", "mc", str(bench), "--direct", "--model", str(model), "--frames", "2", "--subtitles", "none",
+            "--device", "cpu", "--size", "64"]
     cmd = [sys.executable, "-m", "vidq", *args]
     full, out = tmp_path / "full.json", tmp_path / "killed.json"
     assert cli(*args, "-o", full).exit_code == 0  # the uninterrupted run (in process)

@@ -174,7 +174,7 @@ def _ask_choice(item: McItem, job: JobOptions, backend: MeteredBackend, *, stric
     for r, (opts, right) in enumerate(asks):
         res = ask(item.video, job, item.question, choices=[f"{LETTERS[i]}) {o}" for i, o in enumerate(opts)],
                   store=store, backend=backend)
-        pick = LETTERS.index(res.letter) if res.letter in LETTERS[:n] else None
+        pick = LETTERS.index(res.letter) if res.letter and len(res.letter) == 1 and res.letter in LETTERS[:n] else None
         replies.append(res.answer)
         picks.append(None if pick is None else LETTERS[(pick + r) % n])  # back to the original order
         ok = ok and pick == right
