@@ -8,7 +8,6 @@ import pytest
 from vidq.tasks.evidence import Unit
 from vidq.tasks.summarize import (
     Boundary,
-    ShotTap,
     cut_intervals,
     lite_default_frames,
     min_chapter_seconds,
@@ -26,21 +25,6 @@ def test_cut_intervals_brackets_each_cut_by_its_two_frames():
     assert cut_intervals([0.0, 1.0, 2.0, 3.0], [0.0, 0.1, 0.9, 0.2]) == [(1.0, 2.0)]
     assert cut_intervals([0.0, 1.0, 2.0], [0.0, 0.36, 0.35]) == [(0.0, 1.0)]  # strictly above the threshold
     assert cut_intervals([], []) == []
-
-
-def test_shot_tap_scores_across_batches_like_one_batch():
-    from vidq.media.types import FrameBatch
-
-    rng = np.random.default_rng(0)
-    frames = np.concatenate([np.full((3, 8, 8, 3), 20, np.uint8), np.full((3, 8, 8, 3), 230, np.uint8)])
-    frames[:, 0, 0] = rng.integers(0, 255, (6, 3), dtype=np.uint8)
-    times = np.arange(6, dtype=np.float64)
-    tap = ShotTap()
-    for lo, hi in ((0, 4), (4, 6)):  # the cut (frame 3) falls inside the first batch, the seam after frame 3
-        tap(FrameBatch(frames[lo:hi], times[lo:hi], np.arange(lo, hi)))
-    assert tap.times == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
-    assert tap.scores[0] == 0.0
-    assert cut_intervals(tap.times, tap.scores) == [(2.0, 3.0)]
 
 
 STARTS = [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]

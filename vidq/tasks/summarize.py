@@ -39,7 +39,7 @@ import numpy as np
 
 from vidq.errors import InputError
 from vidq.progress import ProgressFn, no_progress
-from vidq.store import Store, params_digest
+from vidq.store import Store
 from vidq.tasks.pipeline import (
     JobOptions,
     StageClock,
@@ -63,7 +63,7 @@ SUMMARY_SENTENCES = {"short": 2, "medium": 4, "long": 8}  # sentences in the ove
 MAX_CHAPTERS = 40  # --chapters N upper bound
 LITE_MIN_FRAMES = 64  # lite: at least this many frames (OCR + shot changes) ...
 LITE_MAX_FRAMES = 512  # ... at most this many, about one per second in between
-SHOT_STAGE = "shots/1"  # cache stage of per-frame shot-change scores
+MIN_SHOT_SPAN = 2.0  # seconds: shorter spans are not searched for cuts
 SHOT_THRESHOLD = 0.35  # histogram distance that counts as a cut (vidq.media.signals.SHOT_THRESHOLD)
 AUTO_CUTOFF = 1.0  # auto chapters: TextTiling gaps deeper than mean + AUTO_CUTOFF * std of all depths ...
 MERGE_SIMILARITY = 0.6  # ... then neighbours whose mean sentence vectors have at least this cosine merge
@@ -71,7 +71,7 @@ MIN_CHAPTER_FRACTION = 1 / 8  # auto chapters are at least this fraction of the 
 MIN_CHAPTER_RANGE = (8.0, 30.0)  # ... clamped to this many seconds
 SNAP_SLACK = 0.5  # seconds: a cut (or title) this close to a pause counts as inside it
 SNAP_REACH = 2  # a topic gap may move this many units to a better place
-CUT_BONUS = 0.6  # snapping score of a shot change in a gap's pause (a gap's own depth scores 1)
+CUT_BONUS = 0.8  # snapping score of a shot change in a gap's pause (a gap's own depth scores 1)
 TITLE_BONUS = 0.8  # ... of an on-screen title appearing in it (a title card plus a cut outweighs a deeper gap)
 DISTANCE_PENALTY = 0.15  # ... minus this per unit moved
 MIN_SENTENCE_WORDS = 4  # shorter sentences are chosen for a summary only when nothing else is left
@@ -148,24 +148,6 @@ class SummaryResult:
 
 
 # -- shot changes ---------------------------------------------------------------------------
-class ShotTap:
-    """Collects shot-change scores from frame batches as they stream past (a ``read_screen`` tap)."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []  # PTS of every frame seen, seconds
-        self.scores: list[float] = []  # histogram distance to the previous frame (0 for the first)
-        self._prev: np.ndarray | None = None
-
-    def __call__(self, batch: Any) -> None:
-        from vidq.media.signals import color_histograms, shot_change_scores
-
-        hists = color_histograms(batch.images)  # (B, 512)
-        scores = shot_change_scores(hists, prev=self._prev)  # (B,); the very first frame scores 0
-        self._prev = hists[-1] if len(hists) else self._prev
-        self.times.extend(float(t) for t in batch.pts)
-        self.scores.extend(float(s) for s in scores)
-
-
 def cut_intervals(times: Sequence[float], scores: Sequence[float], threshold: float = SHOT_THRESHOLD) -> list[tuple[float, float]]:
     """Shot changes as ``(after, before)`` seconds: the cut lies between these two sampled frames.
 
@@ -486,9 +468,21 @@ def summarize(
     return _summarize_vlm(ctx, backend, length=length, chapters=chapters, clock=clock, progress=report)
 
 
-def _shot_params(ctx: VideoContext, side: int) -> dict[str, Any]:
-    return {"times": params_digest({"t": [round(t, 6) for t in ctx.plan.times]}), "accuracy": ctx.plan.accuracy,
-            "side": side}
+def shot_changes(ctx: VideoContext, *, store: Store | None, progress: ProgressFn) -> list[tuple[float, float]]:
+    """Cuts over the context's span from the ads detector's picture signals (``SIGNAL_FPS`` frames a second).
+
+    The signals are the ones ``vidq ads`` computes (and caches) for the same file and span,
+    so after ad detection this costs nothing; their half-second resolution places a cut in
+    the right speech pause, which the job's own sparse frames cannot.
+    """
+    from vidq.tasks.ads import default_frames, picture_signals
+
+    if ctx.end - ctx.start < MIN_SHOT_SPAN:
+        return []
+    sig_ctx = open_video(ctx.path, replace(ctx.options, frames=None), default_frames=default_frames(ctx.info.duration),
+                         store=store)
+    pic = picture_signals(sig_ctx, store=store, progress=progress)
+    return cut_intervals(pic.times.tolist(), pic.shot.tolist())
 
 
 def inserted_segments(ctx: VideoContext, backend: Backend, *, store: Store | None,
@@ -508,28 +502,17 @@ def _inside(t: float, spans: Sequence[Skipped]) -> bool:
 
 def _summarize_lite(ctx: VideoContext, backend: Backend, *, length: str, chapters: int | None, skip_ads: bool,
                     store: Store | None, clock: StageClock, progress: ProgressFn) -> SummaryResult:
-    from vidq.tasks.evidence import EvidenceIndex, collect, ocr_side
+    from vidq.tasks.evidence import EvidenceIndex, collect
 
     key = store.file_key(ctx.path) if store is not None and store.enabled else None
-    side = ocr_side(ctx)
-    shot_params = _shot_params(ctx, side)
-    cached_shots = store.get_json(key, SHOT_STAGE, shot_params) if key is not None else None
-    tap = ShotTap() if cached_shots is None else None
     ocr_engine = getattr(backend, "ocr_engine", None)
-    evidence = collect(ctx, store=store, clock=clock, engine=ocr_engine, tap=tap, windows=False,
-                       progress=progress)
-    with clock.stage("shots"):
-        if cached_shots is not None:
-            times, scores = cached_shots["times"], cached_shots["scores"]
-        else:
-            times, scores = tap.times, tap.scores
-            if key is not None and times:
-                store.put_json(key, SHOT_STAGE, shot_params, {"times": times, "scores": scores})
-        cuts = cut_intervals(times, scores)
+    evidence = collect(ctx, store=store, clock=clock, engine=ocr_engine, windows=False, progress=progress)
     skipped: list[Skipped] = []
     if skip_ads:
         with clock.stage("ads"):
             skipped = inserted_segments(ctx, backend, store=store, progress=progress)
+    with clock.stage("shots"):
+        cuts = shot_changes(ctx, store=store, progress=progress)
     kept = [u for u in evidence.units if not _inside(u.mid, skipped)]
     cuts = [(a, b) for a, b in cuts if not (_inside(a, skipped) and _inside(b, skipped))]
     speech = [u for u in kept if u.source == "speech" and u.kind == "sentence"]
@@ -646,8 +629,8 @@ def _summarize_vlm(ctx: VideoContext, backend: Backend, *, length: str, chapters
 
 
 __all__ = [
-    "CHAPTER_SENTENCES", "LENGTHS", "SCHEMA", "SUMMARY_SENTENCES", "Boundary", "Chapter", "Sentence", "ShotTap",
+    "CHAPTER_SENTENCES", "LENGTHS", "SCHEMA", "SUMMARY_SENTENCES", "Boundary", "Chapter", "Sentence",
     "SummaryResult", "cut_intervals", "lite_chapters", "lite_default_frames", "min_chapter_seconds",
-    "parse_segment_reply", "pick_sentences", "readable_screen_units", "segment_edges", "snap_boundaries",
-    "split_text_sentences", "summarize", "topic_boundaries",
+    "parse_segment_reply", "pick_sentences", "readable_screen_units", "segment_edges", "shot_changes",
+    "snap_boundaries", "split_text_sentences", "summarize", "topic_boundaries",
 ]
