@@ -19,8 +19,11 @@ What comskip and MythTV's commercial flagging look at, plus what they cannot see
    block longer than ``MAX_SPOT`` seconds is programme.
 4. **Classification**: a backend that sees images is shown each candidate block (frames +
    words) and asked whether it is an advertisement; its yes/no sets ``VERIFY_WEIGHT`` of the
-   confidence.  ``lite`` keeps the scored combination above (SmolLM2 is not used: the
-   signals and cues decide, and a 135M model's yes/no adds noise, not information).
+   confidence.  ``lite`` keeps the scored combination above.  SmolLM2 is not used: asked
+   "is this text an advertisement or a sponsored message?" about the scenarios' 7 ad and
+   sponsor sentences and 41 programme sentences, its P(yes) averaged 0.25 vs 0.23 (ROC
+   AUC 0.64; at 0.5 it says "no" to everything), against AUC 0.86 for the text cues alone,
+   at seconds per call.
 5. **Breaks** are runs of adjacent ad blocks, widened over the separators around them.
 6. **Sponsor reads**: runs of transcript sentences carrying sponsor cues (a "sponsored by
    X" / "brought to you by X" sentence, then sentences with offers, codes, URLs or X's
