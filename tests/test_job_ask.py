@@ -24,8 +24,10 @@ def _accuracy(cli, scenario, cache, every: int = 1) -> tuple[float, list[tuple[s
         doc = json.loads(_ask(cli, scenario.video, item.question, "--choices", *item.choices(), "--model", "lite",
                               "--json", "--cache-dir", cache).stdout)
         rows.append((item.question, item.answer, doc["letter"]))
-        if doc["letter"] == item.answer:  # a right answer cites the sentence that says it
-            assert any(c["start"] - 2 <= item.start and item.end <= c["end"] + 2 for c in doc["citations"]), doc
+        if doc["letter"] == item.answer:  # a right answer cites the sentence that says it (or a repeat of it)
+            said = [e for e in scenario.of_kind("speech") if abs(e.start - item.start) < 0.5]
+            spans = [(e.start, e.end) for e in scenario.of_kind("speech") if said and e.text == said[0].text]
+            assert any(c["start"] - 2 <= a and b <= c["end"] + 2 for c in doc["citations"] for a, b in spans), doc
     right = sum(expected == got for _, expected, got in rows)
     return right / len(rows), rows
 
