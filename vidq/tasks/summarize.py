@@ -10,8 +10,10 @@ Two ways, chosen by the backend's capabilities:
   traced to the transcript or to on-screen text.  Chapters come from topic changes in the
   embedded transcript (TextTiling over MiniLM sentence vectors,
   :func:`vidq.models.lite.topics.segment_topics`), each boundary snapped to the speech
-  pause it falls in and, when a shot change happens in or next to that pause, to the cut
-  (:func:`snap_boundaries`).  A chapter's paragraph is its most central, least redundant
+  pause it falls in and, when a shot change (2 fps picture signals shared with
+  ``vidq.tasks.ads``, :func:`shot_changes`) or a title card happens in or next to that
+  pause, to it (:func:`snap_boundaries`).  Ad breaks and sponsor reads that the ads
+  detector finds are left out first.  A chapter's paragraph is its most central, least redundant
   sentences (MMR, centrality weighted by how sure Whisper was of the words: garbled
   sentences stay out); its title is on-screen text shown as it begins (a title card) or
   else its key phrases; the overall summary is chosen from the chapters' sentences (a
@@ -61,7 +63,7 @@ LENGTHS = ("short", "medium", "long")
 CHAPTER_SENTENCES = {"short": 1, "medium": 2, "long": 4}  # sentences per chapter paragraph
 SUMMARY_SENTENCES = {"short": 2, "medium": 4, "long": 8}  # sentences in the overall summary
 MAX_CHAPTERS = 40  # --chapters N upper bound
-LITE_MIN_FRAMES = 64  # lite: at least this many frames (OCR + shot changes) ...
+LITE_MIN_FRAMES = 64  # lite: at least this many frames read by OCR ...
 LITE_MAX_FRAMES = 512  # ... at most this many, about one per second in between
 MIN_SHOT_SPAN = 2.0  # seconds: shorter spans are not searched for cuts
 SHOT_THRESHOLD = 0.35  # histogram distance that counts as a cut (vidq.media.signals.SHOT_THRESHOLD)
