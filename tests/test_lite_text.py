@@ -51,6 +51,15 @@ def test_keyphrases_prefer_distinctive_multiword_phrases():
     assert X.title_from_phrases([]) == ""
 
 
+def test_keyphrases_count_plurals_together_and_stay_inside_clauses():
+    text = "Welcome to the lighthouses. The keeper's lighthouse is old. A keeper, Martha, lit the lamp at 1887 hours."
+    # "lighthouses"/"lighthouse" and "keeper's"/"keeper" count twice each; ties go to the first said;
+    # no phrase crosses a sentence or comma, none starts with a number
+    assert X.keyphrases(text, ["The baker bakes bread."], k=4) == ["lighthouses", "keeper's", "old", "Martha"]
+    assert [X.stem(w) for w in ("keeper's", "lighthouses", "ties", "boss", "churches")] == [
+        "keeper", "lighthouse", "tie", "boss", "church"]
+
+
 def test_lexical_scores_bm25():
     texts = ["the secret code is 741", "a code of conduct", "nothing here"]
     s = X.lexical_scores("secret code 741", texts)

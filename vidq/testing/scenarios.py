@@ -43,11 +43,13 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import logging
 import os
 import random
 import shutil
 import subprocess
 import tempfile
+import time
 import wave
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -57,6 +59,8 @@ import numpy as np
 
 from vidq.testing.speech import ESPEAK_RATE, espeak
 from vidq.testing.video import find_font
+
+log = logging.getLogger("vidq.testing")
 
 SCHEMA = "vidq-scenario/1"  # the truth JSON's schema
 RECIPE_VERSION = 3  # bump when the rendering changes, so cached files are rebuilt
@@ -459,8 +463,6 @@ def _snap(seconds: float) -> float:
 
 def build_scenario(cache_dir: str | os.PathLike, recipe: Recipe) -> Scenario:
     """Render ``recipe`` into ``cache_dir/<name>-<digest>.mp4`` + ``.json`` (or load them if present)."""
-    import time
-
     out_dir = Path(cache_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{recipe.name}-{recipe.digest()}"
@@ -507,7 +509,10 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
     all_text += [ADS[a].speech for b in recipe.breaks for a in b.ads]
     if recipe.sponsor is not None:
         all_text.append(SPONSOR_READ)
+    t0 = time.perf_counter()
     voice = _speak_all(all_text)
+    log.debug("scenario %s: espeak-ng %.1f s", recipe.name, time.perf_counter() - t0)
+    t0 = time.perf_counter()
 
     programme_total = recipe.topic_seconds * len(topics)
     # Where fixed items sit, on the programme clock (seconds of programme, breaks excluded).
@@ -651,7 +656,10 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
             qa.append(QAItem(question, shown, LETTERS[order.index(0)], *spoken_at[sentence]))
     np.clip(track, -1.0, 1.0, out=track)
 
+    log.debug("scenario %s: layout and audio %.1f s", recipe.name, time.perf_counter() - t0)
+    t0 = time.perf_counter()
     _render(pieces, track, work, video)
+    log.debug("scenario %s: ffmpeg %.1f s", recipe.name, time.perf_counter() - t0)
     events = [Event(round(e.start, 3), round(e.end, 3), e.kind, e.text, e.label, e.channel, e.query) for e in events]
     events.sort(key=lambda e: (e.start, e.kind, e.end))
     qa = [QAItem(q.question, q.options, q.answer, round(q.start, 3), round(q.end, 3)) for q in qa]

@@ -39,6 +39,7 @@ she should so some such than that that's the their theirs them themselves then t
 those through to too two under until up upon us use used very via was wasn't we well were what when where which
 while who whom why will with within without would yes yet you your yours yourself yourselves okay oh uh um yeah
 thing things way ways lot lots today now also first second next just going go know think see look right
+finally beneath welcome another little almost
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
@@ -100,40 +101,70 @@ def select_sentences(vectors: np.ndarray, k: int, *, relevance: np.ndarray | Non
     return sorted(mmr(vectors, k, relevance=relevance, diversity=diversity))
 
 
-def _ngrams(tokens: Sequence[str], max_words: int) -> list[tuple[str, ...]]:
+_CLAUSE = re.compile(r"[.!?;:,()\"\u2014]+|\s-\s")
+_LINKS = frozenset({"of", "de"})  # stopwords allowed inside a phrase ("ring of fire")
+
+
+def stem(word: str) -> str:
+    """A light plural/possessive stem, for counting "lighthouse", "lighthouses" and
+    "lighthouse's" as one word."""
+    word = word.removesuffix("'s")
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _ngrams(text: str, max_words: int) -> list[tuple[str, ...]]:
+    """Stemmed n-grams inside clauses; no stopword at either end, none inside but "of"/"and"."""
     out = []
-    for n in range(1, max_words + 1):
-        for i in range(len(tokens) - n + 1):
-            gram = tuple(tokens[i:i + n])
-            if gram[0] in STOPWORDS or gram[-1] in STOPWORDS or (n == 1 and gram[0].isdigit()):
-                continue
-            if len(gram[0]) < 3 and n == 1:
-                continue
-            out.append(gram)
+    for clause in _CLAUSE.split(text):
+        tokens = words(clause)
+        for n in range(1, max_words + 1):
+            for i in range(len(tokens) - n + 1):
+                gram = tokens[i:i + n]
+                if gram[0] in STOPWORDS or gram[-1] in STOPWORDS or gram[0][0].isdigit():
+                    continue
+                if any(w in STOPWORDS and w not in _LINKS for w in gram[1:-1]):
+                    continue
+                if n == 1 and len(gram[0]) < 3:
+                    continue
+                out.append(tuple(stem(w) for w in gram))
     return out
 
 
 def keyphrases(text: str, background: Sequence[str] = (), k: int = 3, *, max_words: int = 3) -> list[str]:
     """Phrases of up to ``max_words`` words that are frequent in ``text`` and rare in ``background``.
 
-    Scores are TF-IDF over 1..max_words-grams (document frequency from ``background``,
-    e.g. the other chapters); a high-scoring word or phrase is replaced by a longer phrase
-    containing it that occurs at least twice and in at least 40% of its occurrences.  A phrase never starts or ends with a stopword, and phrases inside a
-    better one are skipped.  Returned in the text's own casing, best first.
+    Scores are TF-IDF over 1..max_words-grams of (plural-stemmed) words inside clauses,
+    document frequency from ``background`` (e.g. the other chapters); repeated phrases get
+    a bonus per word and phrases said once a penalty, so frequent terms win; a high-scoring word
+    or phrase is replaced by a longer phrase containing it that occurs at least twice and
+    in at least 40% of its occurrences; ties go to the phrase said first.  A phrase never
+    starts with a number or starts or ends with a stopword, and phrases inside a better one
+    are skipped.  Returned as they
+    are written in ``text`` (first occurrence), best first.
     """
-    tokens = words(text)
-    grams = Counter(_ngrams(tokens, max_words))
+    found = _ngrams(text, max_words)
+    grams = Counter(found)
     if not grams:
         return []
-    docs = [set(_ngrams(words(b), max_words)) for b in background]
+    first = {}
+    for pos, gram in enumerate(found):
+        first.setdefault(gram, pos)
+    docs = [set(_ngrams(b, max_words)) for b in background]
     n_docs = len(docs) + 1
     scored = []
     for gram, tf in grams.items():
         df = 1 + sum(gram in d for d in docs)
         idf = math.log((n_docs + 1) / df) + 1.0
-        length_bonus = 1.0 + 0.5 * (len(gram) - 1)
+        # a repeated phrase beats its words; a phrase said once is only as good as a word said once
+        length_bonus = 1.0 + 0.5 * (len(gram) - 1) if tf >= 2 else 1.0 / len(gram)
         scored.append((tf * idf * length_bonus, len(gram), gram))
-    scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+    scored.sort(key=lambda s: (-s[0], -s[1], first[s[2]]))  # ties: the earlier in the text
     rank = {gram: i for i, (_, _, gram) in enumerate(scored)}
     picked: list[tuple[str, ...]] = []
     for _, _, gram in scored:
@@ -147,7 +178,7 @@ def keyphrases(text: str, background: Sequence[str] = (), k: int = 3, *, max_wor
         picked.append(gram)
         if len(picked) == k:
             break
-    return [_original_casing(text, g) for g in picked]
+    return [_as_written(text, g) for g in picked]
 
 
 def _contains(big: tuple[str, ...], small: tuple[str, ...]) -> bool:
@@ -155,10 +186,15 @@ def _contains(big: tuple[str, ...], small: tuple[str, ...]) -> bool:
     return any(big[i:i + n] == small for i in range(len(big) - n + 1))
 
 
-def _original_casing(text: str, gram: tuple[str, ...]) -> str:
-    pattern = r"\b" + r"\W+".join(re.escape(w) for w in gram) + r"\b"
-    m = re.search(pattern, text, flags=re.IGNORECASE)
-    return m.group(0) if m else " ".join(gram)
+def _as_written(text: str, gram: tuple[str, ...]) -> str:
+    """The first place in ``text`` where the stemmed ``gram`` occurs, as written there."""
+    for clause in _CLAUSE.split(text):
+        found = list(re.finditer(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?", clause))
+        stems = [stem(m.group(0).lower()) for m in found]
+        for i in range(len(stems) - len(gram) + 1):
+            if tuple(stems[i:i + len(gram)]) == gram:
+                return clause[found[i].start():found[i + len(gram) - 1].end()]
+    return " ".join(gram)
 
 
 def title_from_phrases(phrases: Sequence[str], *, max_phrases: int = 2) -> str:

