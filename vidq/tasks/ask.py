@@ -17,9 +17,9 @@ Two ways, chosen by the backend's capabilities:
     units that made it win.
   - *open*: the best evidence sentence is the answer (extractive), with its time.
 
-  SmolLM2 is not consulted: the evidence scorer answers 23 of the hour scenario's 24
-  spoken items, and the one miss is Whisper mishearing the number the option names, which
-  a model reading the same transcript cannot repair; there is nothing left for it to add.
+  SmolLM2 is not consulted: on the generated spoken items the evidence scorer misses only
+  where Whisper misheard the name or number an option names, which a model reading the
+  same transcript cannot repair; there is nothing left for it to add.
 - **video LLM**: the same retrieval (over the transcript, when there is one) picks
   windows around the best evidence; frames from those windows plus a few from the whole
   span go to the model with their subtitles and the question; the reply's letter (or
