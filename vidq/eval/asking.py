@@ -19,7 +19,7 @@ from vidq.eval import scoring
 from vidq.models.base import Backend, GenerateOptions, VideoInput
 
 MC_TOKENS = 8  # max new tokens for a multiple-choice reply (a letter, maybe a few words)
-OPEN_TOKENS = 24  # max new tokens for an open reply (a short phrase)
+OPEN_TOKENS = 16  # max new tokens for an open reply (a short phrase)
 USED_KEYS = ("model", "device", "quant", "frames", "tokens_per_frame", "visual_tokens", "visual_tokens_in",
              "compression", "ratio", "context_length", "context_tokens", "generated_tokens", "new_tokens",
              "kv_entries", "sees", "method")  # backend meta kept per item (what was used; costs go to the item's timing)

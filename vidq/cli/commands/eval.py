@@ -154,6 +154,9 @@ def _niah_text(out: TextIO, doc: dict[str, Any]) -> None:
     out.write("\n" + _acc_line("overall", summary["overall"]) + "\n")
     out.writelines("  " + _acc_line(f"{n} frames", acc) + "\n" for n, acc in summary["by_frames"].items())
     out.write(_speed_line(doc["speed"]) + "\n")
+    decoded = doc["speed"].get("haystack_decode_s") or {}
+    if decoded:
+        out.write("haystack decode: " + ", ".join(f"{n} frames {t:.1f} s" for n, t in decoded.items()) + "\n")
     if doc.get("png"):
         out.write(f"heat map: {doc['png']}\n")
 
@@ -238,7 +241,7 @@ def niah_cmd(
         "needles": [{"id": n.id, "kind": n.kind, "question": n.question, "options": list(n.options),
                      "answer": n.answer_label, **({"text": n.text} if n.text else {}),
                      **({"file": str(n.media)} if n.media else {})} for n in found],
-        "summary": summary, "speed": speed_summary(items),
+        "summary": summary, "speed": {**speed_summary(items), "haystack_decode_s": _decode_times(items)},
         "run": run_block(backend=backend, options=job, device=device,
                          extra={"size": size, "strict": strict, "mode": "file" if into_file else "sequence",
                                 "frames": list(grid.frames), **_used_setup(items)}),
@@ -251,6 +254,16 @@ def niah_cmd(
         write_heatmap(png, summary["grid"], grid.depths, grid.frames,
                       title=f"NIAH: {doc['run']['model']} ({summary['overall']['correct']}/{summary['overall']['n']})")
     _emit(settings, "eval niah", doc, lambda out: _niah_text(out, doc))
+
+
+def _decode_times(items: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds the haystack took to decode, per frame count (sequence mode: once per count)."""
+    out: dict[str, float] = {}
+    for it in items:
+        t = (it.get("timing") or {}).get("haystack_decode_s")
+        if t is not None:
+            out.setdefault(str(it["frames"]), t)
+    return out
 
 
 def _used_setup(items: list[dict[str, Any]]) -> dict[str, Any]:
