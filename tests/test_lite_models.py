@@ -66,6 +66,63 @@ def test_ocr_frames_reads_a_static_slide_once_and_spans_merge(engine):
                                                                   (3.0, 4.0, "GATE 42 CLOSED", 2)]
 
 
+def test_static_text_on_a_moving_picture_is_recognised_once():
+    """A sign on a changing background is detected on every frame but recognised once per look."""
+    engine = O.OcrEngine()  # its own crop memory
+    frames = []
+    for k in range(4):  # the picture moves (a block crosses the top), the sign stays
+        frame = sign("BLUE PELICAN").copy()
+        frame[5:45, 20 + 60 * k:80 + 60 * k] = (200, 120, 40)
+        frames.append(frame)
+    frames.append(sign("GATE 42 CLOSED"))
+    texts = O.ocr_frames([batch(frames)], engine=engine)
+    assert [t.reused for t in texts] == [False] * 5  # every picture differs: every frame is read
+    assert [t.text for t in texts] == ["BLUE PELICAN"] * 4 + ["GATE 42 CLOSED"]
+    assert (engine.lines.misses, engine.lines.hits) == (2, 3)
+    fresh = O.OcrEngine(O.OcrOptions(line_memory=0))
+    assert [t.text for t in O.ocr_frames([batch(frames)], engine=fresh)] == [t.text for t in texts]
+    assert (fresh.lines.misses, fresh.lines.hits) == (0, 0)
+
+
+def test_line_memory_reuses_a_reading_only_where_the_pixels_stayed():
+    class FakeOcr:  # RapidOCR's two hooked steps: detection gives crops and boxes, recognition reads crops
+        def __init__(self):
+            self.boxes, self.calls = [], []
+
+        def detect_and_crop(self, img, op_record):
+            crops = [img[y0:y1, x0:x1] for x0, y0, x1, y1 in self.boxes]
+            quads = [[[x0, y0], [x1, y0], [x1, y1], [x0, y1]] for x0, y0, x1, y1 in self.boxes]
+            return crops, type("Det", (), {"boxes": np.array(quads, np.float64)})()
+
+        def recognize_txt(self, crops):
+            self.calls.append(len(crops))
+            return type("Rec", (), {"txts": tuple(f"T{int(c.mean())}" for c in crops), "scores": [0.9] * len(crops)})()
+
+        def __call__(self, img, boxes):
+            self.boxes = boxes
+            crops, _ = self.detect_and_crop(img, {})
+            return self.recognize_txt(crops).txts
+
+    ocr, mem = FakeOcr(), O.LineMemory(size=2, threshold=8.0, reach=4.0)
+    mem.attach(ocr)
+    frame = np.full((100, 200, 3), 50, np.uint8)
+    frame[10:26, 10:74] = 120  # a logo
+    frame[60:76, 100:164] = 200  # a caption
+    logo, caption = (10, 10, 74, 26), (100, 60, 164, 76)
+    assert ocr(frame, [logo, caption]) == ("T120", "T200") and ocr.calls == [2]
+    moved = frame.copy()
+    moved[30:50, :] = 90  # the picture changes elsewhere
+    moved[10:26, 10:74:3] += 5  # compression noise on the logo: within the threshold
+    jitter = (11, 9, 75, 27)  # the detector's box moves by a pixel
+    assert ocr(moved, [jitter, caption]) == ("T120", "T200") and ocr.calls == [2]
+    edited = moved.copy()
+    edited[60:76, 140:148] = 0  # one glyph of the caption changed: read again
+    assert ocr(edited, [logo, caption])[1] == "T175" and ocr.calls == [2, 1]
+    assert ocr(edited, [(30, 10, 94, 26)]) == ("T99",) and ocr.calls == [2, 1, 1]  # too far from any box
+    assert (mem.hits, mem.misses) == (3, 4)
+    assert ocr(edited, [logo]) == ("T121",) and ocr.calls == [2, 1, 1, 1]  # memory holds 2: the logo was forgotten
+
+
 def test_ocr_spans_tolerate_misreads_and_gaps():
     def ft(t, *texts):
         return O.FrameText(0, t, tuple(O.OcrLine(x, (0, 0, 1, 1), 0.9) for x in texts), False)
