@@ -121,6 +121,9 @@ def test_line_memory_reuses_a_reading_only_where_the_pixels_stayed():
     assert ocr(edited, [(30, 10, 94, 26)]) == ("T99",) and ocr.calls == [2, 1, 1]  # too far from any box
     assert (mem.hits, mem.misses) == (3, 4)
     assert ocr(edited, [logo]) == ("T121",) and ocr.calls == [2, 1, 1, 1]  # memory holds 2: the logo was forgotten
+    other = type("OtherOcr", (), {})()  # a RapidOCR without those steps is left as it is
+    O.LineMemory().attach(other)
+    assert vars(other) == {}
 
 
 def test_ocr_spans_tolerate_misreads_and_gaps():

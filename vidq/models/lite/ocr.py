@@ -11,9 +11,11 @@ station logo, a lower third, a caption that stays) is still detected on every fr
 each detected line is recognised again only when its pixels changed: the engine remembers
 the last ``line_memory`` lines it recognised (box and grey thumbnail of the region, within
 ``line_threshold`` per cell) and their readings.  Recognition is about a third of a
-frame's OCR time, so a logo on every frame of a broadcast costs detection only.  Detection runs at a working resolution whose
-longer side is ``det_max_side`` pixels (RapidOCR's default upscales small frames to 736
-pixels on the *shorter* side, about 5x slower on 320x180 frames for the same text).
+frame's OCR time, so a logo on every frame of a broadcast costs detection only.
+
+Detection runs at a working resolution whose longer side is ``det_max_side`` pixels
+(RapidOCR's default upscales small frames to 736 pixels on the *shorter* side, about 5x
+slower on 320x180 frames for the same text).
 
 Frames are ``(H, W, 3)`` uint8 RGB as the media layer decodes them.  Knows nothing about
 decoding, tasks or the CLI; the text is not interpreted here.
@@ -207,8 +209,15 @@ class LineMemory:
                              tuple(None for _ in known), 0.0)
 
     def attach(self, ocr) -> None:
-        """Hook RapidOCR's detection (to see the frame and boxes) and recognition (to skip known lines)."""
-        detect, recognize = ocr.detect_and_crop, ocr.recognize_txt
+        """Hook RapidOCR's detection (to see the frame and boxes) and recognition (to skip known lines).
+
+        These are RapidOCR 3.x's pipeline steps; a RapidOCR without them runs unhooked
+        (every line recognised), with a debug note.
+        """
+        detect, recognize = getattr(ocr, "detect_and_crop", None), getattr(ocr, "recognize_txt", None)
+        if detect is None or recognize is None:
+            log.debug("ocr: this RapidOCR has no detect_and_crop/recognize_txt steps; every line is recognised")
+            return
 
         def detect_and_crop(img, op_record):
             crops, det = detect(img, op_record)
