@@ -49,6 +49,25 @@ def test_ads_finds_the_break_and_the_sponsor_read(cli, short_scenario, job_cache
     assert {"signals", "audio", "ocr", "blocks", "total"} <= set(meta["timings"])
 
 
+@pytest.mark.slow
+def test_tiny_vlm_classifies_the_candidate_blocks(cli, short_scenario, job_cache, tiny_vlm):
+    """The video-LLM path: each plausible block is shown to the model, whose verdict enters its confidence."""
+    model = tiny_vlm("qwen2_5_vl")
+    r = cli("--cache-dir", job_cache, "ads", short_scenario.video, "--model", model, "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    meta = doc["meta"]
+    assert meta["sees_images"] is True and meta["model"] != "lite" and "classify" in meta["timings"]
+    asked = [b for b in doc["blocks"] if f"; {meta['model']}: " in b["reason"]]
+    assert asked, [b["reason"] for b in doc["blocks"]]  # the model was asked about at least one block
+    from vidq.tasks.ads import VERIFY_WEIGHT
+
+    for b in asked:  # its verdict (yes 1, no 0, unclear 0.5) is blended into the signal prior
+        blends = {round(VERIFY_WEIGHT * v + (1 - VERIFY_WEIGHT) * b["prior"], 3) for v in (0.0, 0.5, 1.0)}
+        assert b["confidence"] in blends, (b["confidence"], b["prior"], blends)
+    assert all(b["confidence"] == b["prior"] for b in doc["blocks"] if b not in asked)
+
+
 def test_ads_text_csv_and_edl(cli, short_scenario, job_cache):
     text = cli("--cache-dir", job_cache, "ads", short_scenario.video)
     assert text.exit_code == 0
