@@ -46,3 +46,18 @@ class MissingDependency(VidqError):
         self.extra = extra
         what = f" (needed for {purpose})" if purpose else ""
         super().__init__(f"{package} is not installed{what}; install it with: pip install 'vidq[{extra}]'")
+
+
+def brief(error: BaseException, limit: int = 160) -> str:
+    """The gist of a library's exception for a one-line message: its first line, cut after
+    the first sentence when longer than ``limit`` characters.
+
+    >>> brief(OSError("Can't load image processor for 'm'. If you were trying to load it from " + "x" * 200))
+    "Can't load image processor for 'm'."
+    """
+    lines = str(error).strip().splitlines()
+    text = lines[0].strip() if lines else type(error).__name__
+    if len(text) > limit:
+        end = text.find(". ")
+        text = text[:end + 1] if 0 < end < limit else text[:limit - 3].rstrip() + "..."
+    return text

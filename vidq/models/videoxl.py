@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from vidq.compress.types import KV_RATIOS
-from vidq.errors import InputError, MissingDependency, ModelError
+from vidq.errors import InputError, MissingDependency, ModelError, brief
 from vidq.models.base import (
     Backend,
     Capabilities,
@@ -75,7 +75,7 @@ class VideoXLBackend(Backend):
             raise MissingDependency(getattr(e, "name", None) or "a package Video-XL's code imports", "llm",
                                     f"loading {name}") from e
         except (OSError, ValueError) as e:
-            raise ModelError(f"cannot load {name} from {source}: {str(e).splitlines()[0]}") from e
+            raise ModelError(f"cannot load {name} from {source}: {brief(e)}") from e
         model.eval()
         if hasattr(model, "get_vision_tower"):
             image_processor = model.get_vision_tower().image_processor

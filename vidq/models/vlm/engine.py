@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from vidq.compress.types import KV_RATIOS, STRATEGIES, CompressOptions
-from vidq.errors import InputError, MissingDependency, ModelError
+from vidq.errors import InputError, MissingDependency, ModelError, brief
 from vidq.models.base import (
     Backend,
     Capabilities,
@@ -187,7 +187,7 @@ class TransformersBackend(Backend):
             missing = getattr(e, "name", None) or "a required package"
             raise MissingDependency(str(missing), "gpu" if plan.quant else "llm", f"loading {name}") from e
         except (OSError, ValueError) as e:
-            raise ModelError(f"cannot load {name} from {source}: {str(e).splitlines()[0]}") from e
+            raise ModelError(f"cannot load {name} from {source}: {brief(e)}") from e
         model.eval()
         template = chat.load_template(tokenizer, lambda name: loading.model_file(source, name, offline=offline))
         try:
