@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from vidq.media.types import FrameBatch, SamplePlan
+from vidq.models.lite.extractive import stem
 from vidq.progress import ProgressFn, no_progress
 from vidq.speech import Transcript, Word, split_segment_words
 from vidq.store import Store, params_digest
@@ -396,16 +397,6 @@ def _frame_batches_of(ctx: VideoContext, plan: SamplePlan, size: int) -> Iterabl
 
 
 # -- tokens -----------------------------------------------------------------------------------
-def _stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
 def _small(raw: list[str], i: int) -> tuple[int | None, int]:
     """A value below 100 starting at ``raw[i]``: ``ninety nine`` -> 99, ``seven`` -> 7."""
     w = raw[i] if i < len(raw) else ""
@@ -467,7 +458,7 @@ def _token_stream(pieces: Sequence[tuple[str, int]]) -> list[tuple[str, int, int
             merged[-1] = (merged[-1][0] + tok, merged[-1][1], hi)
         else:
             merged.append((tok, lo, hi))
-    return [(tok if tok.isdigit() else _stem(tok), lo, hi) for tok, lo, hi in merged if tok not in STOP_WORDS]
+    return [(tok if tok.isdigit() else stem(tok), lo, hi) for tok, lo, hi in merged if tok not in STOP_WORDS]
 
 
 def _raw_tokens(text: str) -> list[str]:
