@@ -11,6 +11,7 @@ from media_files import ffprobe, ffprobe_frames
 from vidq.errors import MediaError
 from vidq.media import probe
 from vidq.media.mp4index import read_index
+from vidq.media.probe import PROBE_STAGE
 from vidq.store import Store
 from vidq.testing.broken import BROKEN
 
@@ -87,7 +88,7 @@ def test_probe_is_cached_by_content(clip, tmp_path):
     copy.write_bytes(src.read_bytes())
     store = Store(tmp_path / "cache")
     first = probe(src, store=store)
-    assert store.info().stages == {"probe/1": 1}
+    assert store.info().stages == {PROBE_STAGE: 1}
     again = probe(copy, store=store)  # same content, other name: served from the cache
     assert again.path == str(copy) and again.video == first.video
     assert store.info().files == 1

@@ -101,6 +101,48 @@ def test_frame_hashes_exact_bits():
     assert S.hamming(np.uint64(0b1011), np.uint64(0b0001)) == 2
 
 
+@pytest.mark.parametrize("h, w", [(90, 160), (91, 161), (719, 1279), (37, 1000), (1080, 1920)])
+def test_dhash_is_exact_on_flat_near_flat_and_ramp_frames(h, w):
+    """Cells of unequal size (161 px into 9 columns) must not leak float noise into the bits."""
+    rng = np.random.default_rng(h * w)
+    flat = np.full((h, w), 90, np.uint8)
+    near_flat = (90 + rng.integers(0, 2, size=(h, w))).astype(np.uint8)  # one level of noise
+    ramp = np.broadcast_to(np.linspace(0, 255, w)[None, :], (h, w)).astype(np.uint8)
+    planes = np.stack([flat, near_flat, ramp, ramp[:, ::-1]])
+    # with every column 0..255 over >= 9 px, each cell is brighter than its left neighbour
+    # by far more than the dead band: all 64 bits for the rising ramp, none for the falling one
+    expected = [0, 0, 2**64 - 1, 0]
+    for dtype in (np.uint8, np.int32, np.float32, np.float64):
+        plane = planes.astype(dtype)
+        if dtype in (np.float32, np.float64):
+            plane = plane + dtype(1e-5) * rng.standard_normal(plane.shape).astype(dtype)  # last-bit noise
+        assert S.dhash(plane).tolist() == expected, dtype
+    rgb = np.repeat(planes[..., None], 3, axis=-1)
+    assert S.frame_hashes(rgb).tolist() == expected
+    for level in (0, 1, 16, 127, 128, 254, 255):
+        assert S.frame_hashes(np.full((1, h, w, 3), level, np.uint8)).tolist() == [0]
+
+
+def test_dhash_dead_band_boundary():
+    # two halves one level apart: below the default band (no bit), above a band of 0.5
+    plane = np.zeros((1, 8, 18), np.int32)  # 9 columns of 2 px
+    plane[:, :, 10:] = 1
+    assert S.dhash(plane).tolist() == [0]
+    bit = sum(1 << (8 * r + 4) for r in range(8))  # cells 4 -> 5 straddle the step
+    assert S.dhash(plane, dead_band=0.5).tolist() == [bit]
+    assert S.dhash(plane.astype(np.float64), dead_band=0.5).tolist() == [bit]
+    # a step of 2 levels clears the default band
+    assert S.dhash(plane * 2).tolist() == [bit]
+
+
+def test_luma_and_black_frames_are_exact_at_thresholds():
+    at = solid((20, 20, 20))  # mean luma exactly 20 = BLACK_MAX_MEAN: black
+    above = solid((21, 20, 20))  # 20.299
+    assert S.mean_luma(at).tolist() == [20.0]
+    assert S.black_frames(np.concatenate([at, above])).tolist() == [True, False]
+    assert S.luma_milli(solid((1, 2, 3))).ravel()[0] == 299 + 2 * 587 + 3 * 114
+
+
 def _random_hashes(n, seed):
     return np.random.default_rng(seed).integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
 

@@ -263,7 +263,8 @@ def _edit_shift(elst_boxes, timescale: int, movie_timescale: int, cts: np.ndarra
         entries.append((seg, media))
     delay = 0
     while entries and entries[0][1] == -1:  # empty edits: the track starts later
-        delay += entries.pop(0)[0] * timescale // max(1, movie_timescale)
+        # FFmpeg rescales with av_rescale (round to nearest, halves away from zero)
+        delay += (2 * entries.pop(0)[0] * timescale + movie_timescale) // (2 * max(1, movie_timescale))
     if not entries:
         return -delay
     if len(entries) > 1:

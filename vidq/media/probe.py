@@ -7,7 +7,7 @@ file).  Other containers (Matroska, WebM, AVI, MPEG-TS...) are demuxed packet by
 without decoding, which gives the same facts at the cost of reading the file once.
 
 Every failure is a :class:`~vidq.errors.MediaError` with one line naming the file and the
-problem.  Results are cached in the :class:`~vidq.store.Store` as ``probe/1`` when one is
+problem.  Results are cached in the :class:`~vidq.store.Store` as ``PROBE_STAGE`` when one is
 given.  This module knows nothing about sampling, decoding to pixels, models or tasks.
 """
 
@@ -29,9 +29,10 @@ from vidq.store import Store
 
 log = logging.getLogger("vidq.media")
 
-PROBE_STAGE = "probe/1"  # cache stage name; bump when VideoInfo's meaning changes
+PROBE_STAGE = "probe/2"  # cache stage name; bump when VideoInfo's meaning changes (2: edit lists rounded as FFmpeg does)
 AV_TIME_BASE = 1_000_000  # FFmpeg's container-level clock, ticks per second
 VFR_RELATIVE = 0.10  # an interval this far (relative) from the median one marks the stream VFR
+INDEX_CHECK_PACKETS = 16  # packets whose PTS must match the MP4 index before it is trusted
 VFR_TICKS = 2  # ... and at least this many time-base ticks (rounding of 29.97 in ms is not VFR)
 
 
@@ -213,6 +214,9 @@ def _rate(value: Fraction | None) -> float | None:
 def _video_stream(container, stream, start: float, track: mp4index.TrackIndex | None, p: Path) -> VideoStream:
     cc = stream.codec_context
     tb = stream.time_base
+    if track is not None and track.count > 0 and not _index_agrees(p, stream, track):
+        log.debug("%s: the MP4 index disagrees with the demuxer's timestamps; reading packets instead", p)
+        track = None
     if track is not None and track.count > 0:
         pts = np.sort(track.pts) - start
         keys = np.sort(track.pts[track.sync]) - start
@@ -249,6 +253,27 @@ def _video_stream(container, stream, start: float, track: mp4index.TrackIndex | 
         keyframes=tuple(round(float(k), 6) for k in keys) if keys is not None else None,
         bit_rate=int(cc.bit_rate) if cc is not None and cc.bit_rate else None,
     )
+
+
+def _index_agrees(p: Path, stream, track: mp4index.TrackIndex, packets: int = INDEX_CHECK_PACKETS) -> bool:
+    """Whether the first packets FFmpeg demuxes carry the PTS the index gives them (ticks)."""
+    import av
+
+    if abs(float(stream.time_base) * track.timescale - 1.0) > 1e-12:
+        return False
+    expected = np.round(track.pts[:packets] * track.timescale).astype(np.int64).tolist()
+    seen: list[int] = []
+    try:
+        with av.open(str(p), metadata_errors="ignore") as c:
+            for packet in c.demux(c.streams[stream.index]):
+                if packet.size == 0:
+                    continue
+                seen.append(packet.pts if packet.pts is not None else -(2**62))
+                if len(seen) == len(expected):
+                    break
+    except av.error.FFmpegError:
+        return False
+    return seen == expected
 
 
 def _scan_packets(container, stream, start: float, p: Path) -> tuple[np.ndarray, np.ndarray, int]:

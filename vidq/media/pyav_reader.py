@@ -1,17 +1,34 @@
 """The PyAV decode walk: which packets to decode, in one forward pass, to answer a ``SamplePlan``.
 
-``exact``: for each target t the answer is the frame displayed at t, the last frame with
-PTS <= t.  The walk seeks (forward only) to the keyframe at or before t when that keyframe
-lies beyond what has been decoded already; otherwise it keeps decoding, so targets that
-share a GOP cost one sequential decode, and no frame is decoded twice.  A target that
-falls exactly on a keyframe far from the next target is answered by decoding that one
-packet alone.
+Every comparison is made in integer PTS ticks of the video stream's time base: keyframe
+times, decoded frame times and targets alike.  A target time t (seconds from the file's
+start) becomes the tick ``floor((t + start) / time_base)`` once, allowing ``TIME_SLACK``
+for times printed to the microsecond; from there on nothing is compared in float seconds,
+so a keyframe can never look one tick early or late (files joined by the concat demuxer,
+edit lists, time bases that do not divide the frame times, PTS wrapped by the demuxer to
+negative values).
+
+``exact``: for each target the answer is the frame displayed at it, the last frame with
+PTS <= the target's tick (or the first frame when the target precedes every frame).  The
+walk seeks to the keyframe at or before the target only when that keyframe lies more than
+``SEEK_GAP`` beyond what has been decoded already; otherwise it keeps decoding, so targets
+that share a GOP cost one sequential decode, and no frame is decoded twice.
+
+The walk cannot repeat itself: a seek that overshoots (the first frame after it comes
+after the target) is retried from a keyframe strictly earlier than the one just tried,
+and once a target's decode run has started, nothing seeks again until that target is
+answered.  After ``MAX_SEEKS`` overshoots for one target the walk reopens the file and
+decodes forward from its first keyframe instead (logged at debug level).  Packets between
+where a demuxer lands and the next keyframe are dropped unseen (MPEG-TS seeks land
+mid-GOP), so the decoder never shows a frame it could not reconstruct.  Every forward seek goes
+strictly past what has been decoded, so seeks per target are bounded and every loop
+either decodes a packet or answers a target.  ``seeks`` and ``decoded`` count the work.
 
 ``fast``: a target within ``tolerance`` of a keyframe is answered by that keyframe alone
 (seek, one packet, drain); other targets are answered by decoding forward from the
 keyframe before them with non-reference frames skipped (``skip_frame=NONREF``), taking
-the decoded frame nearest to t within the tolerance (falling back to the exact walk when
-skipping left no frame close enough).
+the decoded frame nearest to the target within the tolerance (falling back to the exact
+walk when skipping left no frame close enough).
 
 Frames are converted to RGB (and scaled) only when they are an answer, and each distinct
 answer only once.  Everything is read from one open container.  This module knows
@@ -21,18 +38,24 @@ nothing about models, batching or the CLI: it yields ``(plan position, pts, fram
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+
+import numpy as np
 
 from vidq.errors import MediaError
 from vidq.media.types import SamplePlan, VideoInfo, VideoStream
 
 log = logging.getLogger("vidq.media")
 
-EPS = 1e-6  # seconds: a target this close after a frame's PTS counts as "at" that frame
-SEEK_GAP = 0.5  # seconds: seek when the next needed keyframe is further ahead than this
+TIME_SLACK = 1e-6  # seconds: times are printed to the microsecond, so a target this close before a frame is at it
+SEEK_GAP = 0.5  # seconds: seek when the next needed keyframe is further ahead of the decoded frames than this
+MAX_SEEKS = 3  # seeks one target may cost before the walk reopens the file and decodes it from the start
+RETRY_BACKOFF = 1.0  # seconds: a seek that landed after its keyframe is retried this much earlier, doubling
+MAX_GOP_PACKETS = 4096  # packets held while reading forward from an early landing to the wanted keyframe
 NONREF_GAP_FRAMES = 4  # frames: the widest gap skip_frame=NONREF is expected to leave
 
 
@@ -48,44 +71,133 @@ class PyAVReader:
         except av.error.FFmpegError as e:
             raise MediaError(f"{path}: cannot be opened for decoding ({e})") from e
         self.path = str(path)
+        self._stream_index = video.index
+        self._threads = threads
         self.stream = self.container.streams[video.index]
         self.stream.thread_type = "AUTO"
         self.stream.codec_context.thread_count = threads
-        self.tb = float(self.stream.time_base)
-        self.t0 = info.start_time
-        self.keys = sorted(video.keyframes) if video.keyframes else []
+        self.tb = float(self.stream.time_base)  # seconds per tick
+        self.t0 = info.start_time  # seconds: the file's time 0 on the stream clock
+        self.slack = min(TIME_SLACK, self.tb / 2)
+        # keyframes as ticks; probe gives them as start-relative seconds rounded to 1 µs,
+        # far less than half a tick, so rounding recovers the exact tick
+        self.keys: list[int] = sorted({self.tick_of(k) for k in (video.keyframes or ())})
         frame_step = 1.0 / (video.fps_average or video.fps_nominal or 25.0)
         # Skipping non-reference frames can leave gaps of a few frames (B-frame runs); below
         # this tolerance the fast walk decodes every frame instead.
         self.min_skip_tolerance = NONREF_GAP_FRAMES * frame_step
+        self.seek_gap = max(1, round(SEEK_GAP / self.tb))  # ticks
         self._packets: Iterator | None = None
         self.decoded = 0  # frames that came out of the decoder (for benchmarks and tests)
+        self.seeks = 0  # container seeks (for tests: bounded per target)
+        self.fallbacks = 0  # targets answered by the forward decode from the first keyframe
         self.ticks = _frame_ticks(path, self.stream)  # every frame's PTS in stream ticks, sorted; or None
+        self._tick_set = None if self.ticks is None else frozenset(int(x) for x in self.ticks)
 
     def close(self) -> None:
         self.container.close()
 
-    # -- primitives ---------------------------------------------------------------------
-    def secs(self, frame) -> float:
-        stamp = frame.pts if frame.pts is not None else frame.dts
-        return (stamp or 0) * self.tb - self.t0
+    # -- time conversions ---------------------------------------------------------------
+    def tick_of(self, seconds: float) -> int:
+        """The tick nearest to a start-relative time that names a frame (keyframe lists)."""
+        return round((seconds + self.t0) / self.tb)
 
-    def _seek(self, t: float) -> None:
-        """Position the demuxer at the keyframe at or before ``t`` and reset the decoder."""
-        ts = max(0, math.floor((t + self.t0) / self.tb + 1e-6))
-        try:
-            self.container.seek(ts, stream=self.stream, backward=True, any_frame=False)
-        except self._av.error.FFmpegError:
-            self.container.seek(0, stream=self.stream, backward=True, any_frame=False)
+    def target_tick(self, seconds: float) -> int:
+        """The last tick at or before a start-relative target time (with ``TIME_SLACK``)."""
+        return math.floor((seconds + self.t0 + self.slack) / self.tb)
+
+    def secs(self, tick: int) -> float:
+        """Start-relative seconds of a tick."""
+        return tick * self.tb - self.t0
+
+    def _frame_tick(self, frame, prev: int | None) -> int:
+        stamp = frame.pts if frame.pts is not None else frame.dts
+        if stamp is None:  # no timestamp at all: one tick after the previous frame keeps order
+            return (prev + 1) if prev is not None else (self.keys[0] if self.keys else 0)
+        return int(stamp)
+
+    # -- primitives ---------------------------------------------------------------------
+    def _seek(self, tick: int | None, *, aim: int | None = None, require_key: bool = True) -> int | None:
+        """Position the demuxer near ``tick`` (``None``: reopen at the start of the file), reset
+        the decoder, and make the next packet a keyframe; returns that packet's PTS tick.
+
+        Demuxers seek imprecisely (MPEG-TS lands on whatever packet follows the time, and a
+        seek aimed early lands early), so the packets after the landing point are read
+        (demuxed, not decoded) up to the keyframe ``aim`` or, when the stream has no
+        keyframe there, the last keyframe before it; packets before the first keyframe are
+        dropped unseen, since they cannot be decoded without what came before.  Returns
+        ``None`` when no keyframe follows (end of file); ``require_key=False`` keeps every
+        packet (a stream without keyframe flags).
+        """
+        self.seeks += 1
+        if tick is None:
+            self.container.close()
+            self.container = self._av.open(self.path, metadata_errors="ignore")
+            self.stream = self.container.streams[self._stream_index]
+            self.stream.thread_type = "AUTO"
+            self.stream.codec_context.thread_count = self._threads
+        else:
+            try:
+                self.container.seek(int(tick), stream=self.stream, backward=True, any_frame=False)
+            except self._av.error.FFmpegError:
+                return self._seek(None, aim=aim, require_key=require_key)
         self.stream.codec_context.flush_buffers()
-        self._packets = self.container.demux(self.stream)
+        demux = self.container.demux(self.stream)
+        gop: list | None = None  # packets from the last keyframe before ``aim``
+        gop_tick: int | None = None
+        try:
+            for packet in demux:
+                if packet.size == 0:
+                    continue
+                if not require_key:
+                    self._packets = itertools.chain([packet], demux)
+                    return _stamp(packet)
+                if packet.is_keyframe:
+                    stamp = _stamp(packet)
+                    if aim is None or stamp is None or stamp >= aim:
+                        if gop is not None and stamp is not None and stamp > aim:
+                            self._packets = itertools.chain(gop, [packet], demux)  # aim was no keyframe
+                            return gop_tick
+                        self._packets = itertools.chain([packet], demux)
+                        return stamp
+                    gop, gop_tick = [packet], stamp
+                elif gop is not None:
+                    if len(gop) >= MAX_GOP_PACKETS:
+                        gop, gop_tick = None, None
+                    else:
+                        gop.append(packet)
+        except self._av.error.FFmpegError as e:
+            raise MediaError(f"{self.path}: demuxing failed ({e})") from e
+        if gop is not None:
+            self._packets = iter(gop)
+            return gop_tick
+        self._packets = iter(())
+        return None
+
+    def _land(self, aim: int, tries: int = MAX_SEEKS) -> int | None:
+        """Seek so that the next packet is keyframe ``aim`` (or the last keyframe before it).
+
+        Returns the landing keyframe's tick, or ``None`` when every try landed after
+        ``aim``; each retry aims strictly earlier, by ``RETRY_BACKOFF`` doubling.
+        """
+        target = aim
+        backoff = max(1, round(RETRY_BACKOFF / self.tb))
+        for _ in range(tries):
+            landed = self._seek(target, aim=aim)
+            if landed is not None and landed <= aim:
+                return landed
+            target -= backoff
+            backoff *= 2
+        return None
 
     def _frames(self, skip: str = "DEFAULT", needed: set[int] | None = None) -> Iterator:
         """Decode forward from the current position (``skip``: the codec's skip_frame).
 
-        With ``needed`` (PTS ticks of the frames that answer targets), every other packet is
-        sent with ``skip_frame=NONREF``: the decoder still decodes it if later frames refer
-        to it, and drops it otherwise.
+        With ``needed`` (PTS ticks of the frames that answer targets, from the index), every
+        other packet is sent with ``skip_frame=NONREF``: the decoder still decodes it if later
+        frames refer to it, and drops it otherwise.  A packet whose PTS the index does not
+        know ends the shortcut (the index and the demuxer disagree): everything after it is
+        decoded.
         """
         cc = self.stream.codec_context
         packets = self._packets
@@ -93,47 +205,56 @@ class PyAVReader:
         cc.skip_frame = skip
         try:
             for packet in packets:
-                if needed is not None:
-                    cc.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in needed else "NONREF"
+                if needed is not None and packet.pts is not None:
+                    if self._tick_set is not None and packet.pts not in self._tick_set:
+                        log.debug("%s: packet PTS %d is not in the index; decoding every frame", self.path, packet.pts)
+                        needed = None
+                        cc.skip_frame = skip
+                    else:
+                        cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
                 for frame in cc.decode(packet):
                     self.decoded += 1
                     yield frame
         except self._av.error.FFmpegError as e:
             raise MediaError(f"{self.path}: decoding failed ({e})") from e
 
-    def keyframe(self, k: float):
-        """Decode only the keyframe at time ``k``: seek, feed its packet, drain."""
-        self._seek(k)
+    def keyframe(self, key: int):
+        """Decode only the keyframe at tick ``key``: seek, feed its packet, drain.
+
+        Returns the frame, or ``None`` when the demuxer could not land on that keyframe.
+        """
+        landed = self._land(key, tries=2)
         cc = self.stream.codec_context
         cc.skip_frame = "DEFAULT"
-        assert self._packets is not None
         got = None
-        try:
-            for packet in self._packets:
-                if packet.size == 0:
-                    break
-                if not packet.is_keyframe:
-                    continue
+        if landed == key:
+            assert self._packets is not None
+            try:
+                packet = next(self._packets)
                 frames = list(cc.decode(packet)) + list(cc.decode(None))
                 self.decoded += len(frames)
                 got = frames[0] if frames else None
-                break
-        except self._av.error.FFmpegError as e:
-            raise MediaError(f"{self.path}: decoding failed ({e})") from e
+            except self._av.error.FFmpegError as e:
+                raise MediaError(f"{self.path}: decoding failed ({e})") from e
         self._packets = None  # the decoder was drained: the next walk must seek
         cc.flush_buffers()
         return got
 
-    def key_at_or_before(self, t: float) -> float:
-        i = bisect.bisect_right(self.keys, t + EPS) - 1
-        return self.keys[i] if i >= 0 else 0.0
+    def key_at_or_before(self, tick: int) -> int | None:
+        i = bisect.bisect_right(self.keys, tick) - 1
+        return self.keys[i] if i >= 0 else None
 
-    def nearest_key(self, t: float) -> float | None:
+    def key_before(self, tick: int) -> int | None:
+        """The last keyframe strictly before ``tick``."""
+        i = bisect.bisect_left(self.keys, tick) - 1
+        return self.keys[i] if i >= 0 else None
+
+    def nearest_key(self, tick: int) -> int | None:
         if not self.keys:
             return None
-        i = bisect.bisect_left(self.keys, t)
+        i = bisect.bisect_left(self.keys, tick)
         cands = [self.keys[j] for j in (i - 1, i) if 0 <= j < len(self.keys)]
-        return min(cands, key=lambda k: (abs(k - t), k))
+        return min(cands, key=lambda k: (abs(k - tick), k))
 
     # -- walks ----------------------------------------------------------------------------
     def answers(self, plan: SamplePlan) -> Iterator[tuple[int, float, object]]:
@@ -143,136 +264,179 @@ class PyAVReader:
         else:
             yield from self._exact(plan, range(len(plan.times)))
 
-    def _answer_ticks(self, times: list[float]) -> set[int] | None:
-        """PTS ticks of the frames shown at ``times`` (from the index), or None without one."""
+    def _answer_ticks(self, wants: Sequence[int]) -> set[int] | None:
+        """PTS ticks of the frames shown at target ticks ``wants`` (from the index), or None without one."""
         if self.ticks is None:
             return None
-        import numpy as np
-
-        wanted = np.floor((np.asarray(times, dtype=np.float64) + self.t0 + EPS) / self.tb + 1e-9).astype(np.int64)
-        at = np.searchsorted(self.ticks, wanted, side="right") - 1
+        at = np.searchsorted(self.ticks, np.asarray(wants, dtype=np.int64), side="right") - 1
         return {int(x) for x in self.ticks[np.clip(at, 0, None)]}
 
+    def _start_run(self, want: int, needed: set[int] | None) -> tuple[Iterator, tuple[int, object] | None]:
+        """Position the decoder so that it starts at or before tick ``want``; returns the frame
+        iterator and the first frame it gave (``None`` at the end of the stream).
+
+        The seek aims at the keyframe at or before ``want`` (:meth:`_land`).  When the first
+        decoded frame still comes after ``want`` (a keyframe the decoder could not show),
+        the next try aims at the keyframe before the one that failed.  With nothing left
+        to aim at, or after ``MAX_SEEKS`` tries, the file is reopened and decoded from its
+        first keyframe, and whatever that gives is accepted.
+        """
+        aim = self.key_at_or_before(want)
+        if aim is None and self.keys and self._land(self.keys[0]) == self.keys[0]:
+            # the target comes before the first keyframe: the first frame is the answer
+            frames = self._frames(needed=needed)
+            first = next(frames, None)
+            if first is not None:
+                return frames, (self._frame_tick(first, None), first)
+        for _ in range(MAX_SEEKS):
+            if aim is None:
+                break
+            landed = self._land(aim)
+            if landed is None:
+                break
+            frames = self._frames(needed=needed)
+            first = next(frames, None)
+            if first is not None:
+                tick = self._frame_tick(first, None)
+                if tick <= want:
+                    return frames, (tick, first)
+            aim = self.key_before(landed)
+        self.fallbacks += 1
+        log.debug("%s: no seek landed before %.3f s; decoding forward from the start", self.path, self.secs(want))
+        if self._seek(None) is not None:
+            frames = self._frames(needed=needed)
+        else:  # no keyframe flags at all: decode every packet from the start
+            self._seek(None, require_key=False)
+            frames = self._frames()
+        first = next(frames, None)
+        return frames, None if first is None else (self._frame_tick(first, None), first)
+
     def _exact(self, plan: SamplePlan, positions) -> Iterator[tuple[int, float, object]]:
-        times = plan.times
         order = list(positions)
-        needed = self._answer_ticks([times[p] for p in order])
-        frames = None
-        prev = None  # (secs, frame): the newest frame decoded on this run
-        pos = -math.inf  # time of the newest decoded frame
-        landed: float | None = None  # keyframe the last seek aimed at, until its first frame is seen
-        retry_from: float | None = None  # set when a seek overshot: seek here instead
+        wants = [self.target_tick(plan.times[p]) for p in order]
+        needed = self._answer_ticks(wants)
+        frames: Iterator | None = None
+        prev: tuple[int, object] | None = None  # the newest frame decoded on this run (tick, frame)
+        pending: tuple[int, object] | None = None  # a decoded frame not yet consumed
         i = 0
         while i < len(order):
-            t = times[order[i]]
-            key = self.key_at_or_before(t)
-            nxt = times[order[i + 1]] if i + 1 < len(order) else math.inf
-            if (retry_from is None and self.keys and abs(key - t) <= EPS
-                    and (nxt == math.inf or self.key_at_or_before(nxt) > key + EPS)
-                    and (frames is None or key - pos > SEEK_GAP)):
-                frame = self.keyframe(key)
-                frames, prev, pos = None, None, -math.inf
-                if frame is not None and abs(self.secs(frame) - key) <= EPS:
-                    yield order[i], self.secs(frame), frame
-                    i += 1
-                    continue
-            if frames is None or key - pos > SEEK_GAP:
-                landed = key if retry_from is None else retry_from
-                retry_from = None
-                self._seek(landed)
-                frames, prev = self._frames(needed=needed), None
-            frame = next(frames, None)
-            if frame is None:  # end of stream: the last frame stays on screen until the end
-                if prev is None:
-                    if landed:  # the seek found nothing: start from an earlier keyframe
-                        retry_from = self.key_at_or_before(landed - 2 * EPS)
-                        frames, pos = None, -math.inf
+            want = wants[i]
+            key = self.key_at_or_before(want)
+            far = key is not None and prev is not None and key > prev[0] and key - prev[0] > self.seek_gap
+            if pending is None and (frames is None or far):
+                # a lone keyframe target far from the next one: decode that packet alone
+                nxt = wants[i + 1] if i + 1 < len(order) else None
+                if key is not None and key == want and (nxt is None or self.key_at_or_before(nxt) != key):
+                    frames, prev = None, None
+                    frame = self.keyframe(key)
+                    if frame is not None and self._frame_tick(frame, None) == key:
+                        yield order[i], self.secs(key), frame
+                        i += 1
                         continue
-                    raise MediaError(f"{self.path}: no frame could be decoded near {t:.3f} s")
-                for j in order[i:]:
-                    yield j, prev[0], prev[1]
-                return
-            s = self.secs(frame)
-            if landed is not None:
-                seek_target, landed = landed, None
-                if s > t + EPS and seek_target > 0:  # overshot (imprecise index): go back one keyframe
-                    retry_from = self.key_at_or_before(seek_target - 2 * EPS)
-                    frames, pos = None, -math.inf
-                    continue
-            pos = s
-            while i < len(order) and times[order[i]] + EPS < s:
-                answer = prev if prev is not None else (s, frame)
-                yield order[i], answer[0], answer[1]
+            if pending is None and (frames is None or far):
+                frames, pending = self._start_run(want, needed)
+                prev = None
+                if pending is None:
+                    raise MediaError(f"{self.path}: no frame could be decoded near {self.secs(want):.3f} s")
+            if pending is not None:
+                item, pending = pending, None
+            else:
+                frame = next(frames, None)
+                if frame is None:  # end of stream: the last frame stays on screen until the end
+                    assert prev is not None
+                    for j in order[i:]:
+                        yield j, self.secs(prev[0]), prev[1]
+                    return
+                item = (self._frame_tick(frame, prev[0] if prev else None), frame)
+            if prev is not None and item[0] <= prev[0]:
+                continue  # out of order (open-GOP leading frames, damage): never answers a later time
+            while i < len(order) and wants[i] < item[0]:
+                answer = prev if prev is not None else item  # before the first frame: the first frame
+                yield order[i], self.secs(answer[0]), answer[1]
                 i += 1
-            prev = (s, frame)
+            prev = item
 
     def _fast(self, plan: SamplePlan) -> Iterator[tuple[int, float, object]]:
         times = plan.times
-        tol = plan.tolerance
+        tol = max(0, math.floor(plan.tolerance / self.tb + 0.5))  # ticks
         # Each target hangs off one keyframe: the nearest one when it is within tolerance (the
         # keyframe itself answers), else the one before it (a walk answers).  Anchors never
         # decrease along the plan, so targets group into runs sharing one anchor.
-        jobs: list[tuple[float, bool]] = []  # (anchor keyframe, answered by the keyframe itself)
+        jobs: list[tuple[int | None, bool]] = []  # (anchor keyframe tick, answered by the keyframe itself)
         for t in times:
-            k = self.nearest_key(t)
-            if k is not None and abs(k - t) <= tol + EPS:
+            want = self.target_tick(t)
+            k = self.nearest_key(want)
+            if k is not None and abs(k - want) <= tol:
                 jobs.append((k, True))
             else:
-                jobs.append((self.key_at_or_before(t), False))
+                jobs.append((self.key_at_or_before(want), False))
         i = 0
         while i < len(times):
             anchor = jobs[i][0]
             j = i
-            while j < len(times) and abs(jobs[j][0] - anchor) <= EPS:
+            while j < len(times) and jobs[j][0] == anchor:
                 j += 1
             group = list(range(i, j))
-            if all(jobs[g][1] for g in group):
+            if anchor is None:
+                yield from self._exact(plan, group)
+            elif all(jobs[g][1] for g in group):
                 frame = self.keyframe(anchor)
-                if frame is None or abs(self.secs(frame) - anchor) > tol + EPS:
+                tick = None if frame is None else self._frame_tick(frame, None)
+                if tick is None or abs(tick - anchor) > tol:
                     yield from self._exact(plan, group)
                 else:
                     for g in group:
-                        yield g, self.secs(frame), frame
+                        yield g, self.secs(tick), frame
             else:
-                yield from self._walk_group(plan, group, anchor)
+                yield from self._walk_group(plan, group, anchor, tol)
             i = j
 
-    def _walk_group(self, plan: SamplePlan, group: list[int], anchor: float) -> Iterator[tuple[int, float, object]]:
+    def _walk_group(self, plan: SamplePlan, group: list[int], anchor: int, tol: int) -> Iterator[tuple[int, float, object]]:
         """Decode forward from ``anchor`` skipping non-reference frames; nearest frame per target.
 
-        A target left without any frame within tolerance (skipping opened too wide a gap)
-        hands it and the rest of the group to the exact walk.
+        A target left without any frame within tolerance (skipping opened too wide a gap, or
+        the seek landed elsewhere) hands it and the rest of the group to the exact walk.
         """
-        times = plan.times
-        tol = plan.tolerance
-        skip = "NONREF" if tol >= self.min_skip_tolerance else "DEFAULT"
-        self._seek(anchor)
+        skip = "NONREF" if plan.tolerance >= self.min_skip_tolerance else "DEFAULT"
+        self._land(anchor)
         frames = self._frames(skip)
-        carry = None  # (secs, frame) decoded last; it may serve the next target too
+        carry: tuple[int, object] | None = None  # decoded last; it may serve the next target too
+        shown: tuple[int, object] | None = None  # the last decoded frame at or before the target
         for n, g in enumerate(group):
-            t = times[g]
-            best = None  # (distance, secs, frame)
-            if carry is not None and abs(carry[0] - t) <= tol + EPS:
-                best = (abs(carry[0] - t), carry[0], carry[1])
-            if carry is None or carry[0] < t - EPS:
+            want = self.target_tick(plan.times[g])
+            best = None  # (distance, tick, frame)
+            if carry is not None and carry[0] <= want:
+                shown = carry
+            if carry is not None and abs(carry[0] - want) <= tol:
+                best = (abs(carry[0] - want), carry[0], carry[1])
+            if carry is None or carry[0] < want:
                 for frame in frames:
-                    s = self.secs(frame)
-                    carry = (s, frame)
-                    if abs(s - t) <= tol + EPS and (best is None or abs(s - t) < best[0]):
-                        best = (abs(s - t), s, frame)
-                    if s >= t - EPS:
+                    tick = self._frame_tick(frame, carry[0] if carry else None)
+                    if carry is not None and tick <= carry[0]:
+                        continue  # out of order: ignore
+                    carry = (tick, frame)
+                    if tick <= want:
+                        shown = carry
+                    if abs(tick - want) <= tol and (best is None or abs(tick - want) < best[0]):
+                        best = (abs(tick - want), tick, frame)
+                    if tick >= want:
                         break
+            if best is None and skip == "DEFAULT" and shown is not None:
+                best = (abs(shown[0] - want), shown[0], shown[1])  # every frame was decoded: this one is shown
             if best is None:
-                log.debug("no frame within %.3f s of %.3f s after skipping; decoding the rest exactly", tol, t)
+                log.debug("no frame within %d ticks of tick %d after skipping; decoding the rest exactly", tol, want)
                 yield from self._exact(plan, group[n:])
                 return
-            yield g, best[1], best[2]
+            yield g, self.secs(best[1]), best[2]
+
+
+def _stamp(packet) -> int | None:
+    stamp = packet.pts if packet.pts is not None else packet.dts
+    return int(stamp) if stamp is not None else None
 
 
 def _frame_ticks(path, stream):
     """Sorted PTS (stream ticks) of every frame, from an MP4/MOV index; None for other files."""
-    import numpy as np
-
     from vidq.media import mp4index
 
     if not mp4index.looks_like_mp4(path):

@@ -7,6 +7,7 @@ caller passes back in (``prev=`` for histograms across batches).
 
 Picture::
 
+    luma_milli(images)                     -> (B, H, W) int32 BT.601 luma in thousandths (exact)
     mean_luma(images)                      -> (B,) float64, 0..255 (BT.601 luma)
     black_frames(images)                   -> (B,) bool, comskip-style thresholds
     color_histograms(images, bins=8)       -> (B, bins**3) float32, rows sum to 1
@@ -16,7 +17,8 @@ Picture::
     active_aspect(images)                  -> (B,) float: width / height of the picture inside bars
     corner_edges(images)                   -> (B, 4, h, w) bool edge maps of the four corners
     logo_mask(edges) / logo_presence(edges, mask)  -> station-logo mask / per-frame presence
-    frame_hashes(images)                   -> (B,) uint64 difference hashes (dHash, 64 bits)
+    frame_hashes(images)                   -> (B,) uint64 difference hashes (dHash, 64 bits, dead band)
+    dhash(plane)                           -> the same over any (B, H, W) luma plane (int exact, float64)
     color_grid(images)                     -> (B, 48) float32 mean colour of 4x4 cells
     repeated_segments(hashes, times, colors=...)  -> list[RepeatPair]: the same footage aired twice
 
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601 R, G, B -> Y (0..255)
+LUMA_MILLI = (299, 587, 114)  # BT.601 R, G, B -> Y in thousandths of a level (integer: exact)
 
 # Black frames, after comskip's defaults (comskip.ini: max_avg_brightness=19,
 # max_brightness=60, maxbright=1 pixel; we allow a small fraction of pixels for noise).
@@ -62,6 +64,7 @@ K_SHELF = (1681.974450955533, 3.999843853973347, 0.7071752369554196)  # (f0 Hz, 
 K_SHELF_BAND = 0.4996667741545416  # exponent of the shelf's band-edge gain
 K_HIGHPASS = (38.13547087602444, 0.5003270373238773)  # (f0 Hz, Q)
 
+HASH_DEAD_BAND = 1.0  # luma levels (0..255): neighbouring dHash cells closer than this set no bit
 HASH_MAX_DISTANCE = 10  # dHash bits two frames of the same footage may differ by (re-encoding, sampling phase)
 COLOR_MAX_DIFF = 12.0  # mean |colour difference| (0..255) of color_grid cells for the same footage
 
@@ -73,14 +76,27 @@ def _check_images(images: np.ndarray) -> np.ndarray:
     return images
 
 
+def luma_milli(images: np.ndarray) -> np.ndarray:
+    """BT.601 luma of each pixel in thousandths, exactly: ``(B, H, W, 3)`` uint8 RGB -> ``(B, H, W)`` int32.
+
+    ``299 R + 587 G + 114 B`` (0..255000).  Integer arithmetic makes every comparison
+    below independent of float rounding (and of the numpy version or the CPU's SIMD
+    width): a grey pixel of level v is exactly ``1000 v``.
+    """
+    img = _check_images(images)
+    r, g, b = (img[..., k].astype(np.int32) for k in range(3))
+    return LUMA_MILLI[0] * r + LUMA_MILLI[1] * g + LUMA_MILLI[2] * b
+
+
 def luma(images: np.ndarray) -> np.ndarray:
     """BT.601 luma of each pixel: ``(B, H, W, 3)`` uint8 RGB -> ``(B, H, W)`` float32 in 0..255."""
-    return _check_images(images).astype(np.float32) @ LUMA_WEIGHTS
+    return (luma_milli(images) / 1000.0).astype(np.float32)
 
 
 def mean_luma(images: np.ndarray) -> np.ndarray:
-    """Mean luma of each frame, ``(B,)`` float64 in 0..255."""
-    return luma(images).reshape(images.shape[0], -1).mean(axis=1, dtype=np.float64)
+    """Mean luma of each frame, ``(B,)`` float64 in 0..255 (exact sums, one division)."""
+    y = luma_milli(images).reshape(images.shape[0], -1)
+    return y.sum(axis=1, dtype=np.int64) / (1000.0 * max(1, y.shape[1]))
 
 
 def black_frames(
@@ -93,11 +109,15 @@ def black_frames(
     """Which frames are black: mean luma <= ``max_mean`` and almost no pixel above ``pixel``.
 
     The second condition keeps a dark scene with a lit caption from counting as black
-    (comskip's ``max_brightness``/``maxbright``).  Returns ``(B,)`` bool.
+    (comskip's ``max_brightness``/``maxbright``).  Returns ``(B,)`` bool.  Compared in
+    integer thousandths of a level, so a frame exactly at a threshold decides the same
+    way everywhere.
     """
-    y = luma(images).reshape(images.shape[0], -1)
-    bright = (y > pixel).mean(axis=1)
-    return (y.mean(axis=1) <= max_mean) & (bright <= max_bright_fraction)
+    y = luma_milli(images).reshape(images.shape[0], -1)
+    n = max(1, y.shape[1])
+    bright = (y > round(pixel * 1000)).sum(axis=1)
+    dark = y.sum(axis=1, dtype=np.int64) <= round(max_mean * 1000) * n
+    return dark & (bright <= max_bright_fraction * n)
 
 
 def color_histograms(images: np.ndarray, bins: int = 8) -> np.ndarray:
@@ -166,9 +186,10 @@ def letterbox(images: np.ndarray, *, bar_luma: float = BAR_LUMA) -> np.ndarray:
     ``bar_luma``, counted inward from each edge.  A frame that is black all over has no
     picture to frame and reports zero bars.
     """
-    y = luma(images)  # (B, H, W)
-    rows = np.percentile(y, 99, axis=2) <= bar_luma  # (B, H) dark rows
-    cols = np.percentile(y, 99, axis=1) <= bar_luma  # (B, W) dark columns
+    y = luma_milli(images)  # (B, H, W) int32 thousandths
+    limit = bar_luma * 1000
+    rows = np.percentile(y, 99, axis=2) <= limit  # (B, H) dark rows
+    cols = np.percentile(y, 99, axis=1) <= limit  # (B, W) dark columns
     out = np.zeros((images.shape[0], 4), dtype=np.int64)
     for i in range(images.shape[0]):
         if rows[i].all() or cols[i].all():
@@ -208,9 +229,10 @@ def corner_edges(images: np.ndarray, *, fraction: float = CORNER_FRACTION,
     bottom-right; ``h = round(H * fraction)``, ``w = round(W * fraction)``.  An edge is a
     luma gradient ``|dx| + |dy|`` above ``threshold``.
     """
-    y = luma(images)
+    y = luma_milli(images)  # int32 thousandths: the gradients below are exact
     b, height, width = y.shape
     ch, cw = max(2, round(height * fraction)), max(2, round(width * fraction))
+    limit = round(threshold * 1000)
     out = np.zeros((b, 4, ch, cw), dtype=bool)
     regions = ((0, 0), (0, width - cw), (height - ch, 0), (height - ch, width - cw))
     for k, (r, c) in enumerate(regions):
@@ -218,7 +240,7 @@ def corner_edges(images: np.ndarray, *, fraction: float = CORNER_FRACTION,
         grad = np.zeros_like(patch)
         grad[:, :, :-1] += np.abs(np.diff(patch, axis=2))
         grad[:, :-1, :] += np.abs(np.diff(patch, axis=1))
-        out[:, k] = grad > threshold
+        out[:, k] = grad > limit
     return out
 
 
@@ -245,41 +267,69 @@ def logo_presence(edges: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (edges & mask[None]).reshape(edges.shape[0], -1).sum(axis=1) / n
 
 
-def _thumbnail(gray: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Area-average ``(B, H, W)`` down to ``(B, rows, cols)`` (H >= rows, W >= cols)."""
-    _, h, w = gray.shape
+def cell_sums(plane: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum ``(B, H, W)`` over a ``rows`` x ``cols`` grid of near-equal cells (H >= rows, W >= cols).
+
+    Returns (sums ``(B, rows, cols)``, cell areas ``(rows, cols)`` int64).  Integer planes
+    are summed exactly in int64, float planes in float64; cell edges are
+    ``floor(i * H / rows)``, so cells differ by at most one row or column.
+    """
+    _, h, w = plane.shape
     if h < rows or w < cols:
-        raise ValueError(f"frames of {w}x{h} are smaller than the {cols}x{rows} thumbnail")
+        raise ValueError(f"frames of {w}x{h} are smaller than the {cols}x{rows} grid")
+    acc = np.int64 if np.issubdtype(plane.dtype, np.integer) or plane.dtype == bool else np.float64
     r_edges = (np.arange(rows + 1) * h) // rows
     c_edges = (np.arange(cols + 1) * w) // cols
-    summed = np.add.reduceat(np.add.reduceat(gray, r_edges[:-1], axis=1), c_edges[:-1], axis=2)
-    area = np.diff(r_edges)[:, None] * np.diff(c_edges)[None, :]
-    return summed / area
+    summed = np.add.reduceat(np.add.reduceat(plane.astype(acc, copy=False), r_edges[:-1], axis=1),
+                             c_edges[:-1], axis=2)
+    area = (np.diff(r_edges)[:, None] * np.diff(c_edges)[None, :]).astype(np.int64)
+    return summed, area
+
+
+def dhash(plane: np.ndarray, *, dead_band: float = HASH_DEAD_BAND) -> np.ndarray:
+    """64-bit difference hash of each ``(B, H, W)`` luma plane (0..255 units, any dtype), ``(B,)`` uint64.
+
+    The plane is area-averaged to 8 rows x 9 columns; bit ``8 * r + c`` is set when cell
+    ``(r, c + 1)`` is brighter than cell ``(r, c)`` by more than ``dead_band`` levels, so
+    cells equal within the band (flat regions, black bars, compression noise) set no bit
+    and a uniform or near-uniform frame hashes to 0.  Integer planes compare exactly
+    (cross-multiplied sums); float planes compare float64 means, and rounding noise is
+    far below the band.
+    """
+    sums, area = cell_sums(plane, 8, 9)
+    a0, a1 = area[:, :-1], area[:, 1:]
+    if sums.dtype == np.int64 and float(dead_band).is_integer():
+        # mean1 - mean0 > band  <=>  s1 a0 - s0 a1 > band a0 a1  (areas are positive)
+        bits = sums[:, :, 1:] * a0 - sums[:, :, :-1] * a1 > int(dead_band) * a0 * a1
+    else:
+        means = sums / area
+        bits = means[:, :, 1:] - means[:, :, :-1] > dead_band
+    weights = np.uint64(1) << np.arange(64, dtype=np.uint64)
+    return (bits.reshape(plane.shape[0], 64).astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
 
 
 def frame_hashes(images: np.ndarray) -> np.ndarray:
-    """64-bit difference hash of each frame, ``(B,)`` uint64.
+    """64-bit difference hash (dHash) of each RGB frame's luma, ``(B,)`` uint64; see :func:`dhash`.
 
-    The frame's luma is area-averaged to 8 rows x 9 columns; bit ``8 * r + c`` is set when
-    cell ``(r, c)`` is darker than cell ``(r, c + 1)``.  Robust to scaling and re-encoding;
-    a uniform frame hashes to 0.
+    Robust to scaling and re-encoding; a uniform frame hashes to 0.  Computed on exact
+    integer luma (thousandths of a level), so the bits never depend on float rounding.
     """
-    thumb = _thumbnail(luma(images), 8, 9)  # (B, 8, 9)
-    bits = (thumb[:, :, :-1] < thumb[:, :, 1:]).reshape(images.shape[0], 64)
-    weights = (np.uint64(1) << np.arange(64, dtype=np.uint64))
-    return (bits.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    return dhash(luma_milli(images), dead_band=HASH_DEAD_BAND * 1000)
 
 
 def color_grid(images: np.ndarray, grid: int = 4) -> np.ndarray:
     """Mean colour of each cell of a ``grid`` x ``grid`` split, ``(B, grid * grid * 3)`` float32 (0..255).
 
     Complements :func:`frame_hashes`, which sees structure but not colour: two plain
-    cards of different colours hash alike.
+    cards of different colours hash alike.  Sums are exact integers, divided once.
     """
     _check_images(images)
     b = images.shape[0]
-    cells = np.stack([_thumbnail(images[..., ch].astype(np.float32), grid, grid) for ch in range(3)], axis=-1)
-    return cells.reshape(b, grid * grid * 3).astype(np.float32)
+    cells = []
+    for ch in range(3):
+        sums, area = cell_sums(images[..., ch], grid, grid)
+        cells.append(sums / area)
+    return np.stack(cells, axis=-1).reshape(b, grid * grid * 3).astype(np.float32)
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:

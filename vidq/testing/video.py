@@ -41,6 +41,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 # Background colours of successive scenes: far apart in hue and brightness (RGB hex).
@@ -132,7 +133,7 @@ def _filter_path(path: str | os.PathLike) -> str:
     return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
 
 
-def _scene_graph(i: int, scene: Scene, size: tuple[int, int], fps: float, work_fmt: str) -> str:
+def _scene_graph(i: int, scene: Scene, size: tuple[int, int], fps: float | str, work_fmt: str) -> str:
     """Filter chain producing scene ``i`` as label ``[s{i}]``: coloured background + moving pattern."""
     w, h = size
     color = scene.color or PALETTE[i % len(PALETTE)]
@@ -163,7 +164,7 @@ def make_video(
     *,
     duration: float = 4.0,
     size: tuple[int, int] = (320, 240),
-    fps: float = 25.0,
+    fps: float | str = 25.0,
     codec: str = "h264",
     gop_seconds: float = 2.0,
     bframes: int = 2,
@@ -189,7 +190,8 @@ def make_video(
     ``"silence"``, or a path to an audio/video file whose first audio stream is used (cut to
     the video's length).  ``gop_seconds`` is the keyframe interval (``scenecut=False``
     forbids extra keyframes at scene changes); ``bframes`` the maximum consecutive B-frames.
-    ``extra_args`` go to ffmpeg just before the output path.
+    ``extra_args`` go to ffmpeg just before the output path.  ``fps`` may be a rational
+    string (``"30000/1001"``).
     """
     out = Path(path)
     if codec not in ENCODERS:
@@ -244,7 +246,7 @@ def make_video(
                 args += ["-i", str(audio)]
                 audio_map = ["-map", "0:a:0"]
         encoder, enc_args = ENCODERS[codec]
-        gop = max(1, round(gop_seconds * fps))
+        gop = max(1, round(gop_seconds * float(Fraction(str(fps)))))
         args += ["-filter_complex", graph, "-map", "[v]", *audio_map, "-c:v", encoder, *enc_args]
         if codec in ("h264", "hevc"):
             args += ["-preset", preset, "-crf", str(crf)]

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vidq.errors import MissingDependency, ModelError
+from vidq.media import signals
 from vidq.media.types import FrameBatch
 from vidq.progress import ProgressFn, no_progress
 
@@ -248,12 +249,8 @@ def thumbnail(image: np.ndarray, size: tuple[int, int] = THUMB_SIZE) -> np.ndarr
     """Grey thumbnail ``(rows, cols)`` float32 by area averaging (the duplicate test's input)."""
     rows, cols = size
     h, w = image.shape[:2]
-    rows, cols = min(rows, h), min(cols, w)
-    grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    r_edges = (np.arange(rows + 1) * h) // rows
-    c_edges = (np.arange(cols + 1) * w) // cols
-    summed = np.add.reduceat(np.add.reduceat(grey, r_edges[:-1], axis=0), c_edges[:-1], axis=1)
-    return summed / (np.diff(r_edges)[:, None] * np.diff(c_edges)[None, :])
+    sums, area = signals.cell_sums(signals.luma_milli(image[None]), min(rows, h), min(cols, w))
+    return (sums[0] / (1000.0 * area)).astype(np.float32)
 
 
 def ocr_frames(
