@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidq.models.lite import extractive as X
+from vidq.analysis import extractive as X
 from vidq.testing import scenarios as SC
 
 NEEDLE = "The secret code is 7 4 1."

@@ -11,14 +11,20 @@ import pytest
 from vidq.cli.commands.ads import format_csv, format_edl, format_ffmeta
 from vidq.media import signals
 from vidq.speech import Segment, Transcript, Word
-from vidq.tasks.ads import (
+from vidq.analysis.picture import FrameSignals
+from vidq.analysis.segments import (
     AdSegment,
+    Block,
     FileStats,
-    PictureSignals,
+    Separator,
     blocks_between,
+    merge_breaks,
+    merge_intervals,
     prior_confidence,
     score_block,
     separators,
+    snap_end,
+    snap_start,
     sponsor_reads,
     text_cues,
 )
@@ -90,9 +96,9 @@ def test_sponsor_read_spans_its_sentences():
     assert sponsor_reads(t, exclude=[(9.0, 30.0)]) == []
 
 
-def _pic(times, black=None, logo=None, aspect=None) -> PictureSignals:
+def _pic(times, black=None, logo=None, aspect=None) -> FrameSignals:
     n = len(times)
-    return PictureSignals(np.asarray(times, float), np.zeros(n, bool) if black is None else np.asarray(black),
+    return FrameSignals(np.asarray(times, float), np.zeros(n, bool) if black is None else np.asarray(black),
                           np.full(n, 100.0), np.zeros(n, np.float32),
                           np.full(n, 16 / 9) if aspect is None else np.asarray(aspect, float),
                           np.full(n, np.nan) if logo is None else np.asarray(logo, float), np.zeros(n, np.uint64),
@@ -107,7 +113,34 @@ def test_separators_from_black_frames_silence_and_logo_changes():
     db[60:64] = signals.SILENCE_FLOOR_DB  # 12.0-12.8 s
     track = signals.Loudness(0.0, 0.2, 0.2, db, "rms")
     seps = separators(_pic(times, black=black, logo=logo), track)
-    assert seps == [(4.75, 5.75), (11.75, 11.75), (12.0, pytest.approx(12.8))]  # logo returns at 11.75 s
+    assert [(s.start, s.end, s.kind) for s in seps] == [
+        (4.75, 5.75, "black"), (5.75, 5.75, "logo"), (11.75, 11.75, "logo"), (12.0, pytest.approx(12.8), "silence")]
+    assert merge_intervals(seps) == [(4.75, 5.75), (11.75, 11.75), (12.0, pytest.approx(12.8))]
+
+
+def test_break_edges_snap_to_black_frames_not_to_a_quiet_tail():
+    """The programme falls silent at 40 s; black frames 47.75-48.25 open the break; a cut ends it."""
+    seps = [Separator(40.0, 48.25, "silence"), Separator(47.75, 48.25, "black"), Separator(70.2, 70.2, "logo")]
+    cuts = [(47.5, 48.0), (70.0, 70.5)]
+    assert snap_start(48.25, seps, cuts) == 47.75  # the black run, not the silence at 40 s
+    assert snap_end(70.2, seps, cuts) == 70.25  # no black: the cut there
+    assert snap_start(30.0, seps, []) == 30.0  # nothing near: unchanged
+
+
+def test_merge_breaks_lists_spots_and_never_overlaps():
+    stats = FileStats(programme_db=-26.0, median_cut_rate=2.0, has_logo=True)
+    f = {"duration": 10.0, "frames": 20, "logo_absent": 1.0, "other_aspect": 0.0, "loudness_delta_db": 6.0,
+         "cuts_per_minute": 20.0, "repeated": 0.0, "separated": True, "cues": ["price"]}
+
+    def block(s, e, conf):
+        return Block(s, e, dict(f, duration=e - s), 5.0, conf, conf, "no station logo")
+
+    seps = [Separator(19.5, 20.5, "black"), Separator(29.6, 30.4, "black"), Separator(40.0, 41.0, "black"),
+            Separator(41.0, 45.0, "silence")]
+    blocks = [block(0.0, 19.5, 0.1), block(20.5, 29.6, 0.9), block(30.4, 40.0, 0.9), block(45.0, 60.0, 0.05)]
+    (brk,) = merge_breaks(blocks, seps, stats, [])
+    assert (brk.start, brk.end, brk.blocks) == (19.5, 41.0, 2)  # black to black; the silence after is not the ad
+    assert [(p.start, p.end) for p in brk.spots] == [(19.5, 29.6), (30.4, 41.0)]
 
 
 def test_blocks_between_separators_merge_slivers():

@@ -14,7 +14,7 @@ from vidq.tasks.ask import (
     score_options,
     window_times,
 )
-from vidq.tasks.evidence import EvidenceIndex, Unit
+from vidq.analysis.evidence import EvidenceIndex, Unit
 
 
 def test_parse_choices_accepts_benchmark_styles_and_bare_options():
@@ -71,7 +71,7 @@ class BagOfWords:
     VOCAB = ("lighthouse", "built", "1887", "granite", "keeper", "martha", "bees", "eggs", "2000", "mill")
 
     def encode(self, texts):
-        from vidq.tasks.evidence import tokens
+        from vidq.analysis.evidence import tokens
 
         out = np.zeros((len(texts), len(self.VOCAB)), np.float32)
         for i, t in enumerate(texts):

@@ -7,7 +7,7 @@ import pytest
 
 from vidq.speech import Segment, Transcript, Word
 from vidq.store import Store
-from vidq.tasks.evidence import (
+from vidq.analysis.evidence import (
     EvidenceIndex,
     Unit,
     match_terms,
@@ -136,18 +136,3 @@ def test_match_terms_narrows_to_the_matched_words():
     fuzzy = match_terms("blue pelican", Unit(0, 1, "BLUE PELlCAN", "screen", "line"))
     assert 0.9 < fuzzy.coverage < 1.0 and (fuzzy.start, fuzzy.end) == (0, 1)
     assert match_terms("the a of", unit).coverage == 0.0
-
-
-def test_screen_units_merge_a_line_over_the_frames_it_stays():
-    from vidq.models.lite.ocr import FrameText, OcrLine
-
-    def ft(i, t, *lines):
-        return FrameText(i, t, tuple(OcrLine(x, (0, 0, 10, 10), 0.9) for x in lines), False)
-
-    texts = [ft(0, 0.0, "NEWS AT NINE"), ft(1, 2.0, "NEWS AT NINE", "BLUE PELICAN"), ft(2, 4.0, "BLUE PELICAN"),
-             ft(3, 6.0), ft(4, 8.0), ft(5, 10.0), ft(6, 12.0, "BLUE PELICAN")]
-    units = screen_units(texts)  # step 2 s -> lines unseen for more than 5 s end their span
-    assert [(u.text, u.start, u.end, u.frames) for u in units] == [
-        ("NEWS AT NINE", 0.0, 2.0, 2), ("BLUE PELICAN", 2.0, 4.0, 2), ("BLUE PELICAN", 12.0, 12.0, 1)]
-    assert all(u.source == "screen" and u.kind == "line" for u in units)
-    assert screen_units(texts, max_gap=10.0)[1].end == 12.0

@@ -5,19 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidq.tasks.evidence import Unit
-from vidq.tasks.summarize import (
+from vidq.analysis.evidence import Unit
+from vidq.analysis.picture import cut_intervals
+from vidq.analysis.topics import (
     Boundary,
-    cut_intervals,
-    lite_default_frames,
     min_chapter_seconds,
+    readable_screen_units,
+    snap_boundaries,
+    title_cards,
+)
+from vidq.tasks.summarize import (
     parse_segment_reply,
     pick_sentences,
-    readable_screen_units,
     segment_edges,
-    snap_boundaries,
     split_text_sentences,
-    title_cards,
 )
 
 
@@ -62,12 +63,6 @@ def test_min_chapter_seconds_scales_with_the_span_within_bounds():
     assert min_chapter_seconds(3600.0) == 30.0
 
 
-def test_lite_default_frames_about_one_per_second():
-    assert lite_default_frames(10.0) == 64
-    assert lite_default_frames(200.4) == 200
-    assert lite_default_frames(3600.0) == 512
-
-
 def test_pick_sentences_prefers_full_sentences_in_reading_order():
     vectors = np.eye(4, dtype=np.float32)
     texts = ["Yes.", "The first full sentence is here.", "Another complete sentence follows it.", "Okay then."]
@@ -110,7 +105,7 @@ def test_summarize_refuses_a_bad_length_before_reading_anything(bad, tmp_path):
 
 
 def test_merge_similar_joins_neighbours_about_the_same_thing():
-    from vidq.tasks.summarize import merge_similar
+    from vidq.analysis.topics import merge_similar
 
     a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
     c = np.array([0.8, 0.6, 0.0])  # cos 0.8 with a, 0.6 with b

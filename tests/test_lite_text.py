@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidq.models.lite import extractive as X
-from vidq.models.lite import topics as T
+from vidq.analysis import extractive as X
+from vidq.analysis import tiling as T
 
 
 def unit(*rows):

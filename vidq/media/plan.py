@@ -66,7 +66,7 @@ def plan_samples(
         raise InputError(f"accuracy must be 'exact' or 'fast', not {accuracy!r}")
     if info.video is None:
         raise InputError(f"{info.path}: has no video stream (audio only); nothing to sample")
-    lo, hi = _clip(info, start, end)
+    lo, hi = clip_span(info, start, end)
     span = hi - lo
     if keyframes:
         keys = info.video.keyframes
@@ -111,7 +111,8 @@ def _positive(value: float | None, flag: str) -> float:
     return float(value)
 
 
-def _clip(info: VideoInfo, start: float | None, end: float | None) -> tuple[float, float]:
+def clip_span(info: VideoInfo, start: float | None, end: float | None) -> tuple[float, float]:
+    """The clip ``[start, end]`` on the video track (defaults: its ends); ``InputError`` for absurd bounds."""
     first, last = video_span(info)
     lo = first if start is None else float(start)
     hi = last if end is None else float(end)

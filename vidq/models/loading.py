@@ -76,8 +76,17 @@ def resolve_device(device: str, *, cuda_available: bool | None = None) -> str:
     raise InputError(f"--device {device}: not a device; use auto, cpu, cuda or cuda:N")
 
 
+def _gpu_device_present() -> bool:
+    """Whether this machine shows a GPU device node at all (checked without importing torch)."""
+    import glob
+
+    return bool(glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/dxg") or os.path.exists("/dev/kfd")
+                or not os.path.exists("/dev"))
+
+
 def _cuda_available() -> bool:
-    if importlib.util.find_spec("torch") is None:
+    # importing torch costs seconds; a machine without a GPU device node has no CUDA either
+    if importlib.util.find_spec("torch") is None or not _gpu_device_present():
         return False
     import torch
 

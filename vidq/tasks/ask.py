@@ -5,9 +5,9 @@
 
 Two ways, chosen by the backend's capabilities:
 
-- **lite** (reads speech and on-screen text, sees no pictures): retrieval over the
-  video's text evidence (:mod:`vidq.tasks.evidence`: transcript sentences and windows,
-  on-screen lines; MiniLM + BM25 fused), then
+- **a backend that cannot see** (``lite``: reads speech and on-screen text): retrieval over
+  the text evidence of the file's timeline (:mod:`vidq.analysis`: transcript sentences and
+  windows, on-screen lines; MiniLM + BM25 fused), then
 
   - *multiple choice*: every option is scored against the evidence most relevant to the
     question (:func:`score_options`): how much of what the option says that the question
@@ -20,7 +20,7 @@ Two ways, chosen by the backend's capabilities:
   SmolLM2 is not consulted: on the generated spoken items the evidence scorer misses only
   where Whisper misheard the name or number an option names, which a model reading the
   same transcript cannot repair; there is nothing left for it to add.
-- **video LLM**: the same retrieval (over the transcript, when there is one) picks
+- **a video LLM**: the same retrieval (over the transcript, when there is one) picks
   windows around the best evidence; frames from those windows plus a few from the whole
   span go to the model with their subtitles and the question; the reply's letter (or
   text) is the answer, and the windows are the citations.
@@ -40,21 +40,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidq.analysis import Timeline
 from vidq.errors import InputError
-from vidq.progress import ProgressFn, no_progress
-from vidq.store import Store
+from vidq.progress import ProgressFn, StageClock, no_progress
 from vidq.tasks.pipeline import (
     JobOptions,
-    StageClock,
-    VideoContext,
     base_meta,
     frame_batches,
-    open_video,
+    frames_context,
+    open_timeline,
 )
 
 if TYPE_CHECKING:
+    from vidq.analysis.evidence import EvidenceIndex, Unit
     from vidq.models.base import Backend
-    from vidq.tasks.evidence import EvidenceIndex, Unit
+    from vidq.store import Store
 
 log = logging.getLogger("vidq.tasks")
 
@@ -185,7 +185,7 @@ def distinctive_terms(option: str, question: str, others: Sequence[str] = ()) ->
     "About 270 degrees", ...) says nothing about which one is right.  When nothing is
     left, the tokens not in the question, else all of the option's tokens.
     """
-    from vidq.tasks.evidence import tokens
+    from vidq.analysis.evidence import tokens
 
     q = set(tokens(question))
     own = list(dict.fromkeys(tokens(option)))
@@ -206,7 +206,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
     Returns one :class:`OptionSupport` per option and every candidate's relevance to the
     question (unit index -> relevance).
     """
-    from vidq.tasks.evidence import match_terms
+    from vidq.analysis.evidence import match_terms
 
     candidates: dict[int, None] = {}
     for query in [question, *(f"{question} {o}" for o in options)]:
@@ -254,16 +254,12 @@ def _sentence_around(units: Sequence[Unit], hit: Unit) -> Unit:
     return best
 
 
-def _answer_lite(ctx: VideoContext, backend: Backend, question: str, choices: list[tuple[str, str]], *,
-                 store: Store | None, clock: StageClock, progress: ProgressFn) -> AskResult:
-    from vidq.tasks.evidence import EvidenceIndex, collect
-
-    key = store.file_key(ctx.path) if store is not None and store.enabled else None
-    evidence = collect(ctx, store=store, clock=clock, engine=getattr(backend, "ocr_engine", None), progress=progress)
-    units = evidence.units
+def _answer_text(tl: Timeline, backend: Backend, question: str, choices: list[tuple[str, str]], *,
+                 clock: StageClock) -> AskResult:
+    """Score the options (or pick the answer sentence) in the timeline's text evidence."""
+    units = tl.units
+    index = tl.index()
     notices: list[str] = []
-    with clock.stage("embed"):
-        index = EvidenceIndex.build(units, store=store, file_key=key)
     with clock.stage("answer"):
         if not units:
             notices.append("no speech and no on-screen text were found, so there is no evidence to answer from; "
@@ -291,9 +287,9 @@ def _answer_lite(ctx: VideoContext, backend: Backend, question: str, choices: li
             hits = index.search(question, k=CITE_K) if units else []
             citations = tuple(_citation(_sentence_around(units, h.unit), h.score) for h in hits)
             answer = citations[0].text if citations else ""
-    meta = base_meta(ctx, clock, model=backend.name, sees_images=False, limits=LITE_LIMITS, method="evidence",
-                     **evidence.meta)
-    return AskResult(ctx.path, question, ctx.start, ctx.end, scored, letter, answer, citations, "evidence",
+    meta = base_meta(tl, clock, model=backend.name, sees_images=False, limits=LITE_LIMITS, method="evidence",
+                     units=len(units))
+    return AskResult(tl.path, question, tl.start, tl.end, scored, letter, answer, citations, "evidence",
                      backend.name, False, tuple(notices), meta)
 
 
@@ -349,25 +345,18 @@ def window_times(windows: Sequence[tuple[float, float]], span: tuple[float, floa
     return sorted({round(t, 3) for t in times})
 
 
-def _answer_vlm(ctx: VideoContext, backend: Backend, question: str, choices: list[tuple[str, str]], *,
-                store: Store | None, clock: StageClock, progress: ProgressFn) -> AskResult:
+def _answer_vlm(tl: Timeline, backend: Backend, question: str, choices: list[tuple[str, str]], *,
+                options: JobOptions, clock: StageClock, progress: ProgressFn) -> AskResult:
     from vidq.media import SamplePlan
     from vidq.models.base import GenerateOptions, VideoInput
     from vidq.speech import align_to_frames
-    from vidq.tasks.evidence import EvidenceIndex, speech_units
 
+    ctx = frames_context(tl, options, frames=options.frames or VLM_DEFAULT_FRAMES)
     span = (ctx.start, ctx.end)
-    frames = ctx.options.frames or VLM_DEFAULT_FRAMES
+    frames = len(ctx.plan.times)
     with clock.stage("retrieve"):
-        units = speech_units(ctx.transcript)
-        hits = []
-        if units:
-            try:
-                index = EvidenceIndex.build(units, store=store,
-                                            file_key=store.file_key(ctx.path) if store is not None and store.enabled else None)
-            except ImportError:  # the offline extra (MiniLM) is missing: lexical retrieval still works
-                index = EvidenceIndex.build(units, dense=False)
-            hits = index.search(" ".join([question, *(t for _, t in choices)]), k=VLM_WINDOWS)
+        rows = tl.rows(source="speech")
+        hits = tl.index(rows).search(" ".join([question, *(t for _, t in choices)]), k=VLM_WINDOWS) if rows else []
         windows = moment_windows([(h.unit.start, h.unit.end) for h in hits], span)
         context = VLM_CONTEXT_FRAMES if windows else frames
         times = window_times(windows, span, frames, context=min(context, frames))
@@ -399,7 +388,7 @@ def _answer_vlm(ctx: VideoContext, backend: Backend, question: str, choices: lis
         cites.append(Citation(a, b, said, "frames", round(score, 6)))
     cites.sort(key=lambda c: -c.score)
     backend_meta = {k: v for k, v in reply.meta.items() if k != "timings"}
-    meta = base_meta(ctx, clock, model=backend.name, sees_images=bool(backend.capabilities.sees_images),
+    meta = base_meta(tl, clock, model=backend.name, sees_images=bool(backend.capabilities.sees_images),
                      method="video-llm", shown_frames=len(plan.times), windows=len(windows), reply=reply.text,
                      backend=backend_meta)
     return AskResult(ctx.path, question, span[0], span[1], scored, letter, answer, tuple(cites), "video-llm",
@@ -429,22 +418,22 @@ def ask(
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(question)} characters long; at most {MAX_QUESTION_CHARS}")
     parsed = parse_choices(choices) if choices else []
+    options.validate()
     from vidq.media import probe
     from vidq.tasks.pipeline import load_job_backend
-    from vidq.tasks.summarize import lite_default_frames, span_seconds
 
     clock = StageClock()
     report = progress or no_progress
+    with clock.stage("probe"):
+        probe(path, store=store)  # a bad file fails before any model loads
     with clock.stage("load"):
         backend = backend or load_job_backend(options)
-    lite = not backend.capabilities.sees_images and backend.name == "lite"
-    with clock.stage("probe"):
-        info = probe(path, store=store)
-    default = lite_default_frames(span_seconds(info, options)) if lite else VLM_DEFAULT_FRAMES
-    ctx = open_video(path, options, default_frames=default, store=store, clock=clock, progress=report)
-    if lite:
-        return _answer_lite(ctx, backend, question, parsed, store=store, clock=clock, progress=report)
-    return _answer_vlm(ctx, backend, question, parsed, store=store, clock=clock, progress=report)
+    sees = bool(backend.capabilities.sees_images)
+    tl = open_timeline(path, options, store=store, clock=clock, progress=report,
+                       frames=None if sees else options.frames)
+    if not sees:
+        return _answer_text(tl, backend, question, parsed, clock=clock)
+    return _answer_vlm(tl, backend, question, parsed, options=options, clock=clock, progress=report)
 
 
 __all__ = [

@@ -4,27 +4,29 @@
     result.hits          # list[FindHit] above the threshold, best first (at most ``top``)
     result.matched       # True when at least one hit passed (the CLI exits 0, else 1)
 
-Per file:
+Per file, on the file's timeline (:mod:`vidq.analysis`: built once, then read from the cache):
 
-1. **Candidates** over every sampled frame (default: one per second, up to
-   ``MAX_FRAMES``): the transcript and the on-screen text (OCR of the sampled frames
-   about ``OCR_EVERY`` seconds apart: reading costs 0.15-0.3 CPU-s per frame) as
-   :mod:`vidq.tasks.evidence` units, ranked by MiniLM cosine + BM25; and, when an
-   image-text model is given (``embed_model``: a local CLIP or SigLIP folder), the frames
-   whose image embedding is closest to the query's text embedding.
-2. **Verification** of the best candidates, which sets each one's final score (0..1) and a
+1. **What is asked** (:mod:`vidq.tasks.query`): "ad for X", "sponsor", "commercials" are
+   answered by the timeline's ad spots and sponsor reads ranked by meaning within them
+   ("ad for soda" finds the cola ad that never says soda), scored against the rest of the
+   video so an absent product fails; "where they talk about X" searches the speech only,
+   "the sign that says X" / "when X appears on screen" the on-screen text only.
+2. **Candidates** for everything else: the transcript (sentences and 8-word windows) and
+   the on-screen lines (read by OCR in the analysis, each with the span it stayed visible)
+   ranked by MiniLM cosine + BM25; and, when an image-text model is given (``embed_model``:
+   a local CLIP or SigLIP folder), the frames whose image embedding is closest to the
+   query's text embedding.
+3. **Verification** of the best candidates, which sets each one's final score (0..1) and a
    one-line reason:
 
    * a backend that sees images (a VLM, tiny or real) gets a short window around the
-     candidate (``VERIFY_FRAMES`` frames over ``VERIFY_WINDOW`` seconds with the words
-     spoken in it) and the question "does this show or say X?"; its yes/no sets most of
-     the score, the retrieval evidence the rest;
+     candidate (:func:`vidq.tasks.look.look`: frames with the words spoken in them) and
+     the question "does this show or say X?"; its yes/no sets most of the score, the
+     retrieval evidence the rest;
    * ``lite`` (cannot see) checks the evidence text itself: the fraction of the query's
      terms the unit contains (exactly, or by close spelling; numbers must match exactly),
-     plus a little of the MiniLM similarity; the reason quotes the text.  The best
-     on-screen candidates are narrowed to when their line appeared and went by reading
-     single frames between the sparse OCR reads.  A visual candidate cannot be verified
-     by ``lite`` and keeps a low score.
+     plus a little of the MiniLM similarity; the reason quotes the text.  A visual
+     candidate cannot be verified by ``lite`` and keeps a low score.
 
 Hits of one file that overlap in time are reduced to the best one.  Times are seconds on
 the file timeline.  This module knows nothing about Typer or rendering.
@@ -43,28 +45,23 @@ from typing import Any
 
 import numpy as np
 
+from vidq.analysis import Timeline
+from vidq.analysis.evidence import Hit, match_terms, tokens
 from vidq.errors import InputError, MissingDependency, ModelError
-from vidq.media import plan_samples, probe
 from vidq.media.types import FrameBatch
-from vidq.progress import ProgressFn, no_progress
+from vidq.progress import ProgressFn, StageClock, no_progress
 from vidq.store import Store, params_digest
-from vidq.tasks.evidence import (
-    EvidenceIndex,
-    Hit,
-    collect,
-    match_terms,
-    refine_screen_span,
-    tokens,
-)
+from vidq.tasks.look import look
 from vidq.tasks.pipeline import (
     JobOptions,
-    StageClock,
     VideoContext,
     base_meta,
     frame_batches,
+    frames_context,
     load_job_backend,
-    open_video,
+    open_timeline,
 )
+from vidq.tasks.query import Intent, parse_intent, segment_hits
 
 log = logging.getLogger("vidq.tasks")
 
@@ -76,9 +73,6 @@ DEFAULT_THRESHOLD = 0.5  # a hit must score at least this (0..1)
 CANDIDATES = 20  # text candidates retrieved per file
 VISUAL_CANDIDATES = 5  # frames retrieved per file by image-text similarity
 VERIFY_WINDOW = 8.0  # seconds around a candidate shown to a VLM
-VERIFY_FRAMES = 8  # frames sampled in that window
-VERIFY_SIDE = 448  # longest side of the frames a VLM verifies
-VERIFY_MAX_TOKENS = 40  # tokens of the VLM's yes/no + reason
 VERIFY_WEIGHT = 0.7  # share of a VLM's verdict in the final score (the rest: retrieval evidence)
 VLM_VERIFIED = 8  # candidates per file a VLM verifies (the best by retrieval)
 TERM_WEIGHT = 0.85  # lite: weight of query-term coverage in a text candidate's score
@@ -89,10 +83,6 @@ VISUAL_UNVERIFIED = 0.6  # lite: a visual candidate's score is at most this time
 CLIP_STAGE = "clip/1"  # cache stage of per-frame image embeddings
 CLIP_BATCH = 32  # frames per image-encoder call
 MERGE_SLACK = 1.0  # seconds: hits closer than this count as overlapping
-OCR_EVERY = 3.0  # seconds between frames read by OCR (on-screen text that stays 3 s or more is seen)
-REFINE_SCREEN = 3  # the best on-screen candidates whose start/end are narrowed by single-frame OCR
-REFINE_MIN_SCORE = 0.5  # ... when they score at least this
-REFINE_STAGE = "ocr-refine/1"  # cache stage of narrowed on-screen spans
 # Words that say *how* something appears rather than *what* it is ("a sign reading blue pelican");
 # dropped from the query's terms when other terms remain.
 QUERY_META = frozenset({"sign", "signs", "reading", "reads", "read", "saying", "says", "say", "written", "writing",
@@ -110,10 +100,10 @@ class FindHit:
     end: float  # seconds, >= start
     score: float  # 0..1 after verification
     reason: str  # one line: why this is a hit (quoted text, or the model's reason)
-    source: str  # "speech", "screen" or "visual"
+    source: str  # "speech", "screen", "visual", or a segment: "ad", "break", "sponsor"
     text: str  # the evidence text ("" for a visual candidate)
     retrieval: float  # prior from retrieval alone, 0..1 (term coverage / similarity)
-    verified_by: str  # "text-match" (lite) or the verifying model's name
+    verified_by: str  # "text-match" (lite), "segments" (an ad/sponsor query), or the verifying model's name
 
 
 @dataclass
@@ -128,6 +118,7 @@ class FindResult:
     model: str  # the verifying backend's name
     sees_images: bool  # False for lite
     meta: dict[str, Any] = field(default_factory=dict)  # per-file base meta, evidence counts, timings
+    intent: str = ""  # what the query was understood to ask for
 
     @property
     def matched(self) -> bool:
@@ -275,71 +266,15 @@ def lite_verify(query: str, hit: Hit, file: str) -> FindHit:
     return FindHit(file, m.start, m.end, prior, reason, unit.source, m.quote, prior, "text-match")
 
 
-def parse_verdict(text: str) -> tuple[float, str]:
-    """A VLM's reply -> (verdict 1 yes / 0 no / 0.5 unclear, one-line reason)."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    words = line.lower().lstrip("\"'*([ ").split()
-    first = words[0].strip(".,:;!*\"')") if words else ""
-    verdict = 1.0 if first == "yes" else 0.0 if first == "no" else 0.5
-    reason = " ".join(line.split())[:200] or "(no answer)"
-    return verdict, reason
-
-
-def _window_plan(ctx: VideoContext, start: float, end: float):
-    mid = (start + end) / 2
-    half = max(VERIFY_WINDOW, end - start) / 2
-    lo = max(ctx.start, mid - half)
-    hi = min(ctx.end, mid + half)
-    if hi <= lo:
-        hi = min(ctx.info.duration, lo + 1.0)
-    return plan_samples(ctx.info, frames=VERIFY_FRAMES, start=lo, end=hi, accuracy=ctx.plan.accuracy)
-
-
-def vlm_verify(query: str, ctx: VideoContext, backend: Any, candidate: FindHit) -> FindHit:
+def vlm_verify(query: str, tl: Timeline, backend: Any, candidate: FindHit, *, accuracy: str,
+               store: Store | None) -> FindHit:
     """Ask a backend that sees images whether a short window around ``candidate`` shows/says the query."""
-    from vidq.models.base import GenerateOptions, VideoInput
-    from vidq.speech import align_to_frames
-
-    plan = _window_plan(ctx, candidate.start, candidate.end)
-    subs = align_to_frames(ctx.transcript, plan.times, start=plan.start, end=plan.end)
-    side = min(VERIFY_SIDE, max(ctx.info.video.display_size)) if ctx.info.video is not None else VERIFY_SIDE
-    video = VideoInput(frame_batches(ctx, size=side, plan=plan, batch_size=VERIFY_FRAMES), plan.times, subs,
-                       duration=plan.end - plan.start)
-    prompt = (f'Does this clip show or say "{query}"? Answer "yes" or "no" first, then give a one-line reason.')
-    gen = backend.answer(video, prompt, GenerateOptions(max_new_tokens=VERIFY_MAX_TOKENS))
-    verdict, reason = parse_verdict(gen.text)
+    mid = (candidate.start + candidate.end) / 2
+    half = max(VERIFY_WINDOW, candidate.end - candidate.start) / 2
+    prompt = f'Does this clip show or say "{query}"? Answer "yes" or "no" first, then give a one-line reason.'
+    verdict, reason = look(tl, backend, mid - half, mid + half, prompt, accuracy=accuracy, store=store)
     score = round(VERIFY_WEIGHT * verdict + (1 - VERIFY_WEIGHT) * candidate.retrieval, 4)
     return replace(candidate, score=score, reason=f"{backend.name}: {reason}", verified_by=backend.name)
-
-
-def _refine_screen_hits(ctx: VideoContext, candidates: list[FindHit], hits: Sequence[Hit], ev: Any,
-                        store: Store | None) -> list[FindHit]:
-    """Narrow the best on-screen candidates to when their text appeared and went (OCR read sparsely).
-
-    Narrowed spans are cached as ``REFINE_STAGE`` by the line's text and sparse span.
-    """
-    if ev.screen is None or len(ev.screen.texts) < 2:
-        return candidates
-    times = np.array([t.time for t in ev.screen.texts])
-    spacing = float(np.median(np.diff(times)))
-    if spacing <= 1.0:
-        return candidates
-    key = store.file_key(ctx.path) if store is not None and store.enabled else None
-    order = sorted((i for i, c in enumerate(candidates) if c.source == "screen" and c.score >= REFINE_MIN_SCORE),
-                   key=lambda i: -candidates[i].score)
-    out = list(candidates)
-    for i in order[:REFINE_SCREEN]:
-        unit = hits[i].unit
-        params = {"text": unit.text, "start": round(unit.start, 3), "end": round(unit.end, 3),
-                  "spacing": round(spacing, 3), "accuracy": ctx.plan.accuracy}
-        span = store.get_json(key, REFINE_STAGE, params) if key is not None else None
-        if span is None:
-            start, end, _ = refine_screen_span(ctx, unit, before=spacing, after=spacing)
-            span = [start, end]
-            if key is not None:
-                store.put_json(key, REFINE_STAGE, params, span)
-        out[i] = replace(out[i], start=float(span[0]), end=max(float(span[1]), float(span[0])))
-    return out
 
 
 def _dedupe(hits: list[FindHit]) -> list[FindHit]:
@@ -353,6 +288,20 @@ def _dedupe(hits: list[FindHit]) -> list[FindHit]:
 
 
 # -- the job ----------------------------------------------------------------------------------
+def segment_candidates(intent: Intent, tl: Timeline, file: str) -> list[FindHit]:
+    """Ad spots, breaks or sponsor reads answering a segment query, as hits."""
+    return [FindHit(file, h.start, h.end, h.score, h.reason, h.kind, h.text, h.relevance, "segments")
+            for h in segment_hits(tl, intent)]
+
+
+def text_candidates(intent: Intent, tl: Timeline, file: str) -> list[FindHit]:
+    """The best text units for the query (restricted to the intent's sources), verified by their words."""
+    index = tl.index()
+    terms = needle_terms(intent.subject)
+    hits = index.search(terms, CANDIDATES, sources=intent.sources)
+    return [lite_verify(terms, h, file) for h in hits]
+
+
 def find_in_file(
     query: str,
     path: str | os.PathLike,
@@ -366,27 +315,22 @@ def find_in_file(
     """Verified candidates in one file (best first, overlapping ones merged) and its meta."""
     report = progress or no_progress
     clock = StageClock()
-    with clock.stage("probe"):
-        info = probe(path, store=store)
-    ctx = open_video(path, options, default_frames=default_frames(info.duration), store=store, clock=clock,
-                     progress=report)
-    ev = collect(ctx, store=store, clock=clock, ocr_every=OCR_EVERY, progress=report)
-    if not ev.units:
-        log.info("%s: no speech and no on-screen text found%s", ctx.path.name,
-                 "" if image_model is not None or backend.capabilities.sees_images
-                 else "; lite cannot see pictures, so there is nothing to search")
-    key = store.file_key(ctx.path) if store is not None and store.enabled else None
-    with clock.stage("retrieve"):
-        index = EvidenceIndex.build(ev.units, store=store, file_key=key)
-        terms = needle_terms(query)
-        text_hits = index.search(terms, CANDIDATES)
     sees = bool(backend.capabilities.sees_images)
-    with clock.stage("verify"):
-        candidates = [lite_verify(terms, h, str(path)) for h in text_hits]
-        candidates = _refine_screen_hits(ctx, candidates, text_hits, ev, store)
+    tl = open_timeline(path, options, store=store, clock=clock, progress=report,
+                       frames=None if sees else options.frames)
+    intent = parse_intent(query)
+    if not tl.units and intent.segment is None:
+        log.info("%s: no speech and no on-screen text found%s", tl.path.name,
+                 "" if image_model is not None or sees else "; lite cannot see pictures, so there is nothing to search")
+    with clock.stage("retrieve"):
+        if intent.segment is not None:
+            candidates = segment_candidates(intent, tl, str(path))
+        else:
+            candidates = text_candidates(intent, tl, str(path))
     visual_meta: dict[str, Any] = {}
-    if image_model is not None:
+    if image_model is not None and intent.segment is None:
         with clock.stage("visual"):
+            ctx = frames_context(tl, options, frames=options.frames or default_frames(tl.end - tl.start))
             times, vectors = _image_embeddings(ctx, image_model, store, report)
             step = (ctx.end - ctx.start) / max(1, len(ctx.plan.times))
             qvec = image_model.encode_text([query])[0]
@@ -398,14 +342,15 @@ def find_in_file(
                     reason += "; not verified: lite cannot see pictures"
                 candidates.append(FindHit(str(path), s, e, score, reason, "visual", "", prior, "image-text"))
         visual_meta = {"embed_model": str(image_model.path), "frames_embedded": int(times.size)}
-    if sees:
+    if sees and intent.segment is None:
         with clock.stage("verify"):
             ranked = sorted(candidates, key=lambda c: -c.retrieval)
-            verified = [vlm_verify(query, ctx, backend, c) for c in ranked[:VLM_VERIFIED]]
+            verified = [vlm_verify(query, tl, backend, c, accuracy=options.accuracy, store=store)
+                        for c in ranked[:VLM_VERIFIED]]
             candidates = verified + [replace(c, score=round((1 - VERIFY_WEIGHT) * c.retrieval, 4))
                                      for c in ranked[VLM_VERIFIED:]]
     hits = _dedupe(candidates)
-    meta = base_meta(ctx, clock, evidence=ev.meta, candidates=len(candidates), **visual_meta)
+    meta = base_meta(tl, clock, intent=intent.label, units=len(tl.units), candidates=len(candidates), **visual_meta)
     return hits, meta
 
 
@@ -451,11 +396,12 @@ def find(
     candidates.sort(key=lambda h: (-h.score, -h.retrieval, h.file, h.start))
     passing = [h for h in candidates if h.score >= threshold][:top]
     sees = bool(backend.capabilities.sees_images)
-    meta: dict[str, Any] = {"model": backend.name, "sees_images": sees, "files": files}
+    intent = parse_intent(query)
+    meta: dict[str, Any] = {"model": backend.name, "sees_images": sees, "intent": intent.label, "files": files}
     if not sees:
         meta["limits"] = ("lite reads speech and on-screen text and verifies hits by the query's words in that "
                           "text; it cannot see objects, people or actions")
-    return FindResult(query, top, threshold, passing, candidates, backend.name, sees, meta)
+    return FindResult(query, top, threshold, passing, candidates, backend.name, sees, meta, intent.label)
 
 
 def _torch_device(device: str) -> str:

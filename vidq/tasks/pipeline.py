@@ -1,33 +1,42 @@
-"""The spine every job shares: probe -> plan -> transcript -> per-frame subtitles.
+"""What every job shares: its options, the timeline it reads, frames for a VLM, and ``meta``.
 
-A job (summarize, find, ads, ask) calls :func:`open_video` once, then streams frames with
-:func:`frame_batches` as often as it needs, and records per-stage wall times in a
-:class:`StageClock` that ends up in its result's ``meta``.
+A job (summarize, find, ads, ask) calls :func:`open_timeline` once: the file's analysis
+(:mod:`vidq.analysis`), built on first use and loaded from the cache after that.  A job
+whose model sees pictures also samples frames (:func:`frames_context`,
+:func:`frame_batches`) with the subtitles the timeline's transcript gives each one.
+Per-stage wall times go to a :class:`~vidq.progress.StageClock` that ends up in the
+result's ``meta``.
 
 This module knows nothing about Typer, rich or rendering; it returns plain data.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import math
 import os
 import platform
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from vidq import __version__
+from vidq.analysis import AnalysisOptions, PictureOptions, Timeline, analyze
+from vidq.errors import InputError
 from vidq.media import FrameBatch, SamplePlan, VideoInfo, decode, plan_samples, probe, require_video
-from vidq.progress import ProgressFn, no_progress
+from vidq.progress import ProgressFn, StageClock, no_progress
 from vidq.speech import SpeechOptions, Transcript, align_to_frames, get_transcript
 from vidq.store import Store
 
 log = logging.getLogger("vidq.tasks")
 
 RESULT_SCHEMA_VERSION = 1  # bump a job's schema when its JSON shape changes
+MAX_FRAMES = 1_000_000  # --frames above this is a typo
+ACCURACIES = ("exact", "fast")
+
+__all__ = ["JobOptions", "StageClock", "VideoContext", "base_meta", "frame_batches", "frames_context",
+           "load_job_backend", "open_timeline", "open_video"]
 
 
 @dataclass(frozen=True)
@@ -51,37 +60,43 @@ class JobOptions:
     trust_remote_code: bool = False  # allow models that ship their own code (Video-XL)
     api_base: str | None = None  # OpenAI-compatible server for openai:MODEL
 
+    def validate(self) -> JobOptions:
+        """``InputError`` (exit 2) for values no file can satisfy; returns self."""
+        if self.frames is not None and (isinstance(self.frames, bool) or not 1 <= int(self.frames) <= MAX_FRAMES):
+            raise InputError(f"--frames must be between 1 and {MAX_FRAMES}, not {self.frames}")
+        if self.accuracy not in ACCURACIES:
+            raise InputError(f"accuracy must be 'exact' or 'fast', not {self.accuracy!r}")
+        for name, value in (("start", self.start), ("end", self.end)):
+            if value is not None and (not math.isfinite(value) or value < 0):
+                raise InputError(f"--{name} must be a finite, non-negative time, not {value}")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise InputError(f"--end ({self.end:g} s) must be after --start ({self.start:g} s)")
+        return self
+
     def speech(self) -> SpeechOptions:
         """The speech layer's options for this job."""
         return SpeechOptions(subtitles=self.subtitles, engine=self.asr_engine, model=self.asr_model,
                              language=self.language, device=self.device, offline=self.offline)
 
+    def analysis(self, *, frames: int | None = None) -> AnalysisOptions:
+        """The analysis a job reads; ``frames``: an exact picture-pass frame count (lite ``--frames``)."""
+        return AnalysisOptions(subtitles=self.subtitles, asr_engine=self.asr_engine, asr_model=self.asr_model,
+                               language=self.language, device=self.device, offline=self.offline, start=self.start,
+                               end=self.end, pictures=PictureOptions(frames=frames, accuracy=self.accuracy))
 
-@dataclass
-class StageClock:
-    """Wall time per named stage, in seconds (a stage entered twice accumulates)."""
 
-    seconds: dict[str, float] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
-
-    @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-
-    def as_dict(self) -> dict[str, float]:
-        """Stage times plus ``total`` since the clock was made, rounded to milliseconds."""
-        out = {k: round(v, 3) for k, v in self.seconds.items()}
-        out["total"] = round(time.perf_counter() - self.started, 3)
-        return out
+def open_timeline(path: str | os.PathLike, options: JobOptions, *, store: Store | None = None,
+                  clock: StageClock | None = None, progress: ProgressFn | None = None,
+                  frames: int | None = None) -> Timeline:
+    """The file's Timeline over the job's span (built once, then read from the cache)."""
+    options.validate()
+    return analyze(path, options.analysis(frames=frames), store=store, progress=progress or no_progress,
+                   clock=clock)
 
 
 @dataclass
 class VideoContext:
-    """Everything a job knows about its video before it looks at pixels."""
+    """Frames a job samples (for a VLM, or an eval), with their subtitles."""
 
     path: Path  # the file as given
     info: VideoInfo  # probe result
@@ -99,6 +114,13 @@ class VideoContext:
         return self.plan.end
 
 
+def frames_context(tl: Timeline, options: JobOptions, *, frames: int) -> VideoContext:
+    """``frames`` uniform targets over the timeline's span, each with the words spoken since the previous one."""
+    plan = plan_samples(tl.info, frames=frames, start=tl.start, end=tl.end, accuracy=options.accuracy)
+    subtitles = align_to_frames(tl.transcript, plan.times, start=plan.start, end=plan.end) if plan.times else []
+    return VideoContext(tl.path, tl.info, plan, tl.transcript, subtitles, options)
+
+
 def open_video(
     path: str | os.PathLike,
     options: JobOptions,
@@ -107,19 +129,17 @@ def open_video(
     store: Store | None = None,
     clock: StageClock | None = None,
     progress: ProgressFn | None = None,
-    need_video: bool = True,
 ) -> VideoContext:
     """Probe, plan ``options.frames`` (or ``default_frames``) uniform targets, transcribe, align.
 
-    Raises ``MediaError``/``InputError`` (exit 2) for unusable files or flags; a file with
-    no audio gets an empty transcript and one notice line from the speech layer.
+    For evaluations that show frames straight to a model; jobs read a Timeline instead.
     """
     clock = clock or StageClock()
     report = progress or no_progress
+    options.validate()
     with clock.stage("probe"):
         info = probe(path, store=store)
-        if need_video:
-            require_video(info)
+        require_video(info)
     with clock.stage("plan"):
         plan = plan_samples(info, frames=options.frames or default_frames, start=options.start, end=options.end,
                             accuracy=options.accuracy)
@@ -128,8 +148,6 @@ def open_video(
                                     start=options.start, end=options.end, progress=report)
     with clock.stage("align"):
         subtitles = align_to_frames(transcript, plan.times, start=plan.start, end=plan.end) if plan.times else []
-    log.debug("%s: %d frames planned over %.1f-%.1f s, transcript from %s (%d segments)",
-              Path(path).name, len(plan.times), plan.start, plan.end, transcript.source, len(transcript.segments))
     return VideoContext(Path(path), info, plan, transcript, subtitles, options)
 
 
@@ -152,20 +170,28 @@ def frame_batches(ctx: VideoContext, *, size: int | tuple[int, int] | None, plan
     return decode(ctx.path, plan or ctx.plan, info=ctx.info, size=size, batch_size=batch_size, progress=progress)
 
 
-def base_meta(ctx: VideoContext, clock: StageClock, **extra: Any) -> dict[str, Any]:
+def base_meta(tl: Timeline, clock: StageClock, **extra: Any) -> dict[str, Any]:
     """The ``meta`` block every job's JSON carries: what was used, and how long each stage took."""
-    words = sum(len(s.words) or len(s.text.split()) for s in ctx.transcript.segments)
+    words = sum(len(s.words) or len(s.text.split()) for s in tl.transcript.segments)
+    pictures = tl.meta.get("pictures", {})
     meta: dict[str, Any] = {
         "vidq": __version__,
         "python": platform.python_version(),
-        "file": str(ctx.path),
-        "duration": round(ctx.info.duration, 3),
-        "span": [round(ctx.start, 3), round(ctx.end, 3)],
-        "frames": len(ctx.plan.times),
-        "accuracy": ctx.plan.accuracy,
-        "transcript": {"source": ctx.transcript.source, "segments": len(ctx.transcript.segments), "words": words,
-                       "language": ctx.transcript.language},
+        "file": str(tl.path),
+        "duration": round(tl.info.duration, 3),
+        "span": [round(tl.start, 3), round(tl.end, 3)],
+        "frames": int(tl.signals.times.size),
+        "accuracy": pictures.get("accuracy"),
+        "transcript": {"source": tl.transcript.source, "segments": len(tl.transcript.segments), "words": words,
+                       "language": tl.transcript.language},
+        "analysis": {"cached": bool(tl.meta.get("cached")), "ocr": pictures.get("ocr"),
+                     "embeddings": tl.meta.get("embeddings"), "timings": tl.meta.get("timings", {})},
     }
     meta.update(extra)
     meta["timings"] = clock.as_dict()
     return meta
+
+
+def with_frames(options: JobOptions, frames: int | None) -> JobOptions:
+    """``options`` with ``frames`` (None clears it)."""
+    return replace(options, frames=frames)

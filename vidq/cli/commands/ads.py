@@ -101,7 +101,9 @@ def format_csv(segments: Any) -> str:
 def segment_dict(s: Any) -> dict[str, Any]:
     return {**time_fields(s.start, "start"), **time_fields(s.end, "end"), "duration": round(s.duration, 3),
             "kind": s.kind, "confidence": s.confidence, "reason": s.reason, "cues": list(s.cues),
-            "blocks": s.blocks, "verified_by": s.verified_by}
+            "blocks": s.blocks, "verified_by": s.verified_by,
+            "spots": [{**time_fields(p.start, "start"), **time_fields(p.end, "end"), "confidence": p.confidence,
+                       "text": p.text} for p in s.spots]}
 
 
 def render(out: TextIO, fmt: str, result: Any) -> None:
@@ -122,7 +124,17 @@ def render(out: TextIO, fmt: str, result: Any) -> None:
             "meta": result.meta,
         }, out)
     else:
-        out.writelines(f"{hms(s.start)}  {hms(s.end)}  {s.kind:<7}  {s.confidence:.2f}  {s.reason}\n" for s in result.segments)
+        for s in result.segments:
+            out.write(f"{hms(s.start)}  {hms(s.end)}  {s.kind:<7}  {s.confidence:.2f}  {s.reason}\n")
+            if len(s.spots) > 1:  # the spots of a break, same columns (kind "spot")
+                out.writelines(f"{hms(p.start)}  {hms(p.end)}  {'spot':<7}  {p.confidence:.2f}  spot {k + 1} of "
+                               f"{len(s.spots)}{': ' + _clip(p.text) if p.text else ''}\n"
+                               for k, p in enumerate(s.spots))
+
+
+def _clip(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 def write_edl_beside(video: Path, result: Any) -> Path:

@@ -20,7 +20,7 @@ own words as the reply (:meth:`SmolLM.option_logprobs`) picks the right one 23 o
 times, while the first-token probability of the option *letter* is no better than
 chance (it prefers "A" whatever the text) and yes/no questions get "No" every time.
 Free-form titles and summaries add words and facts that are not in the text, so jobs
-write those extractively (``vidq.models.lite.extractive``, ``.topics``) and use the model
+write those extractively (``vidq.analysis.extractive``, ``vidq.analysis.tiling``) and use the model
 only to choose between given strings.
 
 Knows nothing about video, frames, OCR, tasks or the CLI.

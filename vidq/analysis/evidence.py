@@ -4,15 +4,10 @@ What a job can *read* in a video, as :class:`Unit` s (a piece of text with the s
 belongs to), and a search that ranks them for a query::
 
     units = speech_units(transcript)                 # sentences + sliding windows of words
-    shown = read_screen(ctx, store=store)            # OCR over the plan's frames, cached "ocr/1" -> ScreenText
-    units += screen_units(shown.texts)               # each on-screen line over the span it stayed visible
-    ev = collect(ctx, store=store, clock=clock)      # the three lines above in one call -> Evidence
-    ev = collect(ctx, ocr_every=3.0)                 # ... reading only frames about 3 s apart
-    refine_screen_span(ctx, unit, before=3.0, after=3.0)   # when a line appeared/went, by bisection
-
-    index = EvidenceIndex.build(units, store=store, file_key=key)   # MiniLM vectors (cached) + BM25 statistics
+    units += screen_units(lines)                     # on-screen lines (vidq.analysis.screen) over their spans
+    index = EvidenceIndex(units, vectors, encoder)   # MiniLM vectors (the timeline's) + BM25 statistics
     hits = index.search("secret code", k=10)         # list[Hit], best first
-    hits = search(units, "secret code", k=10)        # build + search in one call
+    hits = search(units, "secret code", k=10)        # build (embedding the units) + search in one call
 
 Retrieval is hybrid: MiniLM cosine similarity (dense) and BM25 over normalised tokens
 (lexical), fused by reciprocal rank (``1 / (RRF_K + rank)`` summed over the two lists;
@@ -31,9 +26,9 @@ expanded to close spellings that do (ASR and OCR misspell names), at reduced wei
 Units carry times in seconds on the file timeline.  Speech units keep their words (with
 times), so a caller can narrow a hit to the words that matched (:func:`matched_span`).
 
-This module knows nothing about Typer, rendering, or which job uses it; models are the
-lite stack's OCR (``vidq.models.lite.ocr``) and MiniLM (``vidq.models.lite.embed``),
-imported on first use.
+This module knows nothing about decoding, Typer, rendering, or which job uses it; the one
+model it touches is the lite stack's MiniLM (``vidq.models.lite.embed``), imported on first
+use to embed units or a query.
 """
 
 from __future__ import annotations
@@ -43,33 +38,23 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
-from vidq.media.types import FrameBatch, SamplePlan
-from vidq.models.lite.extractive import stem
-from vidq.progress import ProgressFn, no_progress
+from vidq.analysis.extractive import stem
 from vidq.speech import Transcript, Word, split_segment_words
 from vidq.store import Store, params_digest
 
-if TYPE_CHECKING:
-    from vidq.models.lite.ocr import FrameText, OcrEngine
-    from vidq.tasks.pipeline import StageClock, VideoContext
+log = logging.getLogger("vidq.analysis")
 
-log = logging.getLogger("vidq.tasks")
-
-OCR_STAGE = "ocr/1"  # cache stage of per-frame OCR text
 EMBED_STAGE = "evidence-embed/1"  # cache stage of unit vectors
-OCR_SIDE = 640  # longest side (pixels) frames are decoded at for OCR; never upscaled
 SENTENCE_MAX_WORDS = 40  # longer sentences are cut into pieces of this many words
 WINDOW_WORDS = 8  # words per sliding window
 WINDOW_STRIDE = 4  # words between window starts
 WINDOW_MAX_PAUSE = 3.0  # seconds: a window never spans a longer silence between two words
-SCREEN_GAP_INTERVALS = 2.5  # an on-screen line unseen for this many sampling intervals ends its span
-SCREEN_MIN_GAP = 3.0  # seconds: ... but never less than this
 RRF_K = 60.0  # reciprocal-rank fusion constant (Cormack et al. 2009)
 BM25_K1 = 1.2  # BM25 term-frequency saturation
 BM25_B = 0.75  # BM25 length normalisation
@@ -178,222 +163,10 @@ def _runs_without_pauses(words: Sequence[Word]) -> list[list[Word]]:
     return runs
 
 
-def screen_units(texts: Sequence[FrameText], *, max_gap: float | None = None) -> list[Unit]:
-    """Each on-screen line as one unit spanning the frames where it stayed visible.
-
-    Consecutive readings of the same line (after OCR normalisation, allowing small
-    misreadings) merge into one unit from the first frame it was seen on to the last.
-    ``max_gap`` (seconds a line may go unseen and still continue) defaults to
-    ``SCREEN_GAP_INTERVALS`` sampling intervals, at least ``SCREEN_MIN_GAP``.
-    """
-    from vidq.models.lite.ocr import ocr_spans
-
-    if not texts:
-        return []
-    if max_gap is None:
-        times = np.array([t.time for t in texts], np.float64)
-        step = float(np.median(np.diff(times))) if times.size > 1 else 0.0
-        max_gap = max(SCREEN_MIN_GAP, SCREEN_GAP_INTERVALS * step)
-    return [Unit(s.start, s.end, s.text, "screen", "line", frames=s.frames, confidence=round(s.score, 4))
-            for s in ocr_spans(texts, max_gap=max_gap)]
-
-
-# -- on-screen text over a video --------------------------------------------------------------
-def ocr_side(ctx: VideoContext, side: int = OCR_SIDE) -> int:
-    """The decode size for OCR: ``side`` on the longer side, never more than the video has."""
-    video = ctx.info.video
-    return min(side, max(video.display_size)) if video is not None else side
-
-
-def _ocr_params(ctx: VideoContext, side: int, engine: OcrEngine) -> dict[str, Any]:
-    from vidq.models.lite.ocr import MODEL_LABEL
-
-    return {"times": params_digest({"t": [round(t, 6) for t in ctx.plan.times]}), "frames": len(ctx.plan.times),
-            "accuracy": ctx.plan.accuracy, "side": side, "model": MODEL_LABEL, "options": asdict(engine.options)}
-
-
-def _texts_to_json(texts: Sequence[FrameText]) -> list[Any]:
-    return [[t.index, t.time, t.reused, [[ln.text, list(ln.box), ln.score] for ln in t.lines]] for t in texts]
-
-
-def _texts_from_json(data: Sequence[Any]) -> list[FrameText]:
-    from vidq.models.lite.ocr import FrameText, OcrLine
-
-    return [FrameText(int(i), float(t), tuple(OcrLine(str(x), tuple(float(v) for v in box), float(s))
-                                              for x, box, s in lines), bool(reused))
-            for i, t, reused, lines in data]
-
-
-@dataclass
-class ScreenText:
-    """OCR of a plan's frames and how it was obtained."""
-
-    texts: list[FrameText]  # one per decoded plan frame, plan order
-    read: int  # frames OCR actually read in this run (0 when cached)
-    cached: bool  # True when the texts came from the Store
-    side: int  # decode size (longest side, pixels) the frames were read at
-
-
-def read_screen(
-    ctx: VideoContext,
-    *,
-    store: Store | None = None,
-    engine: OcrEngine | None = None,
-    side: int = OCR_SIDE,
-    tap: Callable[[FrameBatch], None] | None = None,
-    progress: ProgressFn | None = None,
-) -> ScreenText:
-    """On-screen text of every frame of ``ctx.plan``, cached as ``"ocr/1"``.
-
-    Frames are decoded at :func:`ocr_side` and read by the lite OCR (near-duplicate
-    consecutive frames reuse the last reading).  ``tap``, if given, sees every decoded
-    batch, so a job can compute picture signals in the same decode pass; with ``tap`` a
-    cache hit still decodes (for the tap) but does not read text again.
-    """
-    from vidq.models.lite.ocr import OcrEngine, ocr_frames
-    from vidq.tasks.pipeline import frame_batches
-
-    engine = engine or OcrEngine()
-    size = ocr_side(ctx, side)
-    report = progress or no_progress
-    key = store.file_key(ctx.path) if store is not None and store.enabled else None
-    params = _ocr_params(ctx, size, engine)
-    hit = store.get_json(key, OCR_STAGE, params) if key is not None else None
-    total = len(ctx.plan.times)
-    if hit is not None:
-        if tap is not None:
-            for batch in frame_batches(ctx, size=size, progress=report):
-                tap(batch)
-        return ScreenText(_texts_from_json(hit), 0, True, size)
-
-    def tapped() -> Iterable[FrameBatch]:
-        for batch in frame_batches(ctx, size=size):
-            if tap is not None:
-                tap(batch)
-            yield batch
-
-    texts = ocr_frames(tapped(), engine=engine, total=total, progress=report)
-    read = sum(not t.reused for t in texts)
-    if key is not None:
-        store.put_json(key, OCR_STAGE, params, _texts_to_json(texts))
-    return ScreenText(texts, read, False, size)
-
-
-@dataclass
-class Evidence:
-    """Everything readable in a video: units plus the per-frame OCR they came from."""
-
-    units: list[Unit]  # speech units then screen units, each ordered by start
-    screen: ScreenText | None  # per-frame OCR (None when screen text was not read)
-    meta: dict[str, Any] = field(default_factory=dict)  # counts and models, for a job's "meta"
-
-    @property
-    def speech(self) -> list[Unit]:
-        return [u for u in self.units if u.source == "speech"]
-
-    @property
-    def on_screen(self) -> list[Unit]:
-        return [u for u in self.units if u.source == "screen"]
-
-
-def collect(
-    ctx: VideoContext,
-    *,
-    store: Store | None = None,
-    clock: StageClock | None = None,
-    screen: bool = True,
-    windows: bool = True,
-    engine: OcrEngine | None = None,
-    tap: Callable[[FrameBatch], None] | None = None,
-    ocr_every: float | None = None,
-    progress: ProgressFn | None = None,
-) -> Evidence:
-    """Speech units of ``ctx.transcript`` and (``screen=True``) OCR units of ``ctx.plan``'s frames.
-
-    ``ocr_every`` (seconds) reads only every k-th plan frame so that read frames are about
-    that far apart (:func:`thin_plan`); OCR costs about 0.15-0.3 CPU-seconds per frame
-    whose picture changed, so long videos with moving pictures need it.  Stage times go
-    to ``clock`` as ``"ocr"`` and ``"units"``.  ``tap`` is passed to :func:`read_screen`
-    (ignored when ``screen=False``).
-    """
-    from contextlib import nullcontext
-
-    def stage(name: str):
-        return clock.stage(name) if clock is not None else nullcontext()
-
-    shown: ScreenText | None = None
-    if screen and ctx.plan.times:
-        with stage("ocr"):
-            sub = replace(ctx, plan=thin_plan(ctx.plan, ocr_every)) if ocr_every else ctx
-            shown = read_screen(sub, store=store, engine=engine, tap=tap, progress=progress)
-    with stage("units"):
-        units = speech_units(ctx.transcript, windows=windows)
-        units += screen_units(shown.texts) if shown is not None else []
-    meta: dict[str, Any] = {"speech_units": sum(u.source == "speech" for u in units),
-                            "screen_units": sum(u.source == "screen" for u in units)}
-    if shown is not None:
-        from vidq.models.lite.ocr import MODEL_LABEL
-
-        meta["ocr"] = {"model": MODEL_LABEL, "frames": len(shown.texts), "read": shown.read,
-                       "cached": shown.cached, "side": shown.side}
-    return Evidence(units, shown, meta)
-
-
-def thin_plan(plan: SamplePlan, every: float | None) -> SamplePlan:
-    """Every k-th time of ``plan`` so that kept times are about ``every`` seconds apart (k >= 1)."""
-    if not every or len(plan.times) < 2:
-        return plan
-    step = (plan.times[-1] - plan.times[0]) / (len(plan.times) - 1)
-    k = max(1, round(every / step)) if step > 0 else 1
-    return plan if k == 1 else replace(plan, times=plan.times[::k])
-
-
-def refine_screen_span(ctx: VideoContext, unit: Unit, *, before: float, after: float, resolution: float = 0.5,
-                       engine: OcrEngine | None = None, side: int = OCR_SIDE) -> tuple[float, float, int]:
-    """Narrow when an on-screen line appeared and went: OCR single frames between reads.
-
-    ``unit`` was first seen at ``unit.start`` and last at ``unit.end`` on frames read
-    ``before``/``after`` seconds apart from their unread neighbours; a bisection with
-    single-frame OCR finds the first and last frame showing the line to within
-    ``resolution`` seconds.  Returns ``(start, end, frames read)``.
-    """
-    from vidq.models.lite.ocr import OcrEngine, normalize
-
-    engine = engine or OcrEngine()
-    size = ocr_side(ctx, side)
-    key = normalize(unit.text)
-    reads = 0
-
-    def shows(t: float) -> tuple[bool, float]:
-        nonlocal reads
-        plan = SamplePlan((t,), "uniform", "exact", 0.0, ctx.start, ctx.end)
-        for batch in _frame_batches_of(ctx, plan, size):
-            reads += 1
-            lines = engine.read(batch.images[0])
-            seen = any(difflib.SequenceMatcher(None, key, normalize(ln.text)).ratio() >= 0.8 for ln in lines)
-            return seen, float(batch.pts[0])
-        return False, t
-
-    def bisect(absent: float, present: float) -> float:
-        """Not shown at ``absent``, shown at ``present``: move them together."""
-        for _ in range(12):
-            if abs(present - absent) <= resolution:
-                break
-            seen, t = shows((absent + present) / 2)
-            if not min(absent, present) < t < max(absent, present):
-                break  # the frame shown at the midpoint is one of the ends: nothing between
-            present, absent = (t, absent) if seen else (present, t)
-        return present
-
-    start = bisect(max(ctx.start, unit.start - before), unit.start) if unit.start > ctx.start else unit.start
-    end = bisect(min(ctx.end, unit.end + after), unit.end) if unit.end < ctx.end else unit.end
-    return start, end, reads
-
-
-def _frame_batches_of(ctx: VideoContext, plan: SamplePlan, size: int) -> Iterable[FrameBatch]:
-    from vidq.tasks.pipeline import frame_batches
-
-    return frame_batches(ctx, size=size, plan=plan, batch_size=max(1, len(plan.times)))
+def screen_units(lines: Sequence[Any]) -> list[Unit]:
+    """Each on-screen line (``start``, ``end``, ``text``, ``frames``, ``score``) as one unit over its span."""
+    return [Unit(ln.start, ln.end, ln.text, "screen", "line", frames=ln.frames, confidence=round(ln.score, 4))
+            for ln in lines]
 
 
 # -- tokens -----------------------------------------------------------------------------------

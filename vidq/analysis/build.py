@@ -1,0 +1,211 @@
+"""``analyze(path, options)``: build (or load) the Timeline of one file, stage by stage.
+
+Stages, each cached in the :class:`~vidq.store.Store` on its own (so a run killed half-way
+resumes at the first unfinished one), then the whole timeline under ``TIMELINE_STAGE``:
+
+1. **probe** (``vidq.media.probe``);
+2. **transcript** (``vidq.speech``: subtitles when there are some, else ASR) and, at the
+   same time in a second thread, the **picture pass** (``vidq.analysis.picture``: one
+   decode of ``fps`` frames a second feeding the picture signals, OCR and thumbnails).
+   ASR leaves part of the CPU idle (feature extraction, VAD and beam bookkeeping are
+   single-threaded), which the picture pass fills;
+3. **sound** (loudness per 0.2 s);
+4. **units and vectors** (speech sentences and windows, screen lines; MiniLM vectors);
+5. **segments** (ad breaks with their spots, sponsor reads: ``vidq.analysis.segments``).
+
+A job on an analysed file therefore decodes nothing and transcribes nothing: it loads the
+timeline (tens of milliseconds).  A span (``start``/``end``) is cut from a cached timeline
+of the whole file when there is one, else analysed on its own.
+
+Knows nothing about jobs or the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidq import __version__
+from vidq.analysis.evidence import EvidenceIndex
+from vidq.analysis.picture import PictureOptions, picture_pass
+from vidq.analysis.segments import label_segments
+from vidq.analysis.sound import sound_track
+from vidq.analysis.timeline import (
+    TIMELINE_STAGE,
+    TIMELINE_VERSION,
+    Timeline,
+    build_units,
+    timeline_from_json,
+    timeline_to_json,
+)
+from vidq.media import probe, require_video
+from vidq.media.plan import clip_span
+from vidq.progress import ProgressFn, StageClock, no_progress
+from vidq.speech import SpeechOptions, get_transcript
+from vidq.store import Store
+
+log = logging.getLogger("vidq.analysis")
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What decides a timeline; every field is part of its cache key."""
+
+    subtitles: str = "auto"  # auto|asr|none|PATH (see vidq.speech)
+    asr_engine: str = "faster-whisper"  # speech engine
+    asr_model: str = "tiny.en"  # speech model name or path
+    language: str | None = None  # spoken language (None: detect)
+    device: str = "auto"  # where ASR runs
+    offline: bool = False  # never touch the network
+    start: float | None = None  # clip start, seconds (None: the file's start)
+    end: float | None = None  # clip end, seconds (None: the file's end)
+    pictures: PictureOptions = field(default_factory=PictureOptions)  # the picture pass
+    embeddings: bool = True  # sentence vectors for the units (False: lexical retrieval only)
+
+    def speech(self) -> SpeechOptions:
+        return SpeechOptions(subtitles=self.subtitles, engine=self.asr_engine, model=self.asr_model,
+                             language=self.language, device=self.device, offline=self.offline)
+
+    def key(self, span: tuple[float, float]) -> dict[str, Any]:
+        """Cache parameters of a timeline over ``span`` (device and offline do not change it)."""
+        d = asdict(self)
+        for k in ("device", "offline", "start", "end"):
+            d.pop(k)
+        d["span"] = [round(span[0], 6), round(span[1], 6)]
+        return d
+
+
+def analyze(path: str | os.PathLike, options: AnalysisOptions | None = None, *, store: Store | None = None,
+            progress: ProgressFn | None = None, clock: StageClock | None = None) -> Timeline:
+    """The Timeline of ``path`` over ``options.start``..``options.end``; see the module docstring.
+
+    Raises ``MediaError``/``InputError`` (exit 2) for unusable files or spans, ``ModelError`` /
+    ``MissingDependency`` (exit 3) when a model cannot run.
+    """
+    options = options or AnalysisOptions()
+    clock = clock or StageClock()
+    report = progress or no_progress
+    with clock.stage("probe"):
+        info = probe(path, store=store)
+        require_video(info)
+        span = clip_span(info, options.start, options.end)
+    key = store.file_key(path) if store is not None and store.enabled else None
+    if key is not None:
+        with clock.stage("load"):
+            found = _cached(store, key, options, info, span, path)
+        if found is not None:
+            return found
+    tl = _build(Path(path), info, span, options, store, key, report, clock)
+    if key is not None:
+        doc, arrays = timeline_to_json(tl)
+        store.put_json(key, TIMELINE_STAGE, options.key(span), doc)
+        store.put_arrays(key, TIMELINE_STAGE, options.key(span), arrays)
+    return tl
+
+
+def _cached(store: Store, key: str, options: AnalysisOptions, info, span: tuple[float, float],
+            path: str | os.PathLike) -> Timeline | None:
+    """A stored timeline of exactly ``span``, or one of the whole file cut to it."""
+    wanted = [options.key(span)]
+    if options.start is not None or options.end is not None:
+        whole = replace(options, start=None, end=None)
+        wanted.append(whole.key(clip_span(info, None, None)))
+    for params in wanted:
+        doc = store.get_json(key, TIMELINE_STAGE, params)
+        arrays = store.get_arrays(key, TIMELINE_STAGE, params) if doc is not None else None
+        if doc is None or arrays is None:
+            continue
+        try:
+            tl = timeline_from_json(doc, arrays)
+        except (KeyError, TypeError, ValueError) as e:
+            log.debug("ignoring a damaged timeline in the cache (%s)", e)
+            continue
+        tl = replace(tl, path=Path(path)).clip(*span)
+        tl.meta = {**tl.meta, "cached": True}
+        return tl
+    return None
+
+
+class _Cancelled(Exception):
+    """The other stage failed: stop the picture pass."""
+
+
+def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions, store: Store | None,
+           key: str | None, report: ProgressFn, clock: StageClock) -> Timeline:
+    stop = threading.Event()
+    pictures: dict[str, Any] = {}
+
+    def picture_progress(stage: str, done: float, total: float | None = None) -> None:
+        if stop.is_set():
+            raise _Cancelled()
+        report(stage, done, total)
+
+    def run_pictures() -> None:
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            pictures["result"] = picture_pass(path, info, span, options.pictures, store=store, file_key=key,
+                                              progress=picture_progress)
+        except BaseException as e:  # handed to the main thread, which re-raises it
+            pictures["error"] = e
+        finally:
+            pictures["seconds"] = time.perf_counter() - t0
+
+    worker = threading.Thread(target=run_pictures, name="vidq-pictures", daemon=True)
+    worker.start()
+    try:
+        with clock.stage("transcribe"):
+            # the span as given (None: the whole file), so `vidq transcribe` and jobs share one cache entry
+            transcript = get_transcript(path, options=options.speech(), info=info, store=store,
+                                        start=options.start, end=options.end, progress=report)
+    except BaseException:
+        stop.set()
+        worker.join()
+        raise
+    with clock.stage("pictures_wait"):
+        worker.join()
+    clock.add("pictures", pictures.get("seconds", 0.0))
+    if "error" in pictures:
+        raise pictures["error"]
+    pic = pictures["result"]
+    with clock.stage("sound"):
+        track = sound_track(path, info, span, store=store, file_key=key)
+    with clock.stage("embed"):
+        units = build_units(transcript, pic.screen)
+        vectors = _vectors(units, options, store, key)
+    with clock.stage("segments"):
+        segments = label_segments(pic.signals, track, transcript, [u for u in units if u.source == "screen"], span)
+    meta = {
+        "vidq": __version__, "timeline": TIMELINE_VERSION, "pictures": pic.meta,
+        "transcript": {"source": transcript.source, "language": transcript.language,
+                       "segments": len(transcript.segments)},
+        "units": len(units), "embeddings": _embed_label() if options.embeddings else None,
+        "timings": {k: round(v, 3) for k, v in clock.seconds.items()},
+    }
+    return Timeline(path, key, info, span, transcript, pic.signals, pic.screen, track, units, vectors, segments,
+                    pic.thumbs, meta)
+
+
+def _embed_label() -> str:
+    from vidq.models.lite.embed import MODEL_LABEL
+
+    return MODEL_LABEL
+
+
+def _vectors(units, options: AnalysisOptions, store: Store | None, key: str | None) -> np.ndarray:
+    if not options.embeddings or not units:
+        return np.zeros((len(units), 0), np.float32)
+    try:
+        index = EvidenceIndex.build(units, store=store, file_key=key)
+    except ImportError as e:  # the offline extra (MiniLM) is missing: lexical retrieval still works
+        log.info("sentence vectors unavailable (%s); retrieval is lexical only", e)
+        return np.zeros((len(units), 0), np.float32)
+    assert index.vectors is not None
+    return index.vectors

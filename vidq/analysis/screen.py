@@ -1,0 +1,223 @@
+"""On-screen text over a stream of frames: which frames OCR reads, and when each line came and went.
+
+    reader = ScreenReader(engine, every=3.0)
+    for image, t in frames:            # every frame of the picture pass (2 a second), in time order
+        reader.feed(image, t)
+    lines = reader.finish()            # list[ScreenLine]: text, start, end, score, frames read
+
+OCR is the expensive part (detection plus recognition, 0.05-0.3 CPU-s a frame), so it reads
+a frame only every ``every`` seconds, or sooner (``min_gap``) when the picture changed
+(a cut often brings a title card).  The frames in between are not read but kept until the
+next read: when a line appears on a read frame, the frames before it are compared with it
+*at the line's box* (a grey thumbnail of the region: the mean difference stays within
+``REGION_THRESHOLD``), back to the first one that still shows it; when a line is gone, the frames after
+its last reading are compared the same way.  So a line's span is known to one sampling
+interval (half a second at 2 frames a second) while OCR reads a frame every few seconds,
+with no extra OCR.
+
+Readings of the same line on consecutive reads (same text after normalisation, small
+misreadings allowed) merge into one :class:`ScreenLine`.  Knows nothing about decoding,
+tasks or the CLI.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidq.models.lite.ocr import (
+    LINE_MAX_COLS,
+    LINE_ROWS,
+    SPAN_SIMILARITY,
+    OcrEngine,
+    OcrLine,
+    normalize,
+    region_thumbnail,
+    thumbnail,
+)
+
+log = logging.getLogger("vidq.analysis")
+
+OCR_EVERY = 3.0  # seconds between frames OCR reads (text that stays this long is always read)
+OCR_MIN_GAP = 1.0  # seconds: after a picture change, a frame is read this soon after the last read
+REGION_THRESHOLD = 12.0  # mean grey difference (0..255) of a line's region thumbnail for it to still show the line
+MAX_GAP_READS = 1  # a line missing from this many consecutive reads (but seen again) keeps one span
+
+
+@dataclass(frozen=True)
+class ScreenLine:
+    """A line of on-screen text and when it was shown."""
+
+    start: float  # seconds: first frame showing it (read, or matched at its box)
+    end: float  # seconds: last frame showing it
+    text: str  # the best-scored reading
+    score: float  # that reading's OCR confidence, 0..1
+    frames: int  # reads that carried it
+    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) of the best reading, in read-frame pixels
+
+
+@dataclass
+class _Open:
+    """A line being followed across reads."""
+
+    key: str  # normalised text
+    best: OcrLine  # best-scored reading so far
+    start: float  # seconds (refined backwards when it appeared)
+    last: float  # seconds: last read carrying it
+    reads: int  # reads carrying it
+    thumb: np.ndarray | None  # grey thumbnail of its region on the last read carrying it
+    box: tuple[int, int, int, int]  # that region (x0, y0, x1, y1)
+    missed: int = 0  # consecutive reads without it
+
+
+def _bounds(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    return int(np.floor(box[0])), int(np.floor(box[1])), int(np.ceil(box[2])), int(np.ceil(box[3]))
+
+
+def _line_thumb(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    x0, y0, x1, y1 = box
+    cols = max(1, min(LINE_MAX_COLS, round(LINE_ROWS * (x1 - x0) / max(y1 - y0, 1))))
+    return region_thumbnail(image, box, (LINE_ROWS, cols))
+
+
+def _shows(image: np.ndarray, box: tuple[int, int, int, int], thumb: np.ndarray | None,
+           threshold: float) -> bool:
+    """Whether ``image`` still shows, at ``box``, the region ``thumb`` was taken from."""
+    if thumb is None:
+        return False
+    region = region_thumbnail(image, box, thumb.shape)
+    # the mean, not the max: a caption box over a moving picture lets a little of it through
+    return region is not None and float(np.abs(region - thumb).mean()) <= threshold
+
+
+class ScreenReader:
+    """Reads on-screen text from a stream of frames; see the module docstring."""
+
+    def __init__(self, engine: OcrEngine | None = None, *, every: float = OCR_EVERY, min_gap: float = OCR_MIN_GAP,
+                 region_threshold: float = REGION_THRESHOLD):
+        self.engine = engine or OcrEngine()
+        self.every = float(every)  # seconds between reads
+        self.min_gap = float(min_gap)  # seconds: earliest re-read after a picture change
+        self.region_threshold = float(region_threshold)
+        self.reads = 0  # frames OCR actually ran on
+        self.reused = 0  # reads answered by the previous read (the picture had not changed)
+        self.frames = 0  # frames fed
+        self._pending: list[tuple[np.ndarray, float]] = []  # unread frames since the last read
+        self._last_read: float | None = None  # time of the last read
+        self._last_thumb: np.ndarray | None = None  # whole-frame thumbnail of the last read
+        self._last_lines: tuple[OcrLine, ...] = ()
+        self._open: list[_Open] = []
+        self._done: list[ScreenLine] = []
+
+    # -- streaming ------------------------------------------------------------------------
+    def feed(self, image: np.ndarray, t: float, *, changed: bool = False) -> None:
+        """One frame at ``t`` seconds (ascending); ``changed``: the picture cut since the last frame."""
+        self.frames += 1
+        due = self._last_read is None or t - self._last_read >= self.every - 1e-6
+        if not due and changed and t - self._last_read >= self.min_gap - 1e-6:
+            due = True
+        if not due:
+            self._pending.append((image, t))
+            return
+        self._read(image, t)
+
+    def finish(self) -> list[ScreenLine]:
+        """Close every open line (following them over the unread tail) and return all lines by start."""
+        for line in self._open:
+            if line.missed == 0:  # (a line missed by the last read was followed when it was missed)
+                self._follow_forward(line)
+            self._close(line)
+        self._open = []
+        self._pending = []
+        return sorted(self._done, key=lambda ln: (ln.start, ln.text))
+
+    # -- reads ----------------------------------------------------------------------------
+    def _read(self, image: np.ndarray, t: float) -> None:
+        thumb = thumbnail(image)
+        same = (self._last_thumb is not None and self._last_thumb.shape == thumb.shape
+                and float(np.abs(thumb - self._last_thumb).max()) <= self.engine.options.dup_threshold)
+        if same:
+            lines = self._last_lines
+            self.reused += 1
+        else:
+            lines = self.engine.read(image)
+            self._last_thumb = thumb
+            self._last_lines = lines
+            self.reads += 1
+        matched: set[int] = set()
+        fresh: list[tuple[OcrLine, str]] = []
+        for line in lines:
+            key = normalize(line.text)
+            if not key:
+                continue
+            k = self._match(key, matched)
+            if k is None:
+                fresh.append((line, key))
+                continue
+            matched.add(k)
+            o = self._open[k]
+            o.last, o.reads, o.missed = t, o.reads + 1, 0
+            o.box = _bounds(line.box)
+            o.thumb = _line_thumb(image, o.box)
+            if line.score > o.best.score:
+                o.best, o.key = line, key
+        still: list[_Open] = []
+        for k, o in enumerate(self._open):
+            if k in matched:
+                still.append(o)
+                continue
+            o.missed += 1
+            if o.missed == 1:
+                self._follow_forward(o)  # when it went, among the frames since its last read
+            if o.missed > MAX_GAP_READS:
+                self._close(o)
+            else:
+                still.append(o)
+        self._open = still
+        for line, key in fresh:
+            box = _bounds(line.box)
+            line_thumb = _line_thumb(image, box)
+            start = self._follow_back(box, line_thumb, t)
+            self._open.append(_Open(key, line, start, t, 1, line_thumb, box))
+        self._pending = []
+        self._last_read = t
+
+    def _match(self, key: str, taken: set[int]) -> int | None:
+        for k, o in enumerate(self._open):
+            if k not in taken and difflib.SequenceMatcher(None, o.key, key).ratio() >= SPAN_SIMILARITY:
+                return k
+        return None
+
+    def _follow_back(self, box: tuple[int, int, int, int], thumb: np.ndarray | None, t: float) -> float:
+        """The earliest unread frame before ``t`` that still shows the region (consecutively)."""
+        start = t
+        for image, tp in reversed(self._pending):
+            if not _shows(image, box, thumb, self.region_threshold):
+                break
+            start = tp
+        return start
+
+    def _follow_forward(self, o: _Open) -> None:
+        """Extend ``o.last`` over the unread frames after its last read that still show it."""
+        for image, tp in self._pending:
+            if tp <= o.last:
+                continue
+            if not _shows(image, o.box, o.thumb, self.region_threshold):
+                break
+            o.last = tp
+
+    def _close(self, o: _Open) -> None:
+        self._done.append(ScreenLine(float(o.start), float(o.last), o.best.text, float(o.best.score), o.reads,
+                                     tuple(float(v) for v in o.best.box)))
+
+
+def lines_to_json(lines: list[ScreenLine]) -> list[list]:
+    return [[ln.start, ln.end, ln.text, ln.score, ln.frames, list(ln.box)] for ln in lines]
+
+
+def lines_from_json(data: list) -> list[ScreenLine]:
+    return [ScreenLine(float(s), float(e), str(x), float(sc), int(n), tuple(float(v) for v in box))
+            for s, e, x, sc, n, box in data]

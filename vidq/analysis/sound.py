@@ -1,0 +1,45 @@
+"""The sound of a video as the analysis keeps it: loudness per window, from which silences follow.
+
+    track = sound_track(path, info, span, store=store, file_key=key)   # Loudness | None (no audio)
+
+RMS level per ``LOUDNESS_WINDOW`` over the span, decoded at 16 kHz mono in chunks (memory
+is one chunk), cached as ``LOUDNESS_STAGE``.  Knows nothing about tasks or the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from vidq.media import signals
+from vidq.media.types import VideoInfo
+from vidq.store import Store
+
+LOUDNESS_STAGE = "loudness/1"  # cache stage of the loudness track
+LOUDNESS_WINDOW = 0.2  # seconds per loudness window
+AUDIO_CHUNK = 30.0  # seconds of audio per decoded chunk (a multiple of LOUDNESS_WINDOW)
+SAMPLE_RATE = 16000  # Hz
+
+
+def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, float], *, store: Store | None = None,
+                file_key: str | None = None) -> signals.Loudness | None:
+    """RMS loudness of the audio over ``span``, per ``LOUDNESS_WINDOW``; None without audio."""
+    from vidq.media.audio import iter_audio
+
+    if info.audio is None:
+        return None
+    params = {"window": LOUDNESS_WINDOW, "rate": SAMPLE_RATE, "start": span[0], "end": span[1]}
+    hit = store.get_arrays(file_key, LOUDNESS_STAGE, params) if store is not None and file_key else None
+    if hit is not None:
+        return signals.Loudness(float(hit["start"]), float(hit["hop"]), float(hit["window"]), hit["db"], "rms")
+    parts = [signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start)
+             for c in iter_audio(path, sample_rate=SAMPLE_RATE, start=span[0], end=span[1], chunk_seconds=AUDIO_CHUNK)
+             if c.samples.size]
+    if not parts:
+        return None
+    track = signals.concat_loudness(parts)
+    if store is not None and file_key:
+        store.put_arrays(file_key, LOUDNESS_STAGE, params, {"start": np.array(track.start), "hop": np.array(track.hop),
+                                                            "window": np.array(track.window), "db": track.db})
+    return track
