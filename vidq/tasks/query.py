@@ -34,7 +34,8 @@ from vidq.analysis.segments import AdSegment, Spot
 
 AD_WORDS = r"(?:tv\s+)?(?:ad|ads|advert|adverts|advertisement|advertisements|advertising|commercial|commercials|spot|promo)"
 _AD_FOR = re.compile(rf"^(?:an?|the|any|all)?\s*{AD_WORDS}\s+(?:for|about|of|from|by|selling|with|on)\s+(?P<x>.+)$", re.I)
-_X_AD = re.compile(rf"^(?:an?|the|any)?\s*(?P<x>.+?)\s+{AD_WORDS}$", re.I)
+_X_AD = re.compile(r"^(?:an?|the|any)?\s*(?P<x>.+?)\s+(?:tv\s+)?(?:ad|ads|advert|adverts|advertisement|advertisements|"
+                   r"commercial|commercials)$", re.I)  # "the soda ad" (not "a parking spot")
 _BREAKS = re.compile(rf"^(?:an?|the|all|any)?\s*(?:{AD_WORDS}|(?:ad|commercial|advertising)\s+breaks?|breaks)$", re.I)
 _SPONSOR = re.compile(r"^(?:an?|the|any)?\s*(?:sponsor(?:ed|ship|s)?(?:\s+(?:read|reads|segment|message|mention|"
                       r"spot|plug))?)(?:\s+(?:for|by|from|of|about)\s+(?P<x>.+))?$", re.I)
@@ -76,8 +77,13 @@ class Intent:
         return f"\"{self.subject}\"" + (f" ({where})" if where else "")
 
 
+_ARTICLE = re.compile(r"^(?:an?|the|some|any)\s+", re.I)
+
+
 def _clean(x: str | None) -> str:
-    return " ".join((x or "").strip().strip("\"'“”‘’").split())
+    """The subject without quotes or a leading article ("a phone" -> "phone")."""
+    text = " ".join((x or "").strip().strip("\"'“”‘’").split())
+    return _ARTICLE.sub("", text)
 
 
 def parse_intent(query: str) -> Intent:
