@@ -28,7 +28,6 @@ class Capabilities:
     max_context: int  # context window in tokens
     compressions: tuple[str, ...] = ("none",)  # --compress strategies it supports
     kv_compression: bool = False  # supports `--compress kv` (windowed prefill with KV pruning)
-    max_frames: int | None = None  # hard cap on frames per call, if any
 
 
 @dataclass(frozen=True)

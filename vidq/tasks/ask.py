@@ -49,6 +49,8 @@ from vidq.tasks.pipeline import (
     frame_batches,
     frames_context,
     open_timeline,
+    shown_frames,
+    shown_side,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +72,6 @@ VLM_DEFAULT_FRAMES = 32  # video LLM: frames shown per question
 VLM_WINDOW = 10.0  # seconds each side of a retrieved moment shown to a video LLM
 VLM_WINDOWS = 3  # retrieved moments shown
 VLM_CONTEXT_FRAMES = 8  # frames spread over the whole span, for context
-VLM_SIDE = 448  # video LLM: decode size (longest side, pixels)
 LITE_LIMITS = ("the lite backend reads speech and on-screen text; it cannot see objects, people, actions "
                "or scenes, so questions about what is shown are answered only from what is said or written")
 
@@ -351,7 +352,7 @@ def _answer_vlm(tl: Timeline, backend: Backend, question: str, choices: list[tup
     from vidq.models.base import GenerateOptions, VideoInput
     from vidq.speech import align_to_frames
 
-    ctx = frames_context(tl, options, frames=options.frames or VLM_DEFAULT_FRAMES)
+    ctx = frames_context(tl, options, frames=shown_frames(backend, options.frames or VLM_DEFAULT_FRAMES, options))
     span = (ctx.start, ctx.end)
     frames = len(ctx.plan.times)
     with clock.stage("retrieve"):
@@ -367,7 +368,7 @@ def _answer_vlm(tl: Timeline, backend: Backend, question: str, choices: list[tup
     prompt = (MC_PROMPT.format(question=question, options=options_text) if choices
               else OPEN_PROMPT.format(question=question))
     gen = GenerateOptions(max_new_tokens=16 if choices else 128, compress=ctx.options.compress, ratio=ctx.options.ratio)
-    video = VideoInput(batches=frame_batches(ctx, size=VLM_SIDE, plan=plan), times=plan.times,
+    video = VideoInput(batches=frame_batches(ctx, size=shown_side(backend), plan=plan), times=plan.times,
                        subtitles=subtitles if ctx.subtitles else None, duration=ctx.info.duration)
     with clock.stage("answer"):
         reply = backend.answer(video, prompt, gen)

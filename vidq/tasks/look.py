@@ -22,7 +22,6 @@ from vidq.store import Store
 
 LOOK_STAGE = "look/1"  # cache stage of a VLM's verdict on a window
 LOOK_FRAMES = 8  # frames shown per window
-LOOK_SIDE = 448  # their longest side (pixels)
 LOOK_MAX_TOKENS = 40  # tokens of the yes/no and its reason
 
 
@@ -37,10 +36,11 @@ def parse_verdict(text: str) -> tuple[float, str]:
 
 
 def look(tl: Timeline, backend: Any, start: float, end: float, prompt: str, *, accuracy: str = "fast",
-         frames: int = LOOK_FRAMES, side: int = LOOK_SIDE, store: Store | None = None) -> tuple[float, str]:
+         frames: int = LOOK_FRAMES, store: Store | None = None) -> tuple[float, str]:
     """Ask ``backend`` about ``[start, end]`` of the timeline's file: (verdict 1/0/0.5, reason)."""
     from vidq.models.base import GenerateOptions, VideoInput
 
+    side = int(getattr(backend, "frame_size", None) or 448)  # the backend's own frame size
     lo, hi = max(tl.start, start), min(tl.end, max(end, start + 0.5))
     if hi <= lo:
         hi = min(tl.info.duration, lo + 1.0)

@@ -17,7 +17,7 @@ import math
 import os
 import platform
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,11 +32,12 @@ from vidq.store import Store
 log = logging.getLogger("vidq.tasks")
 
 RESULT_SCHEMA_VERSION = 1  # bump a job's schema when its JSON shape changes
+DEFAULT_SIDE = 448  # longest side (pixels) of frames shown to a model that names no size
 MAX_FRAMES = 1_000_000  # --frames above this is a typo
 ACCURACIES = ("exact", "fast")
 
 __all__ = ["JobOptions", "StageClock", "VideoContext", "base_meta", "frame_batches", "frames_context",
-           "load_job_backend", "open_timeline", "open_video"]
+           "load_job_backend", "open_timeline", "open_video", "shown_frames", "shown_side"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,18 @@ def load_job_backend(options: JobOptions, **extra: Any):
                         trust_remote_code=options.trust_remote_code, api_base=options.api_base, **extra)
 
 
+def shown_frames(backend: Any, wanted: int, options: JobOptions) -> int:
+    """How many of ``wanted`` frames a model that sees takes (its planner may take fewer to fit)."""
+    from vidq.models.base import GenerateOptions
+
+    return max(1, int(backend.suggest_frames(wanted, GenerateOptions(compress=options.compress, ratio=options.ratio))))
+
+
+def shown_side(backend: Any) -> int:
+    """The longest side frames are decoded at for ``backend`` (its own size, else ``DEFAULT_SIDE``)."""
+    return int(getattr(backend, "frame_size", None) or DEFAULT_SIDE)
+
+
 def frame_batches(ctx: VideoContext, *, size: int | tuple[int, int] | None, plan: SamplePlan | None = None,
                   batch_size: int = 16, progress: ProgressFn | None = None) -> Iterator[FrameBatch]:
     """Stream ``plan`` (default: the context's plan) decoded and resized to ``size``."""
@@ -190,8 +203,3 @@ def base_meta(tl: Timeline, clock: StageClock, **extra: Any) -> dict[str, Any]:
     meta.update(extra)
     meta["timings"] = clock.as_dict()
     return meta
-
-
-def with_frames(options: JobOptions, frames: int | None) -> JobOptions:
-    """``options`` with ``frames`` (None clears it)."""
-    return replace(options, frames=frames)

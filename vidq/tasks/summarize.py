@@ -49,6 +49,8 @@ from vidq.tasks.pipeline import (
     frame_batches,
     frames_context,
     open_timeline,
+    shown_frames,
+    shown_side,
 )
 
 if TYPE_CHECKING:
@@ -67,7 +69,6 @@ MIN_SENTENCE_WORDS = 4  # shorter sentences are chosen for a summary only when n
 VLM_SEGMENT_SECONDS = 240.0  # video LLM: about one segment (chapter) per this many seconds
 VLM_MAX_SEGMENTS = 12  # ... at most this many
 VLM_DEFAULT_FRAMES = 64  # video LLM: frames over the whole span (the engine's planner may cut them)
-VLM_SIDE = 448  # video LLM: decode size (longest side, pixels)
 NO_TEXT = "no speech and no on-screen text were found"
 LITE_LIMITS = ("the lite backend reads speech and on-screen text; it cannot see objects, people, "
                "actions or scenes, so the summary covers only what is said or written")
@@ -260,7 +261,7 @@ def summarize(
                        frames=None if sees else options.frames)
     if not sees:
         return _summarize_text(tl, backend, length=length, chapters=chapters, skip_ads=skip_ads, clock=clock)
-    ctx = frames_context(tl, options, frames=options.frames or VLM_DEFAULT_FRAMES)
+    ctx = frames_context(tl, options, frames=shown_frames(backend, options.frames or VLM_DEFAULT_FRAMES, options))
     return _summarize_vlm(tl, ctx, backend, length=length, chapters=chapters, clock=clock, progress=report)
 
 
@@ -361,7 +362,7 @@ def _summarize_vlm(tl: Timeline, ctx: VideoContext, backend: Backend, *, length:
         if not idx:  # fewer frames than segments in this stretch: show the nearest frame
             idx = [int(np.argmin([abs(t - (lo + hi) / 2) for t in times]))]
         sub = SamplePlan(tuple(times[i] for i in idx), ctx.plan.mode, ctx.plan.accuracy, ctx.plan.tolerance, lo, hi)
-        video = VideoInput(batches=frame_batches(ctx, size=VLM_SIDE, plan=sub), times=sub.times,
+        video = VideoInput(batches=frame_batches(ctx, size=shown_side(backend), plan=sub), times=sub.times,
                            subtitles=[ctx.subtitles[i] for i in idx] if ctx.subtitles else None,
                            duration=ctx.info.duration)
         prompt = SEGMENT_PROMPT.format(part=c + 1, parts=count, start=hms(lo), end=hms(hi),
