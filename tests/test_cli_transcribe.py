@@ -166,8 +166,8 @@ def test_bad_options_exit_2(transcribe, reference, args, expected):
 
 def test_offline_missing_model_names_the_embedded_one(transcribe, reference, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
-    line = one_error_line(transcribe(reference[0], "--subtitles", "asr", "--offline", "--model", "base"))
-    assert "'base' is not available offline" in line and "tiny.en (embedded)" in line
+    line = one_error_line(transcribe(reference[0], "--subtitles", "asr", "--offline", "--model", "small"))
+    assert "'small' is not available offline" in line and "tiny.en (embedded)" in line
 
 
 @pytest.mark.slow

@@ -130,6 +130,7 @@ def test_cached_transcript_loads_no_engine(reference, reference_transcript, sess
 def test_interrupted_run_leaves_no_cache_entry(reference, tmp_path, monkeypatch):
     class Interrupted:
         name = "faster-whisper"
+        multilingual = True
         calls = 0
 
         def transcribe(self, audio, *, language):
@@ -149,6 +150,7 @@ def test_interrupted_run_leaves_no_cache_entry(reference, tmp_path, monkeypatch)
 def test_engine_failure_is_a_model_error(reference, monkeypatch):
     class Broken:
         name = "faster-whisper"
+        multilingual = True
 
         def transcribe(self, audio, *, language):
             raise ModelError("faster-whisper failed: out of memory")

@@ -60,6 +60,7 @@ class Engine(Protocol):
     """What every engine offers."""
 
     name: str  # "faster-whisper" or "openai-whisper"
+    multilingual: bool  # False for English-only models (tiny.en, base.en, ...)
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str | None]:
         """Transcribe ``audio`` (shape (n,), float32, 16 kHz mono); times relative to ``audio[0]``.
@@ -81,8 +82,9 @@ def cpu_threads(requested: int = 0) -> int:
 def check_language(model: str, multilingual: bool, language: str | None) -> None:
     """An English-only model cannot transcribe another language: say so instead of guessing."""
     if not multilingual and language not in (None, "en"):
-        raise InputError(f"model {model} is English-only; for --language {language} use a multilingual model "
-                         "(tiny, base, small, medium, large-v3, ...)")
+        from vidq.speech.models import multilingual_hint
+
+        raise InputError(f"model {model} is English-only; for --language {language} {multilingual_hint()}")
 
 
 def snap_to_onsets(segments: list[Segment], regions: list[tuple[float, float]],
@@ -216,6 +218,29 @@ class FasterWhisperEngine:
                                               word_timestamps=c.word_timestamps, vad_filter=c.vad)
         return raw, info.language
 
+    def detect_language(self, audio: np.ndarray, *, seconds: float = 30.0) -> tuple[str, float] | None:
+        """(ISO 639-1 code, probability) of the first ``seconds`` of speech in ``audio`` (shape (n,), 16 kHz).
+
+        Speech is found with Silero VAD; None when there is none (or the model is English-only).
+        """
+        if not self.multilingual or audio.size == 0:
+            return None
+        limit = int(seconds * SAMPLE_RATE)
+        pieces, total = [], 0
+        for r0, r1 in speech_regions(audio):
+            piece = audio[int(r0 * SAMPLE_RATE): int(r1 * SAMPLE_RATE)][: limit - total]
+            pieces.append(piece)
+            total += piece.size
+            if total >= limit:
+                break
+        if total == 0:
+            return None
+        try:
+            language, probability, _ = self.model.detect_language(np.concatenate(pieces))
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"faster-whisper language detection failed: {e}") from e
+        return language, float(probability)
+
 
 # -- openai-whisper -----------------------------------------------------------------------------
 def _torch_device(device: str) -> str:
@@ -268,13 +293,14 @@ class OpenAIWhisperEngine:
             torch.set_num_threads(cpu_threads(config.threads))
         self.model = _load_pt(model.location, model.name, self.device, model.origin)
         self.label = model.label
+        self.multilingual = bool(self.model.is_multilingual)
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str | None]:
-        check_language(self.label, self.model.is_multilingual, language)
+        check_language(self.label, self.multilingual, language)
         if audio.size == 0:
             return [], language
         c = self.config
-        if not self.model.is_multilingual:
+        if not self.multilingual:
             language = "en"
         try:
             result = self.model.transcribe(audio, language=language, beam_size=c.beam_size if c.beam_size > 1 else None,

@@ -1,0 +1,158 @@
+"""Which language is spoken: the codes Whisper knows, ``--language auto|CODE``, and the
+check that keeps an English-only model from writing other languages as English.
+
+Whisper tiny.en (the default) has no language tokens: given French it writes fluent,
+unrelated English ("Do not forget to subscribe to my channel").  So when an English-only
+model runs with no ``--language`` (or ``auto``), :class:`EnglishCheck` looks first:
+
+* with a multilingual model installed (``base`` from ``vidq[speech-plus]``, or one in the
+  Hugging Face cache), it detects the language of the first ``DETECT_SECONDS`` of speech
+  (Silero VAD) in the first window; when that is another language with probability at
+  least ``DETECT_MIN_PROBABILITY`` the run **stops** with :class:`NotEnglish` (exit 2)
+  naming the language and the multilingual model to use, before anything is transcribed
+  or cached.  ``--language en`` transcribes it as English anyway.
+* with none installed, nothing can tell the language, so after transcribing it **warns**
+  (stderr) when the English-only model heard the speech with a mean word probability
+  under ``LOW_CONFIDENCE``, and says what to install.
+
+This module knows nothing about files, containers, caching, tasks or the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidq.errors import InputError
+from vidq.speech.types import Segment
+
+log = logging.getLogger("vidq.speech")
+
+DETECT_SECONDS = 30.0  # seconds of speech (after VAD) the language is detected on
+DETECT_MIN_PROBABILITY = 0.5  # a non-English guess at least this sure stops an English-only model
+# Mean word probability of tiny.en on generated speech (benchmarks/asr.py tiers): English
+# clips 0.85-0.95, French/German/Spanish 0.30-0.50.
+LOW_CONFIDENCE = 0.65  # below this (no detector installed) tiny.en's transcript gets a warning
+MIN_WORDS = 5  # fewer words than this say too little to warn about
+
+# The languages Whisper knows (ISO 639-1, plus "haw" and "yue"), with English names.
+LANGUAGES = {
+    "en": "English", "zh": "Chinese", "de": "German", "es": "Spanish", "ru": "Russian", "ko": "Korean",
+    "fr": "French", "ja": "Japanese", "pt": "Portuguese", "tr": "Turkish", "pl": "Polish", "ca": "Catalan",
+    "nl": "Dutch", "ar": "Arabic", "sv": "Swedish", "it": "Italian", "id": "Indonesian", "hi": "Hindi",
+    "fi": "Finnish", "vi": "Vietnamese", "he": "Hebrew", "uk": "Ukrainian", "el": "Greek", "ms": "Malay",
+    "cs": "Czech", "ro": "Romanian", "da": "Danish", "hu": "Hungarian", "ta": "Tamil", "no": "Norwegian",
+    "th": "Thai", "ur": "Urdu", "hr": "Croatian", "bg": "Bulgarian", "lt": "Lithuanian", "la": "Latin",
+    "mi": "Maori", "ml": "Malayalam", "cy": "Welsh", "sk": "Slovak", "te": "Telugu", "fa": "Persian",
+    "lv": "Latvian", "bn": "Bengali", "sr": "Serbian", "az": "Azerbaijani", "sl": "Slovenian", "kn": "Kannada",
+    "et": "Estonian", "mk": "Macedonian", "br": "Breton", "eu": "Basque", "is": "Icelandic", "hy": "Armenian",
+    "ne": "Nepali", "mn": "Mongolian", "bs": "Bosnian", "kk": "Kazakh", "sq": "Albanian", "sw": "Swahili",
+    "gl": "Galician", "mr": "Marathi", "pa": "Punjabi", "si": "Sinhala", "km": "Khmer", "sn": "Shona",
+    "yo": "Yoruba", "so": "Somali", "af": "Afrikaans", "oc": "Occitan", "ka": "Georgian", "be": "Belarusian",
+    "tg": "Tajik", "sd": "Sindhi", "gu": "Gujarati", "am": "Amharic", "yi": "Yiddish", "lo": "Lao", "uz": "Uzbek",
+    "fo": "Faroese", "ht": "Haitian Creole", "ps": "Pashto", "tk": "Turkmen", "nn": "Nynorsk", "mt": "Maltese",
+    "sa": "Sanskrit", "lb": "Luxembourgish", "my": "Myanmar", "bo": "Tibetan", "tl": "Tagalog", "mg": "Malagasy",
+    "as": "Assamese", "tt": "Tatar", "haw": "Hawaiian", "ln": "Lingala", "ha": "Hausa", "ba": "Bashkir",
+    "jw": "Javanese", "su": "Sundanese", "yue": "Cantonese",
+}
+
+
+def normalize_language(value: str | None) -> str | None:
+    """``None``/``"auto"`` -> None (detect); ``"FR"``, ``"fr-CA"``, ``"fra"`` -> ``"fr"``.
+
+    Raises
+    ------
+    InputError : not a language Whisper knows.
+    """
+    from vidq.speech.sources import iso639_1
+
+    if value is None or value.strip().lower() == "auto":
+        return None
+    raw = value.strip().lower()
+    code = raw if raw in LANGUAGES else iso639_1(raw)
+    if code not in LANGUAGES:
+        raise InputError(f"--language {value!r} is not a language Whisper knows: give auto or an ISO 639-1 code "
+                         "(en, fr, de, es, it, pt, nl, ja, zh, ...)")
+    return code
+
+
+def language_name(code: str | None) -> str:
+    """``"fr"`` -> ``"French"``; an unknown code is returned as is."""
+    return LANGUAGES.get(code or "", code or "unknown")
+
+
+class NotEnglish(InputError):
+    """An English-only model was given speech that a multilingual model says is another language."""
+
+    def __init__(self, message: str, language: str, probability: float):
+        super().__init__(message)
+        self.language = language  # ISO 639-1 code detected
+        self.probability = probability  # the detector's probability for it
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    """What a multilingual model heard."""
+
+    language: str  # ISO 639-1
+    probability: float  # 0..1
+    detector: str  # the model that decided ("base")
+
+
+def mean_word_probability(segments: Sequence[Segment]) -> tuple[float | None, int]:
+    """(mean engine probability over words that have one, or None; how many words)."""
+    probs = [w.probability for s in segments for w in s.words if w.probability is not None]
+    return (float(np.mean(probs)) if probs else None), len(probs)
+
+
+class EnglishCheck:
+    """Guards one transcription by an English-only model with no language given (module docstring)."""
+
+    def __init__(self, name: str, model: str, *, device: str = "auto", threads: int = 0):
+        from vidq.speech.models import multilingual_name
+
+        self.name = name  # the file, for messages
+        self.model = model  # the English-only model's label ("tiny.en")
+        self.device = device
+        self.threads = threads
+        self.detector = multilingual_name()  # None: nothing installed can detect languages
+        self.guess: LanguageGuess | None = None  # set by before() when the detector heard speech
+
+    def before(self, samples: np.ndarray) -> None:
+        """Detect the language of the first window (shape (n,), 16 kHz); raise :class:`NotEnglish` when sure it is not English."""
+        if self.detector is None:
+            return
+        from vidq.speech.engines import EngineConfig, load_engine
+        from vidq.speech.models import local_model, multilingual_hint
+
+        resolved = local_model(self.detector)
+        if resolved is None:
+            return
+        engine = load_engine(resolved, EngineConfig(device=self.device, threads=self.threads))
+        found = engine.detect_language(samples, seconds=DETECT_SECONDS)
+        if found is None:
+            log.debug("%s: no speech in the first window to detect the language of", self.name)
+            return
+        self.guess = LanguageGuess(found[0], found[1], resolved.name)
+        log.debug("%s: %s detected %s (p=%.2f)", self.name, resolved.name, found[0], found[1])
+        if found[0] != "en" and found[1] >= DETECT_MIN_PROBABILITY:
+            raise NotEnglish(
+                f"{self.name}: the speech is {language_name(found[0])} ({found[0]}, probability {found[1]:.2f} by "
+                f"Whisper {resolved.name} on the first {DETECT_SECONDS:g} s of speech), but {self.model} is "
+                f"English-only and would write it as made-up English; {multilingual_hint()}, or pass --language en "
+                "to transcribe it as English anyway", found[0], found[1])
+
+    def after(self, segments: Sequence[Segment]) -> None:
+        """With nothing to detect languages, warn when the English-only model was unsure of what it heard."""
+        if self.guess is not None:
+            return
+        mean, words = mean_word_probability(segments)
+        if mean is None or words < MIN_WORDS or mean >= LOW_CONFIDENCE:
+            return
+        from vidq.speech.models import multilingual_hint
+
+        log.warning("%s: %s heard this speech with low confidence (mean word probability %.2f over %d words); "
+                    "if it is not English, %s", self.name, self.model, mean, words, multilingual_hint())
