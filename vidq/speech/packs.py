@@ -40,6 +40,7 @@ log = logging.getLogger("vidq.speech")
 COPY_CHUNK = 8 * 1024 * 1024  # bytes copied (and hashed) per read while joining parts
 MANIFEST = "vidq-pack.json"  # written last into an assembled folder: what it was made from
 STALE_SECONDS = 3600.0  # an unfinished assembly folder older than this was left by a killed run
+_MADE: dict[str, Path] = {}  # identity -> folder assembled or found by this process (reused while intact)
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,10 @@ def ensure_assembled(state: PackState, root: Path | None = None) -> Path:
     if not state.installed:
         raise ModelError(f"speech model {state.pack.name} is not installed (missing {', '.join(state.missing)}); "
                          f"install it with: {INSTALL_HINT}")
-    found = assembled(state, root)
+    earlier = _MADE.get(state.identity)
+    found = assembled(state, root) or (earlier if earlier is not None and assembled(state, earlier.parent) else None)
     if found is not None:
+        _MADE[state.identity] = found
         return found
     target = target_dir(state, root)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +219,7 @@ def ensure_assembled(state: PackState, root: Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("assembled %s (%.0f MB) in %.1f s", state.pack.name, state.size / 1e6, time.perf_counter() - t0)
+    _MADE[state.identity] = target
     return target
 
 
