@@ -118,3 +118,21 @@ def test_english_passes_the_check_silently(transcribe, lang_dir):
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["language"] == "en"
     assert "low confidence" not in r.stderr and "English-only" not in r.stderr
+
+
+def test_a_job_records_the_spoken_language_and_finds_a_french_line(cli, french, lang_dir, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(lang_dir / "xdg"))
+    path, placed = french
+    r = cli("--no-cache", "find", "bienvenue dans cette émission", path, "--model", "lite", "--asr-model", "base",
+            "--language", "auto", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["meta"]["files"][0]["transcript"]["language"] == "fr"
+    assert abs(doc["start"] - placed[0].start) <= 2.0
+
+
+def test_a_job_with_the_english_model_refuses_french(cli, french, lang_dir, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(lang_dir / "xdg"))
+    r = cli("--no-cache", "find", "bienvenue", french[0], "--model", "lite", "--json")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "the speech is French" in r.stderr and "--asr-model base" in r.stderr

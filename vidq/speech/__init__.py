@@ -143,7 +143,8 @@ def get_transcript(
         if sidecar is not None:
             log.debug("using sidecar subtitles %s", sidecar)
             cues = sources.read_subtitle_file(sidecar)
-            return clip_transcript(Transcript(tuple(cues), options.language, f"sidecar:{sidecar.resolve()}"), start, end)
+            lang = options.language or sources.sidecar_language(p, sidecar)
+            return clip_transcript(Transcript(tuple(cues), lang, f"sidecar:{sidecar.resolve()}"), start, end)
     seen = sources.list_streams(p, info)
     if mode == "auto":
         index = sources.pick_subtitle_stream(seen, options.language)
