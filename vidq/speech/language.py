@@ -12,8 +12,10 @@ model runs with no ``--language`` (or ``auto``), :class:`EnglishCheck` looks fir
   naming the language and the multilingual model to use, before anything is transcribed
   or cached.  ``--language en`` transcribes it as English anyway.
 * with none installed, nothing can tell the language, so after transcribing it **warns**
-  (stderr) when the English-only model heard the speech with a mean word probability
-  under ``LOW_CONFIDENCE``, and says what to install.
+  (stderr) when the transcript looks like a failed decode (:func:`failed_decode`: a mean
+  word probability under ``LOW_CONFIDENCE``, or text that repeats itself), and says what
+  to install.  tiny.en on other languages loops ("Good morning, Good morning, ...") as
+  often as it is unsure, so both signs are needed.
 
 This module knows nothing about files, containers, caching, tasks or the CLI.
 """
@@ -21,6 +23,7 @@ This module knows nothing about files, containers, caching, tasks or the CLI.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,9 +36,11 @@ log = logging.getLogger("vidq.speech")
 
 DETECT_SECONDS = 30.0  # seconds of speech (after VAD) the language is detected on
 DETECT_MIN_PROBABILITY = 0.5  # a non-English guess at least this sure stops an English-only model
-# Mean word probability of tiny.en on generated speech (benchmarks/asr.py tiers): English
-# clips 0.85-0.95, French/German/Spanish 0.30-0.50.
-LOW_CONFIDENCE = 0.65  # below this (no detector installed) tiny.en's transcript gets a warning
+# Signs of a failed decode (benchmarks/asr.py tiers, tiny.en on generated speech): English
+# clips have mean word probabilities of 0.73-0.91 and compression ratios of 1.2-1.5; French,
+# German and Spanish either 0.35-0.65, or fluent loops with ratios of 2.8-33.
+LOW_CONFIDENCE = 0.6  # mean word probability below this: the model was guessing
+MAX_COMPRESSION = 2.4  # zlib ratio of the text above this: it repeats itself (Whisper's own threshold)
 MIN_WORDS = 5  # fewer words than this say too little to warn about
 
 # The languages Whisper knows (ISO 639-1, plus "haw" and "yue"), with English names.
@@ -108,6 +113,25 @@ def mean_word_probability(segments: Sequence[Segment]) -> tuple[float | None, in
     return (float(np.mean(probs)) if probs else None), len(probs)
 
 
+def compression_ratio(text: str) -> float:
+    """Bytes of ``text`` over bytes of its zlib compression (Whisper's loop detector)."""
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+def failed_decode(segments: Sequence[Segment]) -> str | None:
+    """Why the transcript looks like a decode that failed (guessing or looping), or None."""
+    mean, words = mean_word_probability(segments)
+    if words < MIN_WORDS:
+        return None
+    ratio = compression_ratio(" ".join(s.text for s in segments))
+    if ratio > MAX_COMPRESSION:
+        return f"its text repeats itself (compression ratio {ratio:.1f})"
+    if mean is not None and mean < LOW_CONFIDENCE:
+        return f"mean word probability {mean:.2f} over {words} words"
+    return None
+
+
 class EnglishCheck:
     """Guards one transcription by an English-only model with no language given (module docstring)."""
 
@@ -146,13 +170,13 @@ class EnglishCheck:
                 "to transcribe it as English anyway", found[0], found[1])
 
     def after(self, segments: Sequence[Segment]) -> None:
-        """With nothing to detect languages, warn when the English-only model was unsure of what it heard."""
+        """With nothing to detect languages, warn when the English-only model's transcript looks failed."""
         if self.guess is not None:
             return
-        mean, words = mean_word_probability(segments)
-        if mean is None or words < MIN_WORDS or mean >= LOW_CONFIDENCE:
+        reason = failed_decode(segments)
+        if reason is None:
             return
         from vidq.speech.models import multilingual_hint
 
-        log.warning("%s: %s heard this speech with low confidence (mean word probability %.2f over %d words); "
-                    "if it is not English, %s", self.name, self.model, mean, words, multilingual_hint())
+        log.warning("%s: %s's transcript looks like a failed decode (%s): if the speech is not English, %s",
+                    self.name, self.model, reason, multilingual_hint())

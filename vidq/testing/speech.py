@@ -274,26 +274,29 @@ SENTENCES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
         "Tomamos café en la terraza.", "La reunión empieza enseguida.",
     ),
 }
-VOICES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {"fr": ("fr-fr", "fr-be"), "de": ("de",), "es": ("es", "es-419")}
+# (voice, words per minute); espeak-ng's fr-be and fr-ch speak these sentences exactly as fr-fr does
+VOICES_BY_LANGUAGE: dict[str, tuple[tuple[str, int], ...]] = {
+    "fr": (("fr-fr", 150), ("fr-fr", 125)), "de": (("de", 150), ("de", 125)), "es": (("es", 150), ("es-419", 150)),
+}
 
 
 def language_clip(folder: str | os.PathLike, language: str, count: int = 3, *, voice: str | None = None,
-                  gap: float = 1.5) -> tuple[Path, list[PlacedSpeech]]:
+                  wpm: int = DEFAULT_WPM, gap: float = 1.5) -> tuple[Path, list[PlacedSpeech]]:
     """A video of the first ``count`` sentences of ``SENTENCES_BY_LANGUAGE[language]``, one after another.
 
-    Made once per (language, count, voice) in ``folder``; returns its path and the placed sentences.
+    Made once per (language, count, voice, wpm) in ``folder``; returns its path and the placed sentences.
     """
     import json
 
-    voice = voice or VOICES_BY_LANGUAGE[language][0]
-    path = Path(folder) / f"{language}-{count}-{voice}.mp4"
+    voice = voice or VOICES_BY_LANGUAGE[language][0][0]
+    path = Path(folder) / f"{language}-{count}-{voice}-{wpm}.mp4"
     meta = path.with_name(path.name + ".json")
     if path.is_file() and meta.is_file():
         return path, [PlacedSpeech(**p) for p in json.loads(meta.read_text())]
     sentences, t = [], 1.0
     for text in SENTENCES_BY_LANGUAGE[language][:count]:
         sentences.append((t, text))
-        t += espeak(text, voice=voice).size / ESPEAK_RATE + gap
-    placed = make_speech_video(path, sentences, t + 0.5, voice=voice)
+        t += espeak(text, voice=voice, wpm=wpm).size / ESPEAK_RATE + gap
+    placed = make_speech_video(path, sentences, t + 0.5, voice=voice, wpm=wpm)
     meta.write_text(json.dumps([p.__dict__ for p in placed]))
     return path, placed
