@@ -330,7 +330,7 @@ def bench_tiers() -> dict:
         row.update(transcribe_s=round(run_s, 2), x_realtime=round(seconds / run_s, 1),
                    audio_s_per_cpu_s=round(seconds / cpu_s, 1))
         for lang, paths in clips.items():  # an English-only model too: its WER there is noise, its confidence is the point
-            refs, hyps, probs, ratios, flagged, detected = [], [], [], [], [], []
+            refs, hyps, given_hyps, probs, ratios, flagged, detected = [], [], [], [], [], [], []
             for path in paths:
                 # the language is left to the model, as `--language auto` does (English-only models: English)
                 segments = first if path == speed_clip else transcribe_chunks([AudioChunk(0.0, audio[path])], engine)[0]
@@ -341,9 +341,15 @@ def bench_tiers() -> dict:
                 ratios.append(compression_ratio(hyps[-1]))
                 flagged.append(failed_decode(segments) is not None)
                 if engine.multilingual:
-                    guess = engine.detect_language(audio[path])
-                    detected.append(f"{guess[0]} {guess[1]:.2f}" if guess else "none")
+                    probs_by_lang = engine.detect_language(audio[path]) or {"none": 0.0}
+                    top = max(probs_by_lang, key=probs_by_lang.__getitem__)
+                    detected.append(f"{top} {probs_by_lang[top]:.2f}, en {probs_by_lang.get('en', 0.0):.3f}")
+                    if lang != "en":  # the same clip with the language given, as --language does
+                        given = transcribe_chunks([AudioChunk(0.0, audio[path])], engine, language=lang)[0]
+                        given_hyps.append(" ".join(s.text for s in given))
             row[f"wer_{lang}"] = round(word_error_rate(" ".join(refs), " ".join(hyps)), 3)
+            if given_hyps:
+                row[f"wer_{lang}_given"] = round(word_error_rate(" ".join(refs), " ".join(given_hyps)), 3)
             row[f"mean_word_p_{lang}"] = [round(x, 2) for x in probs]
             row[f"compression_{lang}"] = [round(x, 1) for x in ratios]
             row[f"failed_decode_{lang}"] = f"{sum(flagged)}/{len(flagged)}"
@@ -371,10 +377,12 @@ def _print_tier_table(out: dict, seconds: dict[str, float]) -> None:
             continue
         cells = [name, f"{row['x_realtime']}x", f"{row['time_vs_tiny_en']}x", f"{row['load_s']} s",
                  f"{100 * row['wer_en']:.1f}%"]
-        cells += [f"{100 * row[f'wer_{x}']:.1f}%" if row["multilingual"] else "English only" for x in langs]
+        cells += [f"{100 * row[f'wer_{x}']:.1f}% ({100 * row[f'wer_{x}_given']:.1f}%)" if row["multilingual"]
+                  else "English only" for x in langs]
         print("| " + " | ".join(cells) + " |")
     clips = ", ".join(f"{x} {s / 60:.1f} min" for x, s in seconds.items())
-    print(f"\nAudio per language: {clips}. {out['load']}.", flush=True)
+    print(f"\nWER in other languages: language detected (given with --language). Audio per language: {clips}. "
+          f"{out['load']}.", flush=True)
 
 
 def main() -> None:

@@ -79,7 +79,8 @@ def test_the_default_english_model_refuses_french_and_names_base(transcribe, fre
     assert r.exit_code == 2 and r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
-    assert "the speech is French (fr" in lines[0] and "tiny.en is English-only" in lines[0]
+    assert "the speech is not English" in lines[0] and "likeliest French, fr" in lines[0]
+    assert "tiny.en is English-only" in lines[0]
     assert "--model base" in lines[0] and "--language en" in lines[0]
 
 
@@ -135,4 +136,4 @@ def test_a_job_with_the_english_model_refuses_french(cli, french, lang_dir, monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(lang_dir / "xdg"))
     r = cli("--no-cache", "find", "bienvenue", french[0], "--model", "lite", "--json")
     assert r.exit_code == 2 and r.stdout == ""
-    assert "the speech is French" in r.stderr and "--asr-model base" in r.stderr
+    assert "the speech is not English" in r.stderr and "--asr-model base" in r.stderr
