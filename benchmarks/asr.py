@@ -368,14 +368,16 @@ def bench_tiers() -> dict:
 
 def _print_tier_table(out: dict, seconds: dict[str, float]) -> None:
     langs = [x for x in seconds if x != "en"]
-    head = ["model", "x real time (2 cores)", "time vs tiny.en", "load", "WER en"] + [f"WER {x}" for x in langs]
+    head = ["model", "x real time (2 threads)", "audio s per CPU s", "time vs tiny.en", "load", "WER en"] + \
+        [f"WER {x}" for x in langs]
     print("\n| " + " | ".join(head) + " |")
     print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
     for name, row in out["models"].items():
         if not row.get("installed"):
-            print(f"| {name} | not installed | | | " + " | ".join("" for _ in range(len(langs) + 1)) + " |")
+            print(f"| {name} | not installed here | | | | " + " | ".join("" for _ in range(len(langs) + 1)) + " |")
             continue
-        cells = [name, f"{row['x_realtime']}x", f"{row['time_vs_tiny_en']}x", f"{row['load_s']} s",
+        cells = [name, f"{row['x_realtime']}x", f"{row['audio_s_per_cpu_s']}", f"{row['time_vs_tiny_en']}x",
+                 f"{row['load_s']} s",
                  f"{100 * row['wer_en']:.1f}%"]
         cells += [f"{100 * row[f'wer_{x}']:.1f}% ({100 * row[f'wer_{x}_given']:.1f}%)" if row["multilingual"]
                   else "English only" for x in langs]
