@@ -4,7 +4,10 @@
 embedded subtitle stream), else runs ASR (faster-whisper by default, openai-whisper as a
 second engine) over the audio in streamed windows, and caches the result by the file's
 content hash.  ``align_to_frames`` gives each sampled frame the words spoken since the
-previous one (MiniGPT4-Video's per-frame subtitles).
+previous one (MiniGPT4-Video's per-frame subtitles).  Models: tiny.en (embedded, English),
+base (``vidq[speech-plus]``, 99 languages, ``vidq.speech.packs``), or any Whisper name or
+path (``vidq.speech.models``); an English-only model first checks that the speech is
+English (``vidq.speech.language``).
 
 This package knows nothing about vision models, tasks or the CLI: jobs call
 ``get_transcript`` and ``align_to_frames`` and get plain data back.

@@ -17,8 +17,8 @@ model runs with no ``--language`` (or ``auto``), :class:`EnglishCheck` looks fir
 * with none installed, nothing can tell the language, so after transcribing it **warns**
   (stderr) when the transcript looks like a failed decode (:func:`failed_decode`: a mean
   word probability under ``LOW_CONFIDENCE``, or text that repeats itself), and says what
-  to install.  tiny.en on other languages loops ("Good morning, Good morning, ...") as
-  often as it is unsure, so both signs are needed.
+  to install.  tiny.en on other languages either loops ("Good morning, Good morning, ...")
+  or is unsure of its words, so both signs are looked at.
 
 This module knows nothing about files, containers, caching, tasks or the CLI.
 """
@@ -93,7 +93,7 @@ def language_name(code: str | None) -> str:
 
 
 class NotEnglish(InputError):
-    """An English-only model was given speech that a multilingual model says is another language."""
+    """An English-only model was given speech that a multilingual model says is not English."""
 
     def __init__(self, message: str, language: str, probability: float):
         super().__init__(message)
