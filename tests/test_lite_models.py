@@ -134,6 +134,16 @@ def test_ocr_spans_tolerate_misreads_and_gaps():
     spans = O.ocr_spans(frames, max_gap=3.0)
     assert [(s.start, s.end, s.frames) for s in spans] == [(0.0, 2.0, 3), (2.0, 2.0, 1), (9.0, 9.0, 1)]
     assert O.normalize("  Gate-42, CLOSED! ") == "gate 42 closed"
+    assert O.normalize("Déjà vu, l'hôpital!") == "déjà vu l hôpital"
+    chinese = O.ocr_spans([ft(0, "北京欢迎你"), ft(1, "北京欢迎你"), ft(2, "东京塔")])  # no Latin letters: still lines
+    assert [(s.text, s.start, s.end) for s in chinese] == [("北京欢迎你", 0.0, 1.0), ("东京塔", 2.0, 2.0)]
+
+
+def test_ocr_reads_french_german_and_spanish_accents(engine):
+    for text in ("Déjà vu à l'hôpital", "Straße für Bäcker", "Mañana en España"):
+        img = Image.new("RGB", (640, 120), "white")
+        ImageDraw.Draw(img).text((20, 40), text, fill="black", font=ImageFont.truetype(find_font(), 28))
+        assert [ln.text for ln in engine.read(np.asarray(img))] == [text]
 
 
 def test_thumbnail_is_an_area_mean():

@@ -130,6 +130,7 @@ def test_cached_transcript_loads_no_engine(reference, reference_transcript, sess
 def test_interrupted_run_leaves_no_cache_entry(reference, tmp_path, monkeypatch):
     class Interrupted:
         name = "faster-whisper"
+        multilingual = True
         calls = 0
 
         def transcribe(self, audio, *, language):
@@ -149,6 +150,7 @@ def test_interrupted_run_leaves_no_cache_entry(reference, tmp_path, monkeypatch)
 def test_engine_failure_is_a_model_error(reference, monkeypatch):
     class Broken:
         name = "faster-whisper"
+        multilingual = True
 
         def transcribe(self, audio, *, language):
             raise ModelError("faster-whisper failed: out of memory")
@@ -306,3 +308,12 @@ def test_resegment_splits_at_sentence_ends_and_pauses():
                                                        (3.5, 4.0, "you")]
     assert [w for s in out for w in s.words] == list(words)
     assert resegment([seg], "ja") == [seg]  # no spaces between words: left whole
+
+
+def test_resegment_keeps_the_segment_s_own_spacing():
+    words = (Word(0.0, 0.3, "Je"), Word(0.3, 0.5, "t"), Word(0.5, 0.8, "'en"), Word(0.8, 1.2, "parle."),
+             Word(1.3, 1.6, "C"), Word(1.6, 2.0, "'est"), Word(2.0, 2.4, "bien."))
+    seg = Segment(0.0, 2.4, "Je t'en parle. C'est bien.", words)
+    assert [s.text for s in resegment([seg], "fr")] == ["Je t'en parle.", "C'est bien."]
+    odd = Segment(0.0, 2.4, "text that does not hold the words", words)  # then words are joined by spaces
+    assert [s.text for s in resegment([odd], "fr")] == ["Je t 'en parle.", "C 'est bien."]

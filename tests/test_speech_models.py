@@ -51,9 +51,9 @@ def test_a_path_that_is_not_a_model(tmp_path):
 def test_offline_and_not_cached_names_what_is_available(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     with pytest.raises(InputError) as err:
-        resolve_model("faster-whisper", "base", offline=True)
+        resolve_model("faster-whisper", "medium", offline=True)
     message = str(err.value)
-    assert "'base' is not available offline" in message
+    assert "'medium' is not available offline" in message
     assert "tiny.en (embedded)" in message
     assert "--model" in message  # how to add one
     assert os.environ["HF_HUB_OFFLINE"] == "1"  # set before any Hugging Face import
@@ -91,5 +91,5 @@ def test_unknown_engine_and_names():
 
 
 def test_online_and_not_cached_means_download():
-    m = resolve_model("faster-whisper", "base", offline=False)
-    assert (m.origin, m.location) == ("download", "base")
+    m = resolve_model("faster-whisper", "medium", offline=False)
+    assert (m.origin, m.location) == ("download", "medium")

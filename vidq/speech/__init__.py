@@ -4,7 +4,10 @@
 embedded subtitle stream), else runs ASR (faster-whisper by default, openai-whisper as a
 second engine) over the audio in streamed windows, and caches the result by the file's
 content hash.  ``align_to_frames`` gives each sampled frame the words spoken since the
-previous one (MiniGPT4-Video's per-frame subtitles).
+previous one (MiniGPT4-Video's per-frame subtitles).  Models: tiny.en (embedded, English),
+base (``vidq[speech-plus]``, 99 languages, ``vidq.speech.packs``), or any Whisper name or
+path (``vidq.speech.models``); an English-only model first checks that the speech is
+English (``vidq.speech.language``).
 
 This package knows nothing about vision models, tasks or the CLI: jobs call
 ``get_transcript`` and ``align_to_frames`` and get plain data back.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +65,7 @@ class SpeechOptions:
     subtitles: str = "auto"  # auto: sidecar, then embedded stream, then ASR | asr | none | a .srt/.vtt path
     engine: str = "faster-whisper"  # ASR engine: faster-whisper or openai-whisper
     model: str = "tiny.en"  # model name (tiny.en, base, small, large-v3, ...) or a local path
-    language: str | None = None  # ISO 639-1 code; None: detect (English-only models: "en")
+    language: str | None = None  # ISO 639-1 code; None or "auto": detect (English-only models: "en", after a check)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     offline: bool = False  # never touch the network: local and embedded models only
     beam_size: int = 5  # beam search width
@@ -106,13 +109,21 @@ def get_transcript(
     :class:`MediaError` when ``options.require_audio``.  Times are on the file timeline;
     a clip keeps the words whose midpoint lies in ``[start, end]``.
 
+    The language: ``options.language`` (``"auto"`` or None: detected by a multilingual
+    model; an English-only model first checks the speech is English, see
+    ``vidq.speech.language``) ends up in ``Transcript.language``.
+
     Raises
     ------
     InputError / MediaError : missing or corrupt file, bad subtitle file, bad span, model
-        not available offline (exit 2).
+        not available offline, unknown language, non-English speech for an English-only
+        model (``NotEnglish``) (exit 2).
     ModelError / MissingDependency : the engine cannot load (exit 3).
     """
+    from vidq.speech.language import normalize_language
+
     _check_span(start, end)
+    options = replace(options, language=normalize_language(options.language))
     p = Path(path)
     if not p.exists():
         raise MediaError(f"{p}: no such file")
@@ -135,7 +146,8 @@ def get_transcript(
         if sidecar is not None:
             log.debug("using sidecar subtitles %s", sidecar)
             cues = sources.read_subtitle_file(sidecar)
-            return clip_transcript(Transcript(tuple(cues), options.language, f"sidecar:{sidecar.resolve()}"), start, end)
+            lang = options.language or sources.sidecar_language(p, sidecar)
+            return clip_transcript(Transcript(tuple(cues), lang, f"sidecar:{sidecar.resolve()}"), start, end)
     seen = sources.list_streams(p, info)
     if mode == "auto":
         index = sources.pick_subtitle_stream(seen, options.language)
@@ -201,11 +213,19 @@ def _asr(p: Path, seen: StreamsSeen, options: SpeechOptions, store: Store | None
         device=options.device, compute_type=options.compute_type, beam_size=options.beam_size, vad=options.vad,
         word_timestamps=options.word_timestamps, batch_size=options.batch_size, threads=options.threads,
     ))
+    check = None
+    if options.language is None and not engine.multilingual:
+        from vidq.speech.language import EnglishCheck
+
+        check = EnglishCheck(p.name, resolved.label, device=options.device, threads=options.threads)
     chunks = iter_audio(p, sample_rate=SAMPLE_RATE, start=start, end=end, stream_index=seen.audio[0])
     span_end = end if end is not None else seen.duration
     segments, language = transcribe_chunks(chunks, engine, language=options.language,
                                            window_seconds=options.window_seconds,
-                                           span=(start or 0.0, span_end), progress=progress)
+                                           span=(start or 0.0, span_end), progress=progress,
+                                           check_first=check.before if check is not None else None)
+    if check is not None:
+        check.after(segments)
     t = clip_transcript(Transcript(tuple(segments), language, f"asr:{options.engine}:{resolved.label}"), start, end)
     if key is not None:
         store.put_json(key, TRANSCRIPT_STAGE, params, transcript_to_dict(t))

@@ -13,7 +13,7 @@ This module knows nothing about subtitles, caching, tasks or the CLI.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -122,9 +122,27 @@ def resegment(segments: Iterable[Segment], language: str | None = None) -> list[
         if len(parts) == 1:
             out.append(seg)
             continue
+        spans = word_spans(seg.text, words)
+        k = 0
         for part in parts:
-            out.append(Segment(part[0].start, part[-1].end, " ".join(w.text for w in part), tuple(part)))
+            text = " ".join(w.text for w in part)
+            if spans is not None:  # the segment's own spacing: French "t'en" is two words, not "t 'en"
+                text = seg.text[spans[k][0]: spans[k + len(part) - 1][1]]
+            k += len(part)
+            out.append(Segment(part[0].start, part[-1].end, text, tuple(part)))
     return out
+
+
+def word_spans(text: str, words: list[Word]) -> list[tuple[int, int]] | None:
+    """(start, end) character offsets of each word in ``text``, found left to right; None if one is missing."""
+    spans, at = [], 0
+    for w in words:
+        i = text.find(w.text, at)
+        if i < 0:
+            return None
+        spans.append((i, i + len(w.text)))
+        at = i + len(w.text)
+    return spans
 
 
 def shift(segments: Iterable[Segment], offset: float) -> list[Segment]:
@@ -144,11 +162,14 @@ def transcribe_chunks(
     window_seconds: float = DEFAULT_WINDOW_SECONDS,
     span: tuple[float, float | None] = (0.0, None),
     progress: ProgressFn | None = None,
+    check_first: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[list[Segment], str | None]:
     """Run ``engine`` over a stream of audio chunks, window by window.
 
     ``span`` is (start, end-or-None) of the audio in seconds, for progress only.  The
     language found in the first window with speech is kept for the later windows.
+    ``check_first`` sees the first window's samples (shape (n,)) before it is decoded and
+    may raise to stop (``vidq.speech.language.EnglishCheck.before``).
     Returns all segments in time order, on the file timeline, and the language.
     """
     report = progress or no_progress
@@ -157,7 +178,9 @@ def transcribe_chunks(
     report("transcribe", 0.0, total)
     segments: list[Segment] = []
     seen = language
-    for win in windows(chunks, window_seconds=window_seconds):
+    for k, win in enumerate(windows(chunks, window_seconds=window_seconds)):
+        if k == 0 and check_first is not None:
+            check_first(win.samples)
         found, lang = engine.transcribe(win.samples, language=language)
         seen = seen or lang
         if found and language is None:

@@ -40,6 +40,8 @@ SAMPLE_RATE = 16000  # Hz; every Whisper model takes 16 kHz mono
 # -0.014..+0.086 s, same WER.
 VAD_MIN_SILENCE_MS = 160  # ms of silence that separate speech regions (faster-whisper's batched default)
 ONSET_SNAP = 0.6  # seconds; a larger disagreement between VAD and the word time is left alone
+DETECT_SECONDS = 30.0  # seconds of audio, from the first speech, that the language is detected on (one Whisper window)
+ONSET_LEAD = 0.3  # seconds of audio kept before the first speech for language detection
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Engine(Protocol):
     """What every engine offers."""
 
     name: str  # "faster-whisper" or "openai-whisper"
+    multilingual: bool  # False for English-only models (tiny.en, base.en, ...)
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str | None]:
         """Transcribe ``audio`` (shape (n,), float32, 16 kHz mono); times relative to ``audio[0]``.
@@ -81,8 +84,9 @@ def cpu_threads(requested: int = 0) -> int:
 def check_language(model: str, multilingual: bool, language: str | None) -> None:
     """An English-only model cannot transcribe another language: say so instead of guessing."""
     if not multilingual and language not in (None, "en"):
-        raise InputError(f"model {model} is English-only; for --language {language} use a multilingual model "
-                         "(tiny, base, small, medium, large-v3, ...)")
+        from vidq.speech.models import multilingual_hint
+
+        raise InputError(f"model {model} is English-only; for --language {language} {multilingual_hint()}")
 
 
 def snap_to_onsets(segments: list[Segment], regions: list[tuple[float, float]],
@@ -115,6 +119,16 @@ def snap_to_onsets(segments: list[Segment], regions: list[tuple[float, float]],
         moved = tuple(Word(new_start.get(id(w), w.start), w.end, w.text, w.probability) for w in s.words)
         out.append(Segment(moved[0].start if moved else s.start, s.end, s.text, moved))
     return out
+
+
+def first_speech(audio: np.ndarray, step: float = 60.0) -> float | None:
+    """Seconds to the first VAD speech in ``audio`` (16 kHz), looking ``step`` seconds at a time; None if none."""
+    n = int(step * SAMPLE_RATE)
+    for lo in range(0, audio.size, n):
+        regions = speech_regions(audio[lo: lo + n])
+        if regions:
+            return lo / SAMPLE_RATE + regions[0][0]
+    return None
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -204,6 +218,10 @@ class FasterWhisperEngine:
     def _decode(self, audio: np.ndarray, language: str | None):
         """Start decoding: (lazy segment generator, language)."""
         c = self.config
+        if language is None and self.multilingual:  # vidq's detection (see detect_language), not the pipeline's
+            probs = self.detect_language(audio)
+            if probs:
+                language = max(probs, key=probs.__getitem__)
         if c.vad and c.batch_size > 1:
             from faster_whisper import BatchedInferencePipeline
 
@@ -215,6 +233,25 @@ class FasterWhisperEngine:
             raw, info = self.model.transcribe(audio, language=language, beam_size=c.beam_size,
                                               word_timestamps=c.word_timestamps, vad_filter=c.vad)
         return raw, info.language
+
+    def detect_language(self, audio: np.ndarray, *, seconds: float = DETECT_SECONDS) -> dict[str, float] | None:
+        """Probability of each language (ISO 639-1 -> 0..1) over ``seconds`` of ``audio`` (shape (n,), 16 kHz)
+        from just before its first speech (Silero VAD); None when it has no speech or the model is English-only.
+
+        The audio is taken as it is, pauses included: Whisper heard VAD-joined speech as Latin
+        more often (espeak-ng Caribbean English: English 0.14-0.42 joined, 0.59-0.67 as is).
+        """
+        if not self.multilingual or audio.size == 0:
+            return None
+        onset = first_speech(audio)
+        if onset is None:
+            return None
+        lo = max(0, int((onset - ONSET_LEAD) * SAMPLE_RATE))
+        try:
+            _, _, probs = self.model.detect_language(audio[lo: lo + int(seconds * SAMPLE_RATE)])
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"faster-whisper language detection failed: {e}") from e
+        return {lang: float(p) for lang, p in probs}
 
 
 # -- openai-whisper -----------------------------------------------------------------------------
@@ -268,13 +305,14 @@ class OpenAIWhisperEngine:
             torch.set_num_threads(cpu_threads(config.threads))
         self.model = _load_pt(model.location, model.name, self.device, model.origin)
         self.label = model.label
+        self.multilingual = bool(self.model.is_multilingual)
 
     def transcribe(self, audio: np.ndarray, *, language: str | None) -> tuple[list[Segment], str | None]:
-        check_language(self.label, self.model.is_multilingual, language)
+        check_language(self.label, self.multilingual, language)
         if audio.size == 0:
             return [], language
         c = self.config
-        if not self.model.is_multilingual:
+        if not self.multilingual:
             language = "en"
         try:
             result = self.model.transcribe(audio, language=language, beam_size=c.beam_size if c.beam_size > 1 else None,

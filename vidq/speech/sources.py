@@ -107,6 +107,13 @@ def find_sidecar(video: str | os.PathLike, language: str | None = None) -> Path 
     return None
 
 
+def sidecar_language(video: str | os.PathLike, sidecar: str | os.PathLike) -> str | None:
+    """The language tag of a sidecar (``movie.fr.srt`` beside ``movie.mp4`` -> ``"fr"``), or None."""
+    stem, name = Path(video).stem, Path(sidecar).name
+    tag = name[len(stem) + 1:].rpartition(".")[0] if name.startswith(stem + ".") else ""
+    return iso639_1(tag) if tag and "." not in tag else None
+
+
 def read_subtitle_file(path: str | os.PathLike) -> list[Segment]:
     """Cues of an ``.srt``/``.vtt`` file.
 

@@ -243,3 +243,60 @@ def reference_clip(folder: str | os.PathLike, name: str = "reference.mp4") -> tu
     placed = make_speech_video(path, REFERENCE_SENTENCES, REFERENCE_DURATION)
     meta.write_text(json.dumps([p.__dict__ for p in placed]))
     return path, placed
+
+
+# Everyday sentences without numbers (the WER normalizer spells digits in English), per
+# language, with the espeak-ng voices that speak them: for the language tests and
+# `benchmarks/asr.py tiers`.
+SENTENCES_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
+    "fr": (
+        "Bonjour à tous et bienvenue dans cette émission.", "Le train part tôt le matin.",
+        "Il fera beau et chaud demain.", "Nous avons acheté du pain et du fromage.",
+        "La bibliothèque est fermée le dimanche.", "Mon frère habite dans une petite maison.",
+        "Les enfants jouent dans le jardin.", "Il faut fermer la fenêtre avant de partir.",
+        "Elle lit un livre sur la mer.", "Le musée ouvre ses portes après le déjeuner.",
+        "Nous prenons le café sur la terrasse.", "La réunion commence dans un instant.",
+    ),
+    "de": (
+        "Guten Morgen und herzlich willkommen.", "Der Zug fährt am frühen Morgen ab.",
+        "Morgen wird das Wetter sonnig und warm.", "Wir haben Brot und Käse gekauft.",
+        "Die Bibliothek ist am Sonntag geschlossen.", "Mein Bruder wohnt in einem kleinen Haus.",
+        "Die Kinder spielen im Garten.", "Bitte schließe das Fenster, bevor du gehst.",
+        "Sie liest ein Buch über das Meer.", "Das Museum öffnet nach dem Mittagessen.",
+        "Wir trinken Kaffee auf der Terrasse.", "Die Besprechung beginnt gleich.",
+    ),
+    "es": (
+        "Buenos días y bienvenidos al programa.", "El tren sale temprano por la mañana.",
+        "Mañana hará sol y calor.", "Hemos comprado pan y queso.",
+        "La biblioteca está cerrada los domingos.", "Mi hermano vive en una casa pequeña.",
+        "Los niños juegan en el jardín.", "Cierra la ventana antes de salir.",
+        "Ella lee un libro sobre el mar.", "El museo abre después de la comida.",
+        "Tomamos café en la terraza.", "La reunión empieza enseguida.",
+    ),
+}
+# (voice, words per minute); espeak-ng's fr-be and fr-ch speak these sentences exactly as fr-fr does
+VOICES_BY_LANGUAGE: dict[str, tuple[tuple[str, int], ...]] = {
+    "fr": (("fr-fr", 150), ("fr-fr", 125)), "de": (("de", 150), ("de", 125)), "es": (("es", 150), ("es-419", 150)),
+}
+
+
+def language_clip(folder: str | os.PathLike, language: str, count: int = 3, *, voice: str | None = None,
+                  wpm: int = DEFAULT_WPM, gap: float = 1.5) -> tuple[Path, list[PlacedSpeech]]:
+    """A video of the first ``count`` sentences of ``SENTENCES_BY_LANGUAGE[language]``, one after another.
+
+    Made once per (language, count, voice, wpm) in ``folder``; returns its path and the placed sentences.
+    """
+    import json
+
+    voice = voice or VOICES_BY_LANGUAGE[language][0][0]
+    path = Path(folder) / f"{language}-{count}-{voice}-{wpm}.mp4"
+    meta = path.with_name(path.name + ".json")
+    if path.is_file() and meta.is_file():
+        return path, [PlacedSpeech(**p) for p in json.loads(meta.read_text())]
+    sentences, t = [], 1.0
+    for text in SENTENCES_BY_LANGUAGE[language][:count]:
+        sentences.append((t, text))
+        t += espeak(text, voice=voice, wpm=wpm).size / ESPEAK_RATE + gap
+    placed = make_speech_video(path, sentences, t + 0.5, voice=voice, wpm=wpm)
+    meta.write_text(json.dumps([p.__dict__ for p in placed]))
+    return path, placed

