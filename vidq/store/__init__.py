@@ -88,40 +88,53 @@ def params_digest(params: Mapping[str, Any]) -> str:
 
 
 # -- the on-disk form of an entry --------------------------------------------------------
+# A JSON entry is one header line, then the value as JSON:
+#     {"layout": 2, "stage": "transcript/1", "params": {...}, "sha256": "<of the value bytes>"}\n
+#     <value>
+# so a flipped byte that still parses as JSON is caught by the checksum.  An .npz entry
+# carries the same header (with the parameters' digest and the array names) as a string
+# member; zip CRCs cover the members, the names list catches a member lost from the index.
 def encode_json(stage: str, params: Mapping[str, Any], value: Any) -> bytes:
-    doc = {"layout": LAYOUT_VERSION, "stage": stage, "params": params, "value": value}
-    return json.dumps(doc, default=str).encode("utf-8")
+    body = json.dumps(value, default=str).encode("utf-8")
+    header = {"layout": LAYOUT_VERSION, "stage": stage, "params": params,
+              "sha256": hashlib.sha256(body).hexdigest()}
+    return json.dumps(header, default=str).encode("utf-8") + b"\n" + body
 
 
 def encode_arrays(stage: str, params: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
     if HEADER in arrays:
         raise ValueError(f"{HEADER!r} is reserved in cached arrays")
-    header = json.dumps({"layout": LAYOUT_VERSION, "stage": stage, "params": params_digest(params)})
+    header = json.dumps({"layout": LAYOUT_VERSION, "stage": stage, "params": params_digest(params),
+                         "arrays": sorted(arrays)})
     buf = io.BytesIO()
     np.savez(buf, **{HEADER: np.array(header)}, **dict(arrays))
     return buf.getvalue()
 
 
-def _check_header(layout: Any, stage: Any, digest: Any, want_stage: str, want_digest: str) -> None:
-    if layout != LAYOUT_VERSION:
-        raise DamagedEntry(f"layout version {layout!r}, expected {LAYOUT_VERSION}")
-    if stage != want_stage:
-        raise DamagedEntry(f"holds stage {stage!r}, expected {want_stage!r}")
-    if digest != want_digest:
+def _check_header(header: Any, want_stage: str, want_digest: str) -> dict[str, Any]:
+    if not isinstance(header, dict):
+        raise DamagedEntry("not a vidq cache entry")
+    if header.get("layout") != LAYOUT_VERSION:
+        raise DamagedEntry(f"layout version {header.get('layout')!r}, expected {LAYOUT_VERSION}")
+    if header.get("stage") != want_stage:
+        raise DamagedEntry(f"holds stage {header.get('stage')!r}, expected {want_stage!r}")
+    params = header.get("params")
+    if (params_digest(params) if isinstance(params, dict) else params) != want_digest:
         raise DamagedEntry("its parameters do not match its name")
+    return header
 
 
 def decode_json(blob: bytes, stage: str, digest: str) -> Any:
     """The value of a JSON entry; raises one of ``DAMAGE_ERRORS`` when it is not usable."""
     if not blob:
         raise DamagedEntry("empty file")
-    doc = json.loads(blob.decode("utf-8"))
-    if not isinstance(doc, dict) or "value" not in doc:
-        raise DamagedEntry("not a vidq cache entry")
-    params = doc.get("params")
-    _check_header(doc.get("layout"), doc.get("stage"), params_digest(params) if isinstance(params, dict) else None,
-                  stage, digest)
-    return doc["value"]
+    first, sep, body = blob.partition(b"\n")
+    if not sep:
+        raise DamagedEntry("no header line")
+    header = _check_header(json.loads(first.decode("utf-8")), stage, digest)
+    if header.get("sha256") != hashlib.sha256(body).hexdigest():
+        raise DamagedEntry("checksum mismatch (truncated or altered)")
+    return json.loads(body.decode("utf-8"))
 
 
 def decode_arrays(path: Path, stage: str, digest: str) -> dict[str, np.ndarray]:
@@ -132,10 +145,9 @@ def decode_arrays(path: Path, stage: str, digest: str) -> dict[str, np.ndarray]:
         arrays = {name: data[name] for name in data.files}
     if HEADER not in arrays:
         raise DamagedEntry("no header")
-    header = json.loads(str(arrays.pop(HEADER)))
-    if not isinstance(header, dict):
-        raise DamagedEntry("bad header")
-    _check_header(header.get("layout"), header.get("stage"), header.get("params"), stage, digest)
+    header = _check_header(json.loads(str(arrays.pop(HEADER))), stage, digest)
+    if header.get("arrays") != sorted(arrays):
+        raise DamagedEntry(f"holds arrays {sorted(arrays)}, its header lists {header.get('arrays')}")
     return arrays
 
 
