@@ -7,9 +7,9 @@ stage's parameters.  The rules every entry follows, carried by :meth:`Store.memo
 - **atomic**: written to a temporary file beside it and renamed into place, so a run
   killed mid-way never leaves a partial entry (:mod:`vidq.store.atomic`);
 - **self-healing**: an entry that cannot be read back (truncated, zero bytes, not JSON,
-  not a zip, a bad CRC, another layout version, another stage or parameters than its
-  path says, or a value the caller cannot decode) is a miss: it is removed and computed
-  again, and never changes how a run ends;
+  not a zip, a bad checksum or CRC, another layout version, another stage or parameters
+  than its path says, or a value the caller cannot decode) is a miss: it is removed and
+  computed again, and never changes how a run ends;
 - **best effort**: a write that fails (disk full, read-only or foreign cache directory)
   is one warning on stderr; the result is still returned;
 - **locked per key**: while one process computes an entry, others asking for the same key
@@ -192,10 +192,10 @@ class Store:
         memo_id = params_digest(
             {"path": str(p.resolve()), "size": st.st_size, "mtime": st.st_mtime_ns, "ino": st.st_ino}
         )
-        memo = self._memo_path(memo_id)
-        if memo is not None:
+        known = self._memo_path(memo_id)
+        if known is not None:
             try:
-                value = memo.read_text(encoding="ascii").strip()
+                value = known.read_text(encoding="ascii").strip()
                 if is_file_key(value):
                     return value
             except (OSError, ValueError):
@@ -206,8 +206,8 @@ class Store:
             while chunk := fh.read(HASH_CHUNK):
                 digest.update(chunk)
         key = digest.hexdigest()
-        if memo is not None:
-            self._write(memo, key.encode())
+        if known is not None:
+            self._write(known, key.encode())
         return key
 
     def key_for(self, path: str | os.PathLike) -> str | None:

@@ -74,6 +74,10 @@ def acquire(path: Path, timeout: float, what: str = "") -> int | None:
                     log.info("waiting for another vidq process to finish %s", what or path.name)
                     told = True
                 time.sleep(POLL_SECONDS)
+        except OSError as e:  # a file system without flock (some network mounts)
+            os.close(fd)
+            log.debug("no lock for %s (%s): going ahead without it", what or path, e.strerror or e)
+            return None
         except BaseException:
             os.close(fd)
             raise
