@@ -9,7 +9,7 @@ _vidq() {
     while [ $i -lt $COMP_CWORD ]; do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --format|-o|--output|--config|--device|--cache-dir) i=$((i+1)) ;;
+            --format|-o|--output|--config|--device|--cache-dir|--timeout) i=$((i+1)) ;;
             --) break ;;
             -*) ;;
             *) case "$path:$w" in
@@ -33,77 +33,81 @@ _vidq() {
                 "eval:compare") path="eval compare" ;;
                 "cache:info") path="cache info" ;;
                 "cache:clear") path="cache clear" ;;
+                "cache:verify") path="cache verify" ;;
                esac ;;
         esac
         i=$((i+1))
     done
     case "$prev" in
         --cache-dir|--config|--embed-model|--haystack|--needles|--output|--png|--sheet|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--count|--depths|--device|--end|--engine|--every|--format|--fps|--frames|--image-format|--kinds|--language|--length|--limit|--match|--model|--policy|--prompt-tokens|--quality|--quant|--ratio|--resolution|--shard|--size|--start|--subtitles|--threshold|--tolerance|--top|--vram|-k|-l|-m|-n|-t) return ;;
+        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--count|--depths|--device|--end|--engine|--every|--format|--fps|--frames|--image-format|--kinds|--language|--length|--limit|--match|--model|--policy|--prompt-tokens|--quality|--quant|--ratio|--resolution|--shard|--size|--start|--subtitles|--threshold|--timeout|--tolerance|--top|--vram|-k|-l|-m|-n|-t) return ;;
     esac
     case "$path" in
         "")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -W "probe frames transcribe summarize find ads ask plan models doctor completion eval cache" -- "$cur")); fi ;;
         "probe")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "frames")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--frames -n --fps --every --keyframes --exact --fast --tolerance --start --end --size --policy --image-format --quality --sheet --columns --backend --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--frames -n --fps --every --keyframes --exact --fast --tolerance --start --end --size --policy --image-format --quality --sheet --columns --backend --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "transcribe")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--engine --model --language --word-timestamps --bins --start --end --subtitles --beam-size --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--engine --model --language --word-timestamps --bins --start --end --subtitles --beam-size --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "summarize")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--length -l --chapters --keep-ads --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--length -l --chapters --keep-ads --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "find")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--top -k --threshold -t --embed-model --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--top -k --threshold -t --embed-model --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "ads")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "ask")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--choices --choice --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--choices --choice --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "plan")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--model -m --frames -n --vram --quant --compress --ratio --resolution --prompt-tokens --answer-tokens --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--model -m --frames -n --vram --quant --compress --ratio --resolution --prompt-tokens --answer-tokens --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "models")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "doctor")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--strict --no-strict --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--strict --no-strict --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "completion")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "eval")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -W "niah mc find ads compare" -- "$cur")); fi ;;
         "eval niah")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--haystack --needles --depths --frames -n --png --kinds --count --open --into-file --strict --match --size --model -m --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--haystack --needles --depths --frames -n --png --kinds --count --open --into-file --strict --match --size --model -m --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "eval mc")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--direct --limit --shard --strict --size --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--direct --limit --shard --strict --size --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "eval find")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--tolerance --limit --shard --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--tolerance --limit --shard --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "eval ads")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--kinds --limit --shard --model -m --frames -n --exact --fast --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--kinds --limit --shard --model -m --frames -n --exact --fast --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "eval compare")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "cache")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
-            else COMPREPLY=($(compgen -W "info clear" -- "$cur")); fi ;;
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            else COMPREPLY=($(compgen -W "info clear verify" -- "$cur")); fi ;;
         "cache info")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "cache clear")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            fi ;;
+        "cache verify")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--repair --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
     esac
 }

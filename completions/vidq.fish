@@ -14,6 +14,7 @@ complete -c vidq -l config -r -F -d 'Config file (TOML)'
 complete -c vidq -l device -x -d 'auto, cpu, cuda or cuda:N.'
 complete -c vidq -l cache-dir -r -F -d 'Cache directory'
 complete -c vidq -l no-cache -d 'Neither read nor write cached probe/transcript/feature results.'
+complete -c vidq -l timeout -x -d 'Stop the whole command after this many seconds of wall-clock time: exit 3 with o'
 complete -c vidq -l version -d 'Print the version and exit.'
 complete -c vidq -n '__fish_use_subcommand' -a probe -d 'Show container, duration and streams (codec, size, rotation, fps, frame count, keyframes).'
 complete -c vidq -n '__fish_use_subcommand' -a frames -d 'Write sampled frames as images named by their time (-o DIR), or a contact sheet (--sheet).'
@@ -27,7 +28,7 @@ complete -c vidq -n '__fish_use_subcommand' -a models -d 'List the models vidq k
 complete -c vidq -n '__fish_use_subcommand' -a doctor -d 'Show what is installed and usable: decoders, torch/CUDA, speech engines, embedded weights, paths.'
 complete -c vidq -n '__fish_use_subcommand' -a completion -d 'Print the completion script for bash, zsh or fish.'
 complete -c vidq -n '__fish_use_subcommand' -a eval -d 'Measure quality and speed: needle in a haystack, multiple-choice benchmarks, find and ads against ground truth, run comparison.'
-complete -c vidq -n '__fish_use_subcommand' -a cache -d 'Inspect or empty the cache of probe, transcript and feature results.'
+complete -c vidq -n '__fish_use_subcommand' -a cache -d 'Inspect, empty or check the cache of probe, transcript and feature results.'
 complete -c vidq -n '__fish_seen_subcommand_from probe' -F  # probe: file argument
 complete -c vidq -n '__fish_seen_subcommand_from frames' -l frames -x -d 'Sample N frames uniformly (segment centres)'
 complete -c vidq -n '__fish_seen_subcommand_from frames' -s n -x -d 'Sample N frames uniformly (segment centres)'
@@ -242,5 +243,7 @@ complete -c vidq -n '__fish_seen_subcommand_from eval; and __fish_seen_subcomman
 complete -c vidq -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from ads' -l api-base -x -d 'Base URL of an OpenAI-compatible server, for --model openai:MODEL.'
 complete -c vidq -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from ads' -F  # eval ads: file argument
 complete -c vidq -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from compare' -F  # eval compare: file argument
-complete -c vidq -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from info clear' -a info -d 'Where the cache is and what it holds.'
-complete -c vidq -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from info clear' -a clear -d 'Remove every cached entry (models in the Hugging Face cache are not touched).'
+complete -c vidq -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from info clear verify' -a info -d 'Where the cache is and what it holds.'
+complete -c vidq -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from info clear verify' -a clear -d 'Remove every cached entry (models in the Hugging Face cache are not touched).'
+complete -c vidq -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from info clear verify' -a verify -d 'Read every cached entry back; report damaged entries, stale temporary files and orphaned locks.'
+complete -c vidq -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from verify' -l repair -d 'Remove what is wrong: damaged entries, stale temporary files, orphaned locks, tr'

@@ -16,7 +16,7 @@ _vidq() {
         'doctor:Show what is installed and usable\: decoders, torch/CUDA, speech engines, embedded weights, paths.'
         'completion:Print the completion script for bash, zsh or fish.'
         'eval:Measure quality and speed\: needle in a haystack, multiple-choice benchmarks, find and ads against ground truth, run comparison.'
-        'cache:Inspect or empty the cache of probe, transcript and feature results.'
+        'cache:Inspect, empty or check the cache of probe, transcript and feature results.'
     )
     _arguments -C \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
@@ -33,6 +33,7 @@ _vidq() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:command:->cmd' \
         '*::arg:->args'
@@ -73,6 +74,7 @@ _vidq_probe() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
 }
@@ -110,6 +112,7 @@ _vidq_frames() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
 }
@@ -139,6 +142,7 @@ _vidq_transcribe() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
 }
@@ -180,6 +184,7 @@ _vidq_summarize() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
 }
@@ -222,6 +227,7 @@ _vidq_find() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:query: ' \
         '*:file...: '
@@ -261,6 +267,7 @@ _vidq_ads() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
 }
@@ -300,6 +307,7 @@ _vidq_ask() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files' \
         '2:question: ' \
@@ -333,6 +341,7 @@ _vidq_plan() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
 
@@ -352,6 +361,7 @@ _vidq_models() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
 
@@ -373,6 +383,7 @@ _vidq_doctor() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
 
@@ -392,6 +403,7 @@ _vidq_completion() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:shell: '
 }
@@ -420,6 +432,7 @@ _vidq_eval() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:command:->cmd' \
         '*::arg:->args'
@@ -478,6 +491,7 @@ _vidq_eval_niah() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
 
@@ -517,6 +531,7 @@ _vidq_eval_mc() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file.jsonl:_files'
 }
@@ -555,6 +570,7 @@ _vidq_eval_find() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:truth.jsonl:_files'
 }
@@ -591,6 +607,7 @@ _vidq_eval_ads() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:truth.jsonl:_files'
 }
@@ -611,6 +628,7 @@ _vidq_eval_compare() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:a.json:_files' \
         '2:b.json:_files'
@@ -621,6 +639,7 @@ _vidq_cache() {
     subcommands=(
         'info:Where the cache is and what it holds.'
         'clear:Remove every cached entry (models in the Hugging Face cache are not touched).'
+        'verify:Read every cached entry back; report damaged entries, stale temporary files and orphaned locks.'
     )
     _arguments -C \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
@@ -637,6 +656,7 @@ _vidq_cache() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:command:->cmd' \
         '*::arg:->args'
@@ -646,6 +666,7 @@ _vidq_cache() {
             case $words[1] in
                 info) _vidq_cache_info ;;
                 clear) _vidq_cache_clear ;;
+                verify) _vidq_cache_verify ;;
             esac ;;
     esac
 }
@@ -666,6 +687,7 @@ _vidq_cache_info() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
 
@@ -685,6 +707,28 @@ _vidq_cache_clear() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]'
+}
+
+_vidq_cache_verify() {
+    _arguments \
+        '--repair[Remove what is wrong\: damaged entries, stale temporary files, orphaned locks, tr]' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
 

@@ -8,7 +8,8 @@ once and transcribed once per run however many tests use it:
 - ``short_scenario`` / ``hour_scenario``: the ~3-minute and ~61-minute scenarios;
 - ``job_cache``: a ``--cache-dir`` for every job test (probe, transcripts, OCR, vectors);
 - ``sample_video``: the README's ``examples/sample.mp4`` and its truth JSON;
-- ``tiny_vlm``: ``tiny_vlm(family)`` -> a tiny random-weight VLM folder for ``--model``.
+- ``tiny_vlm``: ``tiny_vlm(family)`` -> a tiny random-weight VLM folder for ``--model``;
+- ``speech_clip``: 12 s of grey picture with three spoken sentences (cache and soak tests).
 """
 
 from __future__ import annotations
@@ -63,3 +64,20 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory):
         return tiny_model_dir(family, root)
 
     return get
+
+
+SPEECH_CLIP_SENTENCES = (
+    (0.5, "The secret code is four two seven."),
+    (4.5, "Bees make honey from the nectar of flowers."),
+    (8.5, "Call now and save twenty percent on every order."),
+)
+
+
+@pytest.fixture(scope="session")
+def speech_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from vidq.testing.speech import make_speech_video
+
+    path = tmp_path_factory.getbasetemp() / "speech-clip" / "clip.mp4"
+    if not path.exists():
+        make_speech_video(path, SPEECH_CLIP_SENTENCES, 12.0)
+    return path

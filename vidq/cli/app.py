@@ -20,6 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from vidq import __version__
+from vidq.cli import deadline
 from vidq.cli.config import build_default_map, config_path, load_config
 from vidq.cli.settings import Settings
 from vidq.errors import ExitCode, VidqError
@@ -43,11 +44,11 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 # Global options, accepted anywhere on the command line (before `--`).
 GLOBAL_FLAGS = frozenset({"--json", "-q", "--quiet", "-v", "--verbose", "--no-progress", "--offline", "--no-cache"})
-GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir"})
+GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir", "--timeout"})
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 success (find: at least one hit) · 1 find: no hit · "
-    "2 usage or input error · 3 model/runtime failure · 130 interrupted."
+    "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache verify: problems found · "
+    "2 usage or input error · 3 model/runtime failure, --timeout expired · 130 interrupted."
 )
 GLOBAL_NOTE = "Global options (--json, --format, -o, -q, -v, --device, --offline, ...) may be given anywhere; see 'vidq --help'."
 
@@ -139,7 +140,24 @@ def _debugging(argv: list[str]) -> bool:
 
 
 def run_guarded(call: Any, argv: list[str]) -> int:
-    """Run the CLI; map every failure to one line on stderr and an exit code."""
+    """Run the CLI; map every failure to one line on stderr and an exit code.
+
+    A ``--timeout`` armed by the command line is disarmed here whichever way the command
+    ends; if it fired (even while another failure was being reported) the run ends with
+    its one line and exit 3.
+    """
+    try:
+        try:
+            return _guarded(call, argv)
+        finally:
+            deadline.disarm()
+    except deadline.TimedOut as e:
+        _say(f"vidq: error: {e}")
+        deadline.exit_soon()
+        return e.exit_code
+
+
+def _guarded(call: Any, argv: list[str]) -> int:
     try:
         rv = call()
     except click.NoArgsIsHelpError as e:
@@ -245,6 +263,7 @@ def global_options(
     device: Annotated[str, typer.Option("--device", envvar="VIDQ_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", envvar="VIDQ_CACHE_DIR", help="Cache directory. Default: $XDG_CACHE_HOME/vidq.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", envvar="VIDQ_NO_CACHE", help="Neither read nor write cached probe/transcript/feature results.")] = False,
+    timeout: Annotated[float | None, typer.Option("--timeout", envvar="VIDQ_TIMEOUT", metavar="SECONDS", help="Stop the whole command after this many seconds of wall-clock time: exit 3 with one line, no output file written.", show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """Understand long videos: summarize, find, ads, ask."""
@@ -259,6 +278,7 @@ def global_options(
         offline=offline,
         device=_check_device(device),
         no_cache=no_cache,
+        timeout=_check_timeout(timeout) if timeout is not None else None,
         config_file=config_file,
         config=config_data,
     )
@@ -266,6 +286,8 @@ def global_options(
         settings.cache_dir = cache_dir.expanduser()
     settings.apply_offline_env()
     ctx.obj = settings
+    if settings.timeout is not None:
+        deadline.arm(settings.timeout)
 
 
 def _check_device(device: str) -> str:
@@ -273,6 +295,13 @@ def _check_device(device: str) -> str:
     if d in ("auto", "cpu", "cuda", "mps") or (d.startswith("cuda:") and d[5:].isdigit()):
         return d
     raise typer.BadParameter(f"{device!r} is not a device; use auto, cpu, cuda or cuda:N", param_hint="--device")
+
+
+def _check_timeout(seconds: float) -> float:
+    try:
+        return deadline.check_seconds(seconds)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--timeout") from None
 
 
 for _name in COMMAND_MODULES:

@@ -8,6 +8,7 @@ command succeeds: it is written to a temporary file beside it and renamed at the
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vidq.cli.settings import Settings
-from vidq.errors import InputError
+from vidq.errors import InputError, VidqError
 from vidq.store import atomic_write_bytes
 from vidq.timefmt import hms
+
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})  # the disk, not the path, failed
 
 
 def resolve_format(settings: Settings, allowed: Sequence[str], default: str, command: str) -> str:
@@ -47,7 +50,20 @@ def output_stream(settings: Settings) -> Iterator[TextIO]:
         raise InputError(f"-o {target}: is a directory; give a file name")
     buf = io.StringIO()
     yield buf
-    atomic_write_bytes(target, buf.getvalue().encode("utf-8"))
+    write_file(target, buf.getvalue().encode("utf-8"), "-o")
+
+
+def write_file(target: Path, data: bytes, option: str) -> None:
+    """Write a result file atomically, with the umask's permissions; a failure is one line.
+
+    Exit 2 when the place cannot be written (no permission, read-only, not a directory),
+    3 when the disk is full or failing.
+    """
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as e:
+        kind = VidqError if e.errno in DISK_ERRNOS else InputError
+        raise kind(f"{option} {target}: cannot write ({e.strerror or e})") from e
 
 
 def time_fields(seconds: float, prefix: str = "") -> dict[str, Any]:

@@ -25,6 +25,7 @@ class Settings:
     device: str = "auto"  # --device auto|cpu|cuda[:N]
     cache_dir: Path = field(default_factory=default_cache_dir)  # --cache-dir / VIDQ_CACHE_DIR
     no_cache: bool = False  # --no-cache: neither read nor write the cache
+    timeout: float | None = None  # --timeout / VIDQ_TIMEOUT: wall-clock bound on the command, seconds
     config_file: Path | None = None  # the config file that was read (None: none)
     config: dict[str, Any] = field(default_factory=dict)  # its parsed contents
 

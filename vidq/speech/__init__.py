@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,17 +167,21 @@ def _embedded(p: Path, index: int, seen: StreamsSeen, options: SpeechOptions, st
     from vidq.speech.sources import read_subtitle_stream
 
     lang = next((lang for i, _, lang in seen.subtitles if i == index), None) or options.language
-    params = {"source": "stream", "index": index}
-    key = store.file_key(p) if store is not None and store.enabled else None
-    if key is not None:
-        hit = store.get_json(key, TRANSCRIPT_STAGE, params)
-        if hit is not None:
-            return transcript_from_dict(hit)
-    log.debug("using embedded subtitle stream %d of %s", index, p.name)
-    t = Transcript(tuple(read_subtitle_stream(p, index)), lang, f"stream:{index}")
-    if key is not None:
-        store.put_json(key, TRANSCRIPT_STAGE, params, transcript_to_dict(t))
-    return t
+
+    def read() -> Transcript:
+        log.debug("using embedded subtitle stream %d of %s", index, p.name)
+        return Transcript(tuple(read_subtitle_stream(p, index)), lang, f"stream:{index}")
+
+    key = store.key_for(p) if store is not None else None
+    return _memo_transcript(store, key, {"source": "stream", "index": index}, read)
+
+
+def _memo_transcript(store: Store | None, key: str | None, params: dict[str, Any],
+                     compute: Callable[[], Transcript]) -> Transcript:
+    """``compute()`` through the cache (once across concurrent processes), or directly."""
+    if store is None:
+        return compute()
+    return store.memo(key, TRANSCRIPT_STAGE, params, compute, dump=transcript_to_dict, load=transcript_from_dict)
 
 
 def asr_params(options: SpeechOptions, identity: str, start: float | None, end: float | None) -> dict[str, Any]:
@@ -194,39 +199,42 @@ def _asr(p: Path, seen: StreamsSeen, options: SpeechOptions, store: Store | None
     from vidq.speech.models import resolve_model
 
     resolved = resolve_model(options.engine, options.model, offline=options.offline)
-    key = store.file_key(p) if store is not None and store.enabled else None
+    key = store.key_for(p) if store is not None else None
     params = asr_params(options, resolved.identity, start, end)
-    if key is not None:
-        hit = store.get_json(key, TRANSCRIPT_STAGE, params)
-        if hit is None and (start is not None or end is not None):
-            whole = store.get_json(key, TRANSCRIPT_STAGE, asr_params(options, resolved.identity, None, None))
-            if whole is not None:
-                return clip_transcript(transcript_from_dict(whole), start, end)
+    if store is not None:
+        hit = store.recall(key, TRANSCRIPT_STAGE, params, load=transcript_from_dict)
         if hit is not None:
-            return transcript_from_dict(hit)
+            return hit
+        if start is not None or end is not None:  # a clip of a file transcribed whole before
+            whole = store.recall(key, TRANSCRIPT_STAGE, asr_params(options, resolved.identity, None, None),
+                                 load=transcript_from_dict)
+            if whole is not None:
+                return clip_transcript(whole, start, end)
 
-    from vidq.media.audio import iter_audio
-    from vidq.speech.asr import transcribe_chunks
-    from vidq.speech.engines import SAMPLE_RATE, EngineConfig, load_engine
+    def run() -> Transcript:
+        from vidq.media.audio import iter_audio
+        from vidq.speech.asr import transcribe_chunks
+        from vidq.speech.engines import SAMPLE_RATE, EngineConfig, load_engine
 
-    engine = load_engine(resolved, EngineConfig(
-        device=options.device, compute_type=options.compute_type, beam_size=options.beam_size, vad=options.vad,
-        word_timestamps=options.word_timestamps, batch_size=options.batch_size, threads=options.threads,
-    ))
-    check = None
-    if options.language is None and not engine.multilingual:
-        from vidq.speech.language import EnglishCheck
+        engine = load_engine(resolved, EngineConfig(
+            device=options.device, compute_type=options.compute_type, beam_size=options.beam_size,
+            vad=options.vad, word_timestamps=options.word_timestamps, batch_size=options.batch_size,
+            threads=options.threads,
+        ))
+        check = None
+        if options.language is None and not engine.multilingual:
+            from vidq.speech.language import EnglishCheck
 
-        check = EnglishCheck(p.name, resolved.label, device=options.device, threads=options.threads)
-    chunks = iter_audio(p, sample_rate=SAMPLE_RATE, start=start, end=end, stream_index=seen.audio[0])
-    span_end = end if end is not None else seen.duration
-    segments, language = transcribe_chunks(chunks, engine, language=options.language,
-                                           window_seconds=options.window_seconds,
-                                           span=(start or 0.0, span_end), progress=progress,
-                                           check_first=check.before if check is not None else None)
-    if check is not None:
-        check.after(segments)
-    t = clip_transcript(Transcript(tuple(segments), language, f"asr:{options.engine}:{resolved.label}"), start, end)
-    if key is not None:
-        store.put_json(key, TRANSCRIPT_STAGE, params, transcript_to_dict(t))
-    return t
+            check = EnglishCheck(p.name, resolved.label, device=options.device, threads=options.threads)
+        chunks = iter_audio(p, sample_rate=SAMPLE_RATE, start=start, end=end, stream_index=seen.audio[0])
+        span_end = end if end is not None else seen.duration
+        segments, language = transcribe_chunks(chunks, engine, language=options.language,
+                                               window_seconds=options.window_seconds,
+                                               span=(start or 0.0, span_end), progress=progress,
+                                               check_first=check.before if check is not None else None)
+        if check is not None:
+            check.after(segments)
+        return clip_transcript(Transcript(tuple(segments), language, f"asr:{options.engine}:{resolved.label}"),
+                               start, end)
+
+    return _memo_transcript(store, key, params, run)

@@ -34,7 +34,7 @@ from vidq.cli.jobopts import (
     TrustRemoteCodeOpt,
     job_options,
 )
-from vidq.cli.output import dump_json, output_stream, resolve_format, time_fields
+from vidq.cli.output import dump_json, output_stream, resolve_format, time_fields, write_file
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
 from vidq.timefmt import hms
@@ -139,10 +139,8 @@ def _clip(text: str, n: int = 60) -> str:
 
 def write_edl_beside(video: Path, result: Any) -> Path:
     """Write ``<video stem>.edl`` next to the video, atomically; returns its path."""
-    from vidq.store import atomic_write_bytes
-
     target = video.with_name(video.stem + ".edl")
-    atomic_write_bytes(target, format_edl(result.segments).encode("utf-8"))
+    write_file(target, format_edl(result.segments).encode("utf-8"), "--write-edl")
     return target
 
 

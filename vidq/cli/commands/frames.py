@@ -20,6 +20,7 @@ from vidq.cli.output import dump_json, resolve_format, time_fields
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
 from vidq.errors import InputError
+from vidq.store.atomic import dir_mode
 from vidq.timefmt import hms, parse_time
 
 log = logging.getLogger("vidq.cli")
@@ -168,6 +169,7 @@ def _write_folder(batches, targets, out_dir: Path, ext: str, quality: int, rows:
             for name in written:
                 os.replace(tmp / name, out_dir / name)
         else:
+            os.chmod(tmp, dir_mode())  # mkdtemp made it 0700; give it what mkdir would
             os.replace(tmp, out_dir)
     finally:
         if tmp.exists():

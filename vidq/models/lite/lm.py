@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidq.errors import MissingDependency, ModelError
+from vidq.store.atomic import dir_mode
 
 log = logging.getLogger("vidq.models")
 
@@ -335,6 +336,7 @@ def _convert(gguf: Path, target: Path, torch, transformers) -> None:
             plain.save_pretrained(str(tmp))
             tokenizer.save_pretrained(str(tmp))
             try:
+                os.chmod(tmp, dir_mode())  # mkdtemp made it 0700; give it what mkdir would
                 os.rename(tmp, target)
             except OSError:
                 if not (target / "config.json").is_file():  # someone else finished first otherwise
