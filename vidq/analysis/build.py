@@ -95,17 +95,23 @@ def analyze(path: str | os.PathLike, options: AnalysisOptions | None = None, *, 
         info = probe(path, store=store)
         require_video(info)
         span = clip_span(info, options.start, options.end)
-    key = store.file_key(path) if store is not None and store.enabled else None
-    if key is not None:
-        with clock.stage("load"):
+    key = store.key_for(path) if store is not None else None
+    if key is None or store is None:
+        return _build(Path(path), info, span, options, None, None, report, clock)
+    with clock.stage("timeline_cache"):
+        found = _cached(store, key, options, info, span, path)
+    if found is not None:
+        return found
+    # one process analyses a file at a time; another one waits here and then reads its timeline
+    with store.locked(key, TIMELINE_STAGE, options.key(span)):
+        with clock.stage("timeline_cache"):
             found = _cached(store, key, options, info, span, path)
         if found is not None:
             return found
-    tl = _build(Path(path), info, span, options, store, key, report, clock)
-    if key is not None:
+        tl = _build(Path(path), info, span, options, store, key, report, clock)
         doc, arrays = timeline_to_json(tl)
-        store.put_json(key, TIMELINE_STAGE, options.key(span), doc)
         store.put_arrays(key, TIMELINE_STAGE, options.key(span), arrays)
+        store.put_json(key, TIMELINE_STAGE, options.key(span), doc)  # last: the entry that says it is complete
     return tl
 
 

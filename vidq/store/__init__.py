@@ -24,6 +24,7 @@ NumPy arrays.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -316,6 +317,18 @@ class Store:
         return path is not None and self._write(path, encode_arrays(stage, params, arrays))
 
     # -- the one way callers should use the cache ------------------------------------------
+    @contextlib.contextmanager
+    def locked(self, file_key: str | None, stage: str, params: Mapping[str, Any]) -> Iterator[bool]:
+        """Hold the key's lock for the block (what :meth:`memo` takes around a compute), for
+        callers that store one result as several entries; yields whether it is held.  With
+        the cache off this holds nothing."""
+        path = self.lock_path(file_key, stage, params) if file_key is not None and self.root is not None else None
+        if path is None:
+            yield False
+            return
+        with lock.key_lock(path, self.lock_timeout, what=stage) as held:
+            yield held
+
     def memo(self, file_key: str | None, stage: str, params: Mapping[str, Any], compute: Callable[[], T], *,
              kind: Kind = "json", dump: Callable[[T], Any] | None = None,
              load: Callable[[Any], T] | None = None) -> T:
