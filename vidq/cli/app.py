@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "find",
     "ads",
     "ask",
+    "report",
     "plan",
     "models",
     "eval",
