@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from vidq.cli.chapters import Mark
+from vidq.cli.output import new_file_mode
 from vidq.errors import InputError, VidqError, brief
 from vidq.store import atomic_path
 
@@ -92,6 +93,7 @@ def write_marked_copy(source: str | os.PathLike, target: str | os.PathLike, mark
                     packet.stream = mapping[packet.stream.index]
                     out.mux(packet)
                     copied += 1
+            os.chmod(tmp, new_file_mode())
     except (av.FFmpegError, ValueError) as e:
         raise InputError(f"{src}: cannot remux into {dst.name} ({brief(e)})") from e
     return copied

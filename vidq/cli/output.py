@@ -2,7 +2,8 @@
 
 JSON output carries a ``schema`` name with a version (``"vidq.probe/1"``), times as float
 seconds and as ``HH:MM:SS.mmm`` strings.  A file given with ``-o`` appears only when the
-command succeeds: it is written to a temporary file beside it and renamed at the end.
+command succeeds: it is written to a temporary file beside it and renamed at the end
+(with the permissions a plain ``open()`` would give it).
 """
 
 from __future__ import annotations
@@ -48,6 +49,18 @@ def output_stream(settings: Settings) -> Iterator[TextIO]:
     buf = io.StringIO()
     yield buf
     atomic_write_bytes(target, buf.getvalue().encode("utf-8"))
+    os.chmod(target, new_file_mode())
+
+
+def new_file_mode() -> int:
+    """The mode a file made by ``open()`` would get (0o666 less the umask).
+
+    An atomic write's temporary file is private (0o600); a result or a video copy written
+    with ``-o`` is for other programs and users too (a media server, a web server).
+    """
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def time_fields(seconds: float, prefix: str = "") -> dict[str, Any]:
