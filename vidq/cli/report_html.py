@@ -481,6 +481,7 @@ a:focus-visible,.axis:focus-visible{outline:3px solid var(--focus);outline-offse
 .stage{display:grid;gap:1.2rem;margin:.8rem 0;align-items:start}
 .stage.with-aside{grid-template-columns:minmax(0,3fr) minmax(0,2fr)}.stage aside h2:first-child{margin-top:0}
 .player{margin:0}.player video{width:100%;max-height:60vh;background:#000;border-radius:6px;display:block}
+.stage:not(.with-aside) .player{max-width:720px}
 .timeline{margin:.6rem 0 1rem;user-select:none}
 .lane{display:flex;align-items:center;gap:.5rem;margin:3px 0}
 .lane-label{flex:0 0 4.5rem;font-size:.78rem;color:var(--muted);text-align:right}
