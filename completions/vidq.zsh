@@ -11,6 +11,7 @@ _vidq() {
         'find:Find where something is said or shown in one or more videos.'
         'ads:Find inserted ad breaks and sponsor reads in a recording.'
         'ask:Answer a question about a video, citing the times the answer rests on.'
+        'report:Write one HTML page about a video\: summary, chapters, ad breaks and, with --query, search hits.'
         'plan:Token and memory budget of a model at N frames, and the compression that fits a GPU.'
         'models:List the models vidq knows\: size, VRAM at 4-bit, offline availability, capabilities.'
         'doctor:Show what is installed and usable\: decoders, torch/CUDA, speech engines, embedded weights, paths.'
@@ -19,7 +20,7 @@ _vidq() {
         'cache:Inspect or empty the cache of probe, transcript and feature results.'
     )
     _arguments -C \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -47,6 +48,7 @@ _vidq() {
                 find) _vidq_find ;;
                 ads) _vidq_ads ;;
                 ask) _vidq_ask ;;
+                report) _vidq_report ;;
                 plan) _vidq_plan ;;
                 models) _vidq_models ;;
                 doctor) _vidq_doctor ;;
@@ -59,7 +61,7 @@ _vidq() {
 
 _vidq_probe() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -96,7 +98,7 @@ _vidq_frames() {
         '--sheet[Write one contact sheet (PNG or JPEG) with the time under each tile, instead of ]:file:_files' \
         '--columns[Tiles per row on the sheet]:n:' \
         '--backend[Decoder\: auto, pyav, torchcodec or decord.]:name:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -125,7 +127,7 @@ _vidq_transcribe() {
         '--end[End of the clip\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--subtitles[auto\: a sidecar .srt/.vtt or an embedded subtitle stream before ASR; asr\: always]:subtitles:' \
         '--beam-size[Beam search width.]:beam_size:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -166,7 +168,7 @@ _vidq_summarize() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -208,7 +210,7 @@ _vidq_find() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -230,6 +232,7 @@ _vidq_find() {
 _vidq_ads() {
     _arguments \
         '--write-edl[Also write <video stem>.edl next to the video (Kodi/MythTV skip list), atomicall]' \
+        '--mark[Write a copy of the video to -o FILE (.mkv, .mp4, .mov) with the programme parts]' \
         '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
         '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
         '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
@@ -247,7 +250,7 @@ _vidq_ads() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -286,7 +289,7 @@ _vidq_ask() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -306,6 +309,52 @@ _vidq_ask() {
         '*:[option]...: '
 }
 
+_vidq_report() {
+    _arguments \
+        '(--query -Q)--query[Also search the video for this (as '\''vidq find'\'' does) and mark the hits.]:query:' \
+        '(--query -Q)-Q[Also search the video for this (as '\''vidq find'\'' does) and mark the hits.]:query:' \
+        '(--top -k)--top[With --query\: show at most this many hits.]:top:' \
+        '(--top -k)-k[With --query\: show at most this many hits.]:top:' \
+        '(--threshold -t)--threshold[With --query\: minimum score (0-1) of a hit.]:threshold:' \
+        '(--threshold -t)-t[With --query\: minimum score (0-1) of a hit.]:threshold:' \
+        '(--length -l)--length[Summary length\: short, medium or long.]:length:' \
+        '(--length -l)-l[Summary length\: short, medium or long.]:length:' \
+        '--chapters[Number of chapters, or auto.]:chapters:' \
+        '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--frames -n)-n[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--exact --fast)--exact[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '(--exact --fast)--fast[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
+        '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
+        '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
+        '--asr-model[Speech model name or path.]:asr_model:' \
+        '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
+        '--language[Spoken language (ISO 639-1), default\: detect.]:language:' \
+        '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
+        '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
+        '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
+        '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--version[Print the version and exit.]' \
+        '1:file:_files'
+}
+
 _vidq_plan() {
     _arguments \
         '(--model -m)--model[Registry short name (e.g]:model:' \
@@ -319,7 +368,7 @@ _vidq_plan() {
         '--resolution[Frame side in pixels, for models with dynamic resolution (Qwen-VL).]:resolution:' \
         '--prompt-tokens[Tokens of system prompt, question and template.]:prompt_tokens:' \
         '--answer-tokens[Tokens to generate.]:answer_tokens:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -338,7 +387,7 @@ _vidq_plan() {
 
 _vidq_models() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -359,7 +408,7 @@ _vidq_doctor() {
     _arguments \
         '(--strict --no-strict)--strict[Exit 3 when the embedded lite stack cannot run (the default); --no-strict always]' \
         '(--strict --no-strict)--no-strict[Exit 3 when the embedded lite stack cannot run (the default); --no-strict always]' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -378,7 +427,7 @@ _vidq_doctor() {
 
 _vidq_completion() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -406,7 +455,7 @@ _vidq_eval() {
         'compare:Compare two eval results\: setup differences, accuracy deltas with significance, speed.'
     )
     _arguments -C \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -464,7 +513,7 @@ _vidq_eval_niah() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -503,7 +552,7 @@ _vidq_eval_mc() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -541,7 +590,7 @@ _vidq_eval_find() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -577,7 +626,7 @@ _vidq_eval_ads() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -597,7 +646,7 @@ _vidq_eval_ads() {
 
 _vidq_eval_compare() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -623,7 +672,7 @@ _vidq_cache() {
         'clear:Remove every cached entry (models in the Hugging Face cache are not touched).'
     )
     _arguments -C \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -652,7 +701,7 @@ _vidq_cache() {
 
 _vidq_cache_info() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -671,7 +720,7 @@ _vidq_cache_info() {
 
 _vidq_cache_clear() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \

@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
 
         The page is self-contained (inline styles, script and thumbnails; nothing from the network): a timeline of the whole file with the chapters, ad breaks, sponsor reads and hits; a strip of frames; each chapter with its frame, times, title and paragraph; and a player, linked relative to the page, that seeks to whatever is clicked. Without JavaScript the times stay readable and every link opens the video at its time.
 
-        Runs summarize and ads (and find) with one model; they share the cache, so nothing is decoded, transcribed or read twice. --frames applies to the summary; ads samples as 'vidq ads' does.
+        Runs summarize and ads (and find) with one model; they share the cache, so the transcript, on-screen text and picture signals are computed once (under --no-cache, in a temporary cache). --frames applies to the summary; ads samples as 'vidq ads' does. The thumbnails are a few frames decoded at the times shown.
 
         Format: html (to -o FILE, or stdout).
         """
