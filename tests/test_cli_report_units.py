@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import re
+import itertools
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,7 +18,14 @@ from vidq.cli.chapters import (
     mkv_time,
     summary_chapters,
 )
-from vidq.cli.report_html import HtmlWriter, Track, build_page, clock, strip_step, video_link
+from vidq.cli.report_html import (
+    HtmlWriter,
+    Track,
+    build_page,
+    clock,
+    strip_step,
+    video_link,
+)
 from vidq.tasks.ads import AdSegment, AdsResult
 from vidq.tasks.ask import AskResult, Choice, Citation
 from vidq.tasks.find import FindHit, FindResult
@@ -67,7 +74,7 @@ def test_summary_chapters_cut_around_the_ads_they_left_out():
         (90.8, 125.5, "Bees <&> honey (continued)", "chapter"),
         (125.5, 130.85, "Chapter 3", "chapter"), (130.85, 144.2, "Sponsor", "sponsor"),
         (144.2, 175.8, "Chapter 3 (continued)", "chapter")]
-    for a, b in zip(marks, marks[1:]):
+    for a, b in itertools.pairwise(marks):
         assert a.end == b.start  # in order, no gaps, no overlaps
 
 

@@ -270,11 +270,12 @@ def _span(m: Moment, long: bool) -> str:
     return f"{_time(m.start, long)}–{_time(m.end, long)}" if m.end > m.start else _time(m.start, long)
 
 
-def _img(jpeg: bytes | None, alt: str, cls: str = "") -> str:
+def _img(jpeg: bytes | None, alt: str) -> str:
+    """An inline JPEG (a grey box with the same label when there is none)."""
     if jpeg is None:
-        return f'<span class="noimg {cls}" role="img" aria-label="{escape(alt)}"></span>'
+        return f'<span class="noimg" role="img" aria-label="{escape(alt)}"></span>'
     data = base64.b64encode(jpeg).decode("ascii")
-    return f'<img class="{cls}" alt="{escape(alt)}" src="data:image/jpeg;base64,{data}">'
+    return f'<img alt="{escape(alt)}" src="data:image/jpeg;base64,{data}">'
 
 
 class _Html:

@@ -61,14 +61,13 @@ def run_jobs(file: Any, options: Any, *, store: Store, query: str | None, top: i
              length: str, chapters: int | None, progress: Any) -> dict[str, Any]:
     """Run summarize, ads (and find) with one backend; returns ``build_page``'s keyword arguments.
 
-    The summary goes first: it checks its own options before any work, and (lite) finds the
-    ads it leaves out with exactly the call below, whose stages are then read from ``store``.
+    The summary goes first: with ``lite`` it finds the ads it leaves out with exactly the
+    ``detect_ads`` call below, whose stages that one then reads from ``store``.
     """
+    from vidq.media import probe, require_video
     from vidq.tasks.ads import detect_ads
     from vidq.tasks.pipeline import load_job_backend
     from vidq.tasks.summarize import summarize
-
-    from vidq.media import probe, require_video
 
     require_video(probe(file, store=store))  # a bad file fails before any model loads
     backend = load_job_backend(options)
