@@ -136,16 +136,17 @@ def listed(browser, kind: str) -> list[dict]:
 
 def check_placed(browser, kind: str, want: list[tuple[float, float]], duration: float) -> None:
     segs, rows = timeline(browser, kind), listed(browser, kind)
+    long = duration >= 3600  # an hour or more: every time as h:mm:ss
     assert [(s["start"], s["end"]) for s in segs] == [pytest.approx((a, b), abs=0.0006) for a, b in want], kind
     for s in segs:
         assert s["duration"] == pytest.approx(duration, abs=0.001)
         assert s["left"] == pytest.approx(s["start"] / duration, abs=0.003)  # drawn where it happens
         if kind in ("chapter", "break", "sponsor"):
             assert s["right"] == pytest.approx(s["end"] / duration, abs=0.003)
-        assert s["tip"].startswith(f"{clock(s['start'])}–{clock(s['end'])} · ")
+        assert s["tip"].startswith(f"{clock(s['start'], long)}–{clock(s['end'], long)} · ")
     assert [(r["start"], r["end"]) for r in rows] == [pytest.approx((a, b), abs=0.0006) for a, b in want], kind
     for r, (a, b) in zip(rows, want):
-        assert r["visible"] and r["text"] == [clock(a), clock(b)]
+        assert r["visible"] and r["text"] == [clock(a, long), clock(b, long)]
         assert [float(d[2:-1]) for d in r["datetime"]] == [pytest.approx(a, abs=0.0006), pytest.approx(b, abs=0.0006)]
 
 
@@ -317,3 +318,26 @@ def test_pages_read_without_javascript(pages, tmp_path):
         screenshot(driver, "summary-nojs", tmp_path)
     finally:
         driver.quit()
+
+
+@pytest.mark.slow
+def test_hour_summary_page(cli, browser, hour_scenario, job_cache, tmp_path):
+    """Acceptance: the hour broadcast's page renders every chapter and break at its time, stays under
+    2 MB, its thumbnails decode, and a click on the last chapter seeks the player there."""
+    page = tmp_path / "hour.html"
+    r = cli("--cache-dir", job_cache, "summarize", hour_scenario.video, "--model", "lite", "--format", "html",
+            "-o", page)
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(cli("--cache-dir", job_cache, "summarize", hour_scenario.video, "--model", "lite", "--json").stdout)
+    assert page.stat().st_size < 2_000_000
+    browser.get(page.as_uri())
+    wait_for(browser, "return document.readyState === 'complete'")
+    video_ready(browser)
+    check_placed(browser, "chapter", [(c["start"], c["end"]) for c in doc["chapters"]], doc["duration"])
+    check_placed(browser, "break", [(x["start"], x["end"]) for x in doc["skipped"] if x["kind"] == "break"],
+                 doc["duration"])
+    assert len(doc["chapters"]) >= 10 and len([x for x in doc["skipped"] if x["kind"] == "break"]) == 3
+    thumbnails_decode(browser)
+    screenshot(browser, "summary-hour", tmp_path)
+    click_and_seek(browser, browser.find_elements("css selector", "li.entry.chapter a.frame")[-1],
+                   doc["chapters"][-1]["start"])

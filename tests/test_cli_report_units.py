@@ -183,3 +183,16 @@ def test_ask_page_shows_the_chosen_option_and_citations():
     assert '<li class="chosen" aria-current="true"><b>B)</b> 1887 <span class="prob">80%</span></li>' in html
     assert 'data-kind="citation" data-start="6.600" data-end="12.300"' in html
     assert "B) 1887" in html
+
+
+def test_a_search_over_two_files_gives_each_its_player_and_timeline():
+    hits = [FindHit("./a.mp4", 5.0, 6.0, 0.9, "said", "speech", "code 7", 0.9, "text-match"),
+            FindHit("b.mp4", 50.0, 52.0, 0.8, "shown", "screen", "GATE 42", 0.8, "text-match")]
+    found = FindResult("code", 5, 0.5, hits, hits, "lite", False,
+                       meta={"files": [{"file": "a.mp4", "duration": 60.0}, {"file": "b.mp4", "duration": 100.0}]})
+    page = build_page(find=found, link=lambda p: p.name)
+    assert [(t.file.name, t.duration, [h.start for h in t.hits]) for t in page.tracks] == \
+        [("a.mp4", 60.0, [5.0]), ("b.mp4", 100.0, [50.0])]
+    html = _html(find=found)
+    assert '<video id="video-1" controls preload="metadata" src="b.mp4">' in html
+    assert 'href="b.mp4#t=50.000" data-video="video-1"' in html and "<h1>“code”</h1>" in html

@@ -203,7 +203,7 @@ def build_page(*, summary: Any = None, ads: Any = None, find: Any = None, ask: A
     tracks: dict[str, Track] = {}
 
     def track_for(file: Any, duration: float) -> Track:
-        key = os.fspath(file)
+        key = os.fspath(Path(file))  # "./a.mp4" and "a.mp4" are one track
         if key not in tracks:
             tracks[key] = Track(Path(file), float(duration), link(Path(file)))
         return tracks[key]
@@ -226,11 +226,11 @@ def build_page(*, summary: Any = None, ads: Any = None, find: Any = None, ask: A
         page.meta.append(("ask", ask.meta))
         page.subtitle = page.subtitle or f"{ask.model} · {ask.method}"
     if find is not None:
-        durations = {os.fspath(f.get("file")): float(f.get("duration") or 0.0) for f in find.meta.get("files", [])}
+        durations = {os.fspath(Path(f["file"])): float(f.get("duration") or 0.0) for f in find.meta.get("files", [])}
         for f, duration in durations.items():
             track_for(f, duration)
         for h in find.hits:
-            track_for(h.file, durations.get(os.fspath(h.file), h.end)).hits.append(_hit_moment(h))
+            track_for(h.file, durations.get(os.fspath(Path(h.file)), h.end)).hits.append(_hit_moment(h))
         page.query = find.query
         page.meta.append(("find", find.meta))
         page.subtitle = page.subtitle or f"{find.model} · {len(find.hits)} hit(s) at score ≥ {find.threshold:g}"
