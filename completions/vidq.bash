@@ -20,6 +20,7 @@ _vidq() {
                 ":find") path="find" ;;
                 ":ads") path="ads" ;;
                 ":ask") path="ask" ;;
+                ":report") path="report" ;;
                 ":plan") path="plan" ;;
                 ":models") path="models" ;;
                 ":doctor") path="doctor" ;;
@@ -40,12 +41,12 @@ _vidq() {
     done
     case "$prev" in
         --cache-dir|--config|--embed-model|--haystack|--needles|--output|--png|--sheet|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--count|--depths|--device|--end|--engine|--every|--format|--fps|--frames|--image-format|--kinds|--language|--length|--limit|--match|--model|--policy|--prompt-tokens|--quality|--quant|--ratio|--resolution|--shard|--size|--start|--subtitles|--threshold|--timeout|--tolerance|--top|--vram|-k|-l|-m|-n|-t) return ;;
+        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--count|--depths|--device|--end|--engine|--every|--format|--fps|--frames|--image-format|--kinds|--language|--length|--limit|--match|--model|--policy|--prompt-tokens|--quality|--quant|--query|--ratio|--resolution|--shard|--size|--start|--subtitles|--threshold|--timeout|--tolerance|--top|--vram|-Q|-k|-l|-m|-n|-t) return ;;
     esac
     case "$path" in
         "")
             if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
-            else COMPREPLY=($(compgen -W "probe frames transcribe summarize find ads ask plan models doctor completion eval cache" -- "$cur")); fi ;;
+            else COMPREPLY=($(compgen -W "probe frames transcribe summarize find ads ask report plan models doctor completion eval cache" -- "$cur")); fi ;;
         "probe")
             if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
@@ -62,10 +63,13 @@ _vidq() {
             if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--top -k --threshold -t --embed-model --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "ads")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --mark --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "ask")
             if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--choices --choice --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        "report")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--query -Q --top -k --threshold -t --length -l --chapters --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "plan")
             if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--model -m --frames -n --vram --quant --compress --ratio --resolution --prompt-tokens --answer-tokens --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));

@@ -11,6 +11,7 @@ _vidq() {
         'find:Find where something is said or shown in one or more videos.'
         'ads:Find inserted ad breaks and sponsor reads in a recording.'
         'ask:Answer a question about a video, citing the times the answer rests on.'
+        'report:Write one HTML page about a video\: summary, chapters, ad breaks and, with --query, search hits.'
         'plan:Token and memory budget of a model at N frames, and the compression that fits a GPU.'
         'models:List the models vidq knows\: size, VRAM at 4-bit, offline availability, capabilities; and the speech models installed.'
         'doctor:Show what is installed and usable\: decoders, torch/CUDA, speech engines, embedded weights, paths.'
@@ -19,7 +20,7 @@ _vidq() {
         'cache:Inspect, empty or check the cache of probe, transcript and feature results.'
     )
     _arguments -C \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -48,6 +49,7 @@ _vidq() {
                 find) _vidq_find ;;
                 ads) _vidq_ads ;;
                 ask) _vidq_ask ;;
+                report) _vidq_report ;;
                 plan) _vidq_plan ;;
                 models) _vidq_models ;;
                 doctor) _vidq_doctor ;;
@@ -60,7 +62,7 @@ _vidq() {
 
 _vidq_probe() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -98,7 +100,7 @@ _vidq_frames() {
         '--sheet[Write one contact sheet (PNG or JPEG) with the time under each tile, instead of ]:file:_files' \
         '--columns[Tiles per row on the sheet]:n:' \
         '--backend[Decoder\: auto, pyav, torchcodec or decord.]:name:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -128,7 +130,7 @@ _vidq_transcribe() {
         '--end[End of the clip\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--subtitles[auto\: a sidecar .srt/.vtt or an embedded subtitle stream before ASR; asr\: always]:subtitles:' \
         '--beam-size[Beam search width.]:beam_size:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -170,7 +172,7 @@ _vidq_summarize() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -213,7 +215,7 @@ _vidq_find() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -236,6 +238,7 @@ _vidq_find() {
 _vidq_ads() {
     _arguments \
         '--write-edl[Also write <video stem>.edl next to the video (Kodi/MythTV skip list), atomicall]' \
+        '--mark[Write a copy of the video to -o FILE (.mkv, .mp4, .mov) with the programme parts]' \
         '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
         '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
         '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
@@ -253,7 +256,7 @@ _vidq_ads() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -293,7 +296,7 @@ _vidq_ask() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -314,6 +317,53 @@ _vidq_ask() {
         '*:[option]...: '
 }
 
+_vidq_report() {
+    _arguments \
+        '(--query -Q)--query[Also search the video for this (as '\''vidq find'\'' does) and mark the hits.]:query:' \
+        '(--query -Q)-Q[Also search the video for this (as '\''vidq find'\'' does) and mark the hits.]:query:' \
+        '(--top -k)--top[With --query\: show at most this many hits.]:top:' \
+        '(--top -k)-k[With --query\: show at most this many hits.]:top:' \
+        '(--threshold -t)--threshold[With --query\: minimum score (0-1) of a hit.]:threshold:' \
+        '(--threshold -t)-t[With --query\: minimum score (0-1) of a hit.]:threshold:' \
+        '(--length -l)--length[Summary length\: short, medium or long.]:length:' \
+        '(--length -l)-l[Summary length\: short, medium or long.]:length:' \
+        '--chapters[Number of chapters, or auto.]:chapters:' \
+        '(--model -m)--model[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--model -m)-m[auto, lite, a registry name (see '\''vidq models'\''), a Hugging Face id, a local mode]:model:' \
+        '(--frames -n)--frames[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--frames -n)-n[Frames to sample uniformly (default\: the job'\''s own).]:frames:' \
+        '(--exact --fast)--exact[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '(--exact --fast)--fast[exact\: the frame shown at each sampled time; fast\: the nearest cheaply decodable]' \
+        '--compress[Visual-context compression\: auto, none, slowfast, progressive, prompt, kv, video]:compress:' \
+        '--ratio[Compression ratio r for kv/videoxl (2, 4, 8, 12, 16).]:ratio:' \
+        '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
+        '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
+        '--start[Clip start\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:start:' \
+        '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
+        '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
+        '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]' \
+        '1:file:_files'
+}
+
 _vidq_plan() {
     _arguments \
         '(--model -m)--model[Registry short name (e.g]:model:' \
@@ -327,7 +377,7 @@ _vidq_plan() {
         '--resolution[Frame side in pixels, for models with dynamic resolution (Qwen-VL).]:resolution:' \
         '--prompt-tokens[Tokens of system prompt, question and template.]:prompt_tokens:' \
         '--answer-tokens[Tokens to generate.]:answer_tokens:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -347,7 +397,7 @@ _vidq_plan() {
 
 _vidq_models() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -369,7 +419,7 @@ _vidq_doctor() {
     _arguments \
         '(--strict --no-strict)--strict[Exit 3 when the embedded lite stack cannot run (the default); --no-strict always]' \
         '(--strict --no-strict)--no-strict[Exit 3 when the embedded lite stack cannot run (the default); --no-strict always]' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -389,7 +439,7 @@ _vidq_doctor() {
 
 _vidq_completion() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -418,7 +468,7 @@ _vidq_eval() {
         'compare:Compare two eval results\: setup differences, accuracy deltas with significance, speed.'
     )
     _arguments -C \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -477,7 +527,7 @@ _vidq_eval_niah() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -517,7 +567,7 @@ _vidq_eval_mc() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -556,7 +606,7 @@ _vidq_eval_find() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -593,7 +643,7 @@ _vidq_eval_ads() {
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
         '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -614,7 +664,7 @@ _vidq_eval_ads() {
 
 _vidq_eval_compare() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -642,7 +692,7 @@ _vidq_cache() {
         'verify:Read every cached entry back; report damaged entries, stale temporary files and orphaned locks.'
     )
     _arguments -C \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -673,7 +723,7 @@ _vidq_cache() {
 
 _vidq_cache_info() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -693,7 +743,7 @@ _vidq_cache_info() {
 
 _vidq_cache_clear() {
     _arguments \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -714,7 +764,7 @@ _vidq_cache_clear() {
 _vidq_cache_verify() {
     _arguments \
         '--repair[Remove what is wrong\: damaged entries, stale temporary files, orphaned locks, tr]' \
-        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the]:format:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
         '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \

@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "find",
     "ads",
     "ask",
+    "report",
     "plan",
     "models",
     "eval",
@@ -252,7 +253,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def global_options(
     ctx: typer.Context,
-    format: Annotated[str | None, typer.Option("--format", envvar="VIDQ_FORMAT", help="Output format: text, json, jsonl, md, srt, vtt, edl, csv (each command lists the ones it supports).", show_default=False)] = None,
+    format: Annotated[str | None, typer.Option("--format", envvar="VIDQ_FORMAT", help="Output format: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapters, comskip (each command lists the ones it supports).", show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Shortcut for --format json.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the result to this file (atomically) instead of stdout; '-' is stdout.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")] = False,

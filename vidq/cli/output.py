@@ -2,7 +2,8 @@
 
 JSON output carries a ``schema`` name with a version (``"vidq.probe/1"``), times as float
 seconds and as ``HH:MM:SS.mmm`` strings.  A file given with ``-o`` appears only when the
-command succeeds: it is written to a temporary file beside it and renamed at the end.
+command succeeds: it is written to a temporary file beside it and renamed at the end
+(with the permissions a plain ``open()`` would give it).
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ class AdsResult:
     sees_images: bool  # whether blocks were classified by a model that sees pictures
     blocks: list[Block] = field(default_factory=list)  # every block with its features (for --json / debugging)
     meta: dict[str, Any] = field(default_factory=dict)  # base meta, signal summary, timings
+    thumbs: list[tuple[float, bytes]] = field(default_factory=list, repr=False)  # the timeline's stills
 
 
 def detect_ads(
@@ -115,4 +116,4 @@ def detect_ads(
                               "repeats": segs.repeats})
     if not sees:
         meta["limits"] = LIMITS
-    return AdsResult(str(path), tl.info.duration, tl.span, segments, backend.name, sees, blocks, meta)
+    return AdsResult(str(path), tl.info.duration, tl.span, segments, backend.name, sees, blocks, meta, tl.thumbs)

@@ -117,6 +117,7 @@ class AskResult:
     sees_images: bool  # False for lite
     notices: tuple[str, ...] = ()  # what the reader should know
     meta: dict[str, Any] = field(default_factory=dict)  # models, frames, timings
+    thumbs: tuple[tuple[float, bytes], ...] = field(default=(), repr=False, compare=False)  # the timeline's stills
 
 
 # -- choices --------------------------------------------------------------------------------
@@ -291,7 +292,7 @@ def _answer_text(tl: Timeline, backend: Backend, question: str, choices: list[tu
     meta = base_meta(tl, clock, model=backend.name, sees_images=False, limits=LITE_LIMITS, method="evidence",
                      units=len(units))
     return AskResult(tl.path, question, tl.start, tl.end, scored, letter, answer, citations, "evidence",
-                     backend.name, False, tuple(notices), meta)
+                     backend.name, False, tuple(notices), meta, tuple(tl.thumbs))
 
 
 # -- video LLM --------------------------------------------------------------------------------
@@ -393,7 +394,7 @@ def _answer_vlm(tl: Timeline, backend: Backend, question: str, choices: list[tup
                      method="video-llm", shown_frames=len(plan.times), windows=len(windows), reply=reply.text,
                      backend=backend_meta)
     return AskResult(ctx.path, question, span[0], span[1], scored, letter, answer, tuple(cites), "video-llm",
-                     backend.name, bool(backend.capabilities.sees_images), tuple(notices), meta)
+                     backend.name, bool(backend.capabilities.sees_images), tuple(notices), meta, tuple(tl.thumbs))
 
 
 # -- the job ----------------------------------------------------------------------------------

@@ -119,6 +119,7 @@ class FindResult:
     sees_images: bool  # False for lite
     meta: dict[str, Any] = field(default_factory=dict)  # per-file base meta, evidence counts, timings
     intent: str = ""  # what the query was understood to ask for
+    thumbs: dict[str, list[tuple[float, bytes]]] = field(default_factory=dict, repr=False)  # per file: its stills
 
     @property
     def matched(self) -> bool:
@@ -351,6 +352,7 @@ def find_in_file(
                                      for c in ranked[VLM_VERIFIED:]]
     hits = _dedupe(candidates)
     meta = base_meta(tl, clock, intent=intent.label, units=len(tl.units), candidates=len(candidates), **visual_meta)
+    meta["thumbs"] = tl.thumbs  # taken out again by find(): not part of the JSON
     return hits, meta
 
 
@@ -388,10 +390,12 @@ def find(
     image_model = ImageTextModel(embed_model, device=_torch_device(options.device)) if embed_model else None
     candidates: list[FindHit] = []
     files: list[dict[str, Any]] = []
+    thumbs: dict[str, list[tuple[float, bytes]]] = {}
     for p in paths:
         hits, meta = find_in_file(query, p, options, backend=backend, image_model=image_model, store=store,
                                   progress=progress)
         candidates.extend(hits)
+        thumbs[str(p)] = meta.pop("thumbs", [])
         files.append(meta)
     candidates.sort(key=lambda h: (-h.score, -h.retrieval, h.file, h.start))
     passing = [h for h in candidates if h.score >= threshold][:top]
@@ -401,7 +405,7 @@ def find(
     if not sees:
         meta["limits"] = ("lite reads speech and on-screen text and verifies hits by the query's words in that "
                           "text; it cannot see objects, people or actions")
-    return FindResult(query, top, threshold, passing, candidates, backend.name, sees, meta, intent.label)
+    return FindResult(query, top, threshold, passing, candidates, backend.name, sees, meta, intent.label, thumbs)
 
 
 def _torch_device(device: str) -> str:

@@ -128,6 +128,7 @@ class SummaryResult:
     notices: tuple[str, ...] = ()  # what the reader should know (nothing found, what could not be seen)
     skipped: tuple[Skipped, ...] = ()  # ad breaks and sponsor reads left out, time order
     meta: dict[str, Any] = field(default_factory=dict)  # models, frames, per-stage timings
+    thumbs: tuple[tuple[float, bytes], ...] = field(default=(), repr=False, compare=False)  # the timeline's stills
 
     @property
     def summary(self) -> str:
@@ -295,7 +296,8 @@ def _summarize_text(tl: Timeline, backend: Backend, *, length: str, chapters: in
                      embeddings=tl.meta.get("embeddings"), shot_changes=len(cuts), units=len(units),
                      ads_skipped=skip_ads)
     return SummaryResult(tl.path, tl.start, tl.end, tl.info.duration, length, "extractive", backend.name, False,
-                         tuple(summary), tuple(found), notices=tuple(notices), skipped=tuple(skipped), meta=meta)
+                         tuple(summary), tuple(found), notices=tuple(notices), skipped=tuple(skipped), meta=meta,
+                         thumbs=tuple(tl.thumbs))
 
 
 # -- the video-LLM path -----------------------------------------------------------------------
@@ -384,7 +386,8 @@ def _summarize_vlm(tl: Timeline, ctx: VideoContext, backend: Backend, *, length:
                      method="hierarchical", segments=count, backend=model_meta,
                      segment_frames=[u.get("frames") for u in used])
     return SummaryResult(ctx.path, ctx.start, ctx.end, ctx.info.duration, length, "hierarchical", backend.name,
-                         bool(backend.capabilities.sees_images), summary, tuple(found), meta=meta)
+                         bool(backend.capabilities.sees_images), summary, tuple(found), meta=meta,
+                         thumbs=tuple(tl.thumbs))
 
 
 __all__ = [

@@ -1,9 +1,11 @@
-"""``vidq ads FILE``: ad breaks and sponsor reads as text, JSON, CSV, EDL or ffmpeg chapters.
+"""``vidq ads FILE``: ad breaks and sponsor reads as text, JSON, CSV, EDL, chapters or a page.
 
 Parses options, calls ``vidq.tasks.ads.detect_ads`` and renders the result; the detection
 lives in ``vidq.tasks.ads``.  The EDL is the Kodi/MythTV one (``start<TAB>end<TAB>3`` per
-segment, seconds); ``ffmeta`` is ffmpeg's ``;FFMETADATA1`` with one chapter per programme
-part and per ad segment (``ffmpeg -i in.mp4 -i chapters.txt -map_metadata 1 -codec copy out.mkv``).
+segment, seconds); ``ffmeta`` (ffmpeg), ``mkvchapters`` (Matroska XML) and ``comskip``
+(frame list) come from ``vidq.cli.chapters``: one chapter per programme part and per ad
+segment.  ``--mark -o out.mkv`` writes a copy of the video with those chapters embedded
+(``vidq.cli.mark``, no re-encoding); ``html`` is ``vidq.cli.report_html``'s page.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
+from vidq.cli.chapters import CHAPTER_WRITERS, ChapterList, ad_chapters
 from vidq.cli.jobopts import (
     AccuracyOpt,
     ApiBaseOpt,
@@ -37,15 +41,15 @@ from vidq.cli.jobopts import (
 from vidq.cli.output import dump_json, output_stream, resolve_format, time_fields, write_file
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
+from vidq.errors import InputError
 from vidq.timefmt import hms
 
 log = logging.getLogger("vidq.cli")
 
-FORMATS = ("text", "json", "csv", "edl", "ffmeta")
+FORMATS = ("text", "json", "csv", "edl", "ffmeta", "mkvchapters", "comskip", "html")
 SCHEMA = "vidq.ads/1"  # JSON schema name of an ads result
 EDL_ACTION = 3  # Kodi/MythTV EDL action: commercial break (skipped automatically)
 CSV_COLUMNS = ("start", "end", "start_hms", "end_hms", "duration", "kind", "confidence", "reason")
-CHAPTER_TITLES = {"break": "Advertisement", "sponsor": "Sponsor", "programme": "Programme"}
 
 
 def format_edl(segments: Any) -> str:
@@ -53,11 +57,9 @@ def format_edl(segments: Any) -> str:
     return "".join(f"{s.start:.2f}\t{s.end:.2f}\t{EDL_ACTION}\n" for s in segments)
 
 
-def _ffmeta_escape(text: str) -> str:
-    out = text
-    for ch in ("\\", "=", ";", "#", "\n"):
-        out = out.replace(ch, "\\" + ch)
-    return out
+def chapter_list(segments: Any, duration: float, fps: float | None = None) -> ChapterList:
+    """Chapters covering ``[0, duration]``: programme parts and ad segments (``vidq.cli.chapters.ad_chapters``)."""
+    return ChapterList(tuple(ad_chapters(segments, duration)), duration, fps)
 
 
 def format_ffmeta(segments: Any, duration: float) -> str:
@@ -65,27 +67,9 @@ def format_ffmeta(segments: Any, duration: float) -> str:
 
     TIMEBASE is 1/1000 (START/END in milliseconds); chapters never overlap and stay in order.
     """
-    lines = [";FFMETADATA1"]
-    total = max(0, round(duration * 1000))
-    cursor = 0
-    part = 0
-
-    def chapter(start: int, end: int, title: str) -> None:
-        lines.extend(["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}", f"title={_ffmeta_escape(title)}"])
-
-    for s in segments:
-        a, b = max(cursor, round(s.start * 1000)), min(total, round(s.end * 1000))
-        if b <= a:
-            continue
-        if a > cursor:
-            part += 1
-            chapter(cursor, a, f"{CHAPTER_TITLES['programme']} {part}")
-        chapter(a, b, f"{CHAPTER_TITLES.get(s.kind, s.kind)} ({s.confidence:.2f})")
-        cursor = b
-    if cursor < total:
-        part += 1
-        chapter(cursor, total, f"{CHAPTER_TITLES['programme']} {part}")
-    return "\n".join(lines) + "\n"
+    buf = io.StringIO()
+    CHAPTER_WRITERS["ffmeta"].write(chapter_list(segments, duration), buf)
+    return buf.getvalue()
 
 
 def format_csv(segments: Any) -> str:
@@ -106,12 +90,23 @@ def segment_dict(s: Any) -> dict[str, Any]:
                        "text": p.text} for p in s.spots]}
 
 
-def render(out: TextIO, fmt: str, result: Any) -> None:
-    """Write an ``AdsResult`` in ``fmt``."""
-    if fmt == "edl":
+def file_fps(path: Path, store: Any = None) -> float:
+    """The video's frame rate (nominal, else average) for frame-numbered formats; exit 2 without one."""
+    from vidq.media import probe, require_video
+
+    video = require_video(probe(path, store=store))
+    fps = video.fps_nominal or video.fps_average
+    if not fps:
+        raise InputError(f"{path}: the video stream has no frame rate; comskip frame numbers need one")
+    return float(fps)
+
+
+def render(out: TextIO, fmt: str, result: Any, fps: float | None = None) -> None:
+    """Write an ``AdsResult`` in ``fmt`` (``fps``: the file's frame rate, for comskip)."""
+    if fmt in CHAPTER_WRITERS:
+        CHAPTER_WRITERS[fmt].write(chapter_list(result.segments, result.duration, fps), out)
+    elif fmt == "edl":
         out.write(format_edl(result.segments))
-    elif fmt == "ffmeta":
-        out.write(format_ffmeta(result.segments, result.duration))
     elif fmt == "csv":
         out.write(format_csv(result.segments))
     elif fmt == "json":
@@ -144,11 +139,25 @@ def write_edl_beside(video: Path, result: Any) -> Path:
     return target
 
 
+def check_mark_target(settings: Any, video: Path) -> Path:
+    """The path ``--mark`` writes its copy to (``-o``), checked before any work is done."""
+    from vidq.cli.mark import container_for
+
+    if settings.to_stdout:
+        raise InputError("--mark needs -o FILE (.mkv, .mp4 or .mov) for the marked copy of the video")
+    target = Path(settings.output)
+    container_for(target)
+    if target.resolve() == video.resolve():
+        raise InputError(f"-o {target}: is the input file; --mark never writes over the original")
+    return target
+
+
 def register(app: typer.Typer) -> None:
     @app.command("ads")
     def ads_command(
         file: InputFile,
         write_edl: Annotated[bool, typer.Option("--write-edl", help="Also write <video stem>.edl next to the video (Kodi/MythTV skip list), atomically.")] = False,
+        mark: Annotated[bool, typer.Option("--mark", help="Write a copy of the video to -o FILE (.mkv, .mp4, .mov) with the programme parts and ads as chapters, remuxed without re-encoding; the result still goes to stdout.")] = False,
         model: ModelOpt = "auto",
         frames: FramesOpt = None,
         exact: AccuracyOpt = False,
@@ -173,20 +182,39 @@ def register(app: typer.Typer) -> None:
         URLs, promo codes, offers), and classified by a vision-language
         model when one is used. Sponsor reads spoken over the programme
         are found in the transcript. Formats: text (default), json, csv,
-        edl (Kodi/MythTV: start<TAB>end<TAB>3), ffmeta (ffmpeg chapters).
+        edl (Kodi/MythTV: start<TAB>end<TAB>3), ffmeta (ffmpeg chapters),
+        mkvchapters (Matroska chapter XML for mkvmerge), comskip (comskip's
+        frame list), html (a page with a timeline, thumbnails and a
+        player). With --mark -o out.mkv: a copy of the video with the
+        chapters embedded, the original untouched.
         """
         from vidq.tasks.ads import detect_ads
 
         settings = current_settings()
         fmt = resolve_format(settings, FORMATS, "text", "ads")
+        if mark:
+            target = check_mark_target(settings, file)
         options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
                               subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
                               api_base=api_base)
         with progress_reporter(settings) as progress:
             result = detect_ads(file, options, store=settings.store, progress=progress)
-        with output_stream(settings) as out:
-            render(out, fmt, result)
+        if mark:
+            from vidq.cli.mark import write_marked_copy
+
+            marks = chapter_list(result.segments, result.duration).marks
+            write_marked_copy(file, target, marks)
+            log.info("wrote %s with %d chapters", target, len(marks))
+            settings = replace(settings, output=None)  # -o named the copy; the result goes to stdout
+        if fmt == "html":
+            from vidq.cli.report_html import write_html
+
+            write_html(settings, ads=result)
+        else:
+            fps = file_fps(file, settings.store) if fmt == "comskip" else None
+            with output_stream(settings) as out:
+                render(out, fmt, result, fps)
         if write_edl:
             log.info("wrote %s", write_edl_beside(file, result))
         if not result.segments:

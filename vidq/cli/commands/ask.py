@@ -1,4 +1,4 @@
-"""``vidq ask FILE QUESTION``: an answer with the timestamps it rests on (text, json).
+"""``vidq ask FILE QUESTION``: an answer with the timestamps it rests on (text, json, html).
 
 Multiple choice, benchmark style: ``--choices "A) 1850" "B) 1887" ...`` (the options
 follow the flag as separate words) or a repeated ``--choice "A) 1850"``; the answer is
@@ -36,7 +36,7 @@ from vidq.cli.settings import current_settings
 from vidq.errors import InputError
 from vidq.timefmt import hms
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "html")
 
 
 def result_json(result: Any) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
 
         With the offline lite backend the answer comes from what is said and written on screen: retrieval, then the option best supported by it.
 
-        Formats: text (default; the first line is the answer), json.
+        Formats: text (default; the first line is the answer), json, html (the answer on a page with a timeline of the cited moments, their frames, and a player that seeks to each).
         """
         from vidq.tasks.ask import ask
 
@@ -122,6 +122,11 @@ def register(app: typer.Typer) -> None:
         with progress_reporter(settings) as progress:
             result = ask(file, options, question, choices=[*(choice or []), *extra], store=settings.store,
                          progress=progress)
+        if fmt == "html":
+            from vidq.cli.report_html import write_html
+
+            write_html(settings, ask=result)
+            return
         with output_stream(settings) as out:
             if fmt == "json":
                 dump_json(result_json(result), out)

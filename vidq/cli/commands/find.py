@@ -1,7 +1,8 @@
 """``vidq find QUERY FILE...``: needle search, grep-style (exit 0 with hits, 1 without).
 
-Parses options, calls ``vidq.tasks.find.find`` and renders the result as text, JSON or
-JSON Lines; the search itself lives in ``vidq.tasks.find``.
+Parses options, calls ``vidq.tasks.find.find`` and renders the result as text, JSON,
+JSON Lines or an HTML page (``vidq.cli.report_html``); the search itself lives in
+``vidq.tasks.find``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from vidq.cli.settings import current_settings
 from vidq.errors import ExitCode
 from vidq.timefmt import hms
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "html")
 SCHEMA = "vidq.find/1"  # JSON schema name of a find result
 DEFAULT_TOP = 5  # mirrors vidq.tasks.find.DEFAULT_TOP (kept here so --help needs no task import)
 DEFAULT_THRESHOLD = 0.5  # mirrors vidq.tasks.find.DEFAULT_THRESHOLD
@@ -101,9 +102,10 @@ def register(app: typer.Typer) -> None:
         candidate is verified (a vision-language model looks at a short
         window around it; lite checks the quoted text) and scored 0-1.
         Formats: text (default), json (the best hit's start/end at the top
-        level), jsonl (one hit per line). Exit 0 when a hit scores at
-        least --threshold, 1 when none does, 2 for bad input, 3 when a
-        model fails.
+        level), jsonl (one hit per line), html (one page: for each file a
+        timeline with its hits, thumbnails and a player that seeks to
+        each hit). Exit 0 when a hit scores at least --threshold, 1 when
+        none does, 2 for bad input, 3 when a model fails.
         """
         from vidq.tasks.find import find
 
@@ -116,7 +118,12 @@ def register(app: typer.Typer) -> None:
         with progress_reporter(settings) as progress:
             result = find(query, files, options, top=top, threshold=threshold, embed_model=embed_model,
                           store=settings.store, progress=progress)
-        with output_stream(settings) as out:
-            render(out, fmt, result)
+        if fmt == "html":
+            from vidq.cli.report_html import write_html
+
+            write_html(settings, find=result)
+        else:
+            with output_stream(settings) as out:
+                render(out, fmt, result)
         if not result.matched:
             raise typer.Exit(int(ExitCode.NO_MATCH))

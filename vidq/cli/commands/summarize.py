@@ -1,4 +1,8 @@
-"""``vidq summarize FILE``: an overall summary plus chapters with timestamps (text, md, json).
+"""``vidq summarize FILE``: an overall summary plus chapters with timestamps.
+
+Formats: text, md, json, html (a page with a timeline, thumbnails and a player), and the
+chapter files players read: ffmeta (ffmpeg) and mkvchapters (Matroska XML), where the ad
+breaks and sponsor reads left out of the summary are chapters of their own.
 
 Parses options, calls :func:`vidq.tasks.summarize.summarize` and renders its result; the
 summarizing itself lives in ``vidq.tasks.summarize``.
@@ -10,6 +14,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
+from vidq.cli.chapters import CHAPTER_WRITERS, ChapterList, summary_chapters
 from vidq.cli.jobopts import (
     AccuracyOpt,
     ApiBaseOpt,
@@ -34,7 +39,7 @@ from vidq.cli.settings import current_settings
 from vidq.errors import InputError
 from vidq.timefmt import hms
 
-FORMATS = ("text", "md", "json")
+FORMATS = ("text", "md", "json", "html", "ffmeta", "mkvchapters")
 BLIND_NOTE = "made from what is said and written on screen only; the lite backend cannot see pictures."
 
 
@@ -161,7 +166,7 @@ def register(app: typer.Typer) -> None:
 
         With a video LLM, segments are summarized first, then the summaries.
 
-        Formats: text (default), md, json.
+        Formats: text (default), md, json, html (a self-contained page: timeline, thumbnails, a player that seeks to each chapter), ffmeta and mkvchapters (chapter files for ffmpeg and mkvmerge; ad breaks and sponsor reads are chapters of their own, named so players can skip them).
         """
         from vidq.tasks.summarize import summarize
 
@@ -175,8 +180,16 @@ def register(app: typer.Typer) -> None:
         with progress_reporter(settings) as progress:
             result = summarize(file, options, length=length.strip().lower(), chapters=count, skip_ads=not keep_ads,
                                store=settings.store, progress=progress)
+        if fmt == "html":
+            from vidq.cli.report_html import write_html
+
+            write_html(settings, summary=result)
+            return
         with output_stream(settings) as out:
-            if fmt == "json":
+            if fmt in CHAPTER_WRITERS:
+                marks = summary_chapters(result)
+                CHAPTER_WRITERS[fmt].write(ChapterList(tuple(marks), result.duration), out)
+            elif fmt == "json":
                 dump_json(result_json(result), out)
             elif fmt == "md":
                 render_md(out, result)
