@@ -112,8 +112,27 @@ def _segment_words(transcript: Transcript) -> list[list[Word]]:
     return out
 
 
+_ATTACH_AFTER = re.compile(r"^[,.;:!?%)\]}'’…]")  # a word starting like this continues the one before
+_ATTACH_BEFORE = re.compile(r"[$£€(\[{'’-]$")  # ... as does any word after one ending like this
+
+
+def join_words(texts: Sequence[str]) -> str:
+    """Words (as Whisper splits them) back into text: ``["$2", ",000"]`` -> ``"$2,000"``.
+
+    >>> join_words(["The", "queen", "lays", "$2", ",000", "eggs."])
+    'The queen lays $2,000 eggs.'
+    """
+    out = ""
+    for t in (w.strip() for w in texts):
+        if not t:
+            continue
+        glue = not out or _ATTACH_AFTER.match(t) or _ATTACH_BEFORE.search(out)
+        out += t if glue else " " + t
+    return out
+
+
 def _unit(words: Sequence[Word], kind: str) -> Unit:
-    text = " ".join(w.text.strip() for w in words)
+    text = join_words([w.text for w in words])
     return Unit(words[0].start, max(words[-1].end, words[0].start), text, "speech", kind, tuple(words))
 
 

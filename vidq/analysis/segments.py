@@ -495,8 +495,11 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
         while j < len(sentences) and sentences[j].start - run[-1].end <= SPONSOR_GAP:
             nxt = sentences[j].text.lower()
             found = set(text_cues(nxt))
-            if not found and not any(n in nxt for n in names):
-                break
+            if not found and not _names_in(names, nxt):
+                # one sentence without a cue may sit inside a read ("X keeps you safe"): look past it
+                after = sentences[j + 1] if j + 1 < len(sentences) else None
+                if after is None or after.start - sentences[j].end > SPONSOR_GAP or not text_cues(after.text):
+                    break
             run.append(sentences[j])
             cues |= found
             j += 1
@@ -508,6 +511,15 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
                                  blocks=0, cues=kinds, text=" ".join(u.text for u in run)))
         i = j
     return out
+
+
+def _names_in(names: Sequence[str], low: str) -> bool:
+    """Whether a sentence names the sponsor, allowing the misspellings of speech recognition
+    ("Wright Pass" heard again as "right past")."""
+    import difflib
+
+    words = re.findall(r"[a-z0-9]+", low)
+    return any(n in low or difflib.get_close_matches(n, words, n=1, cutoff=0.8) for n in names)
 
 
 def _sponsor_names(low: str) -> list[str]:
