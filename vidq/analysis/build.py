@@ -35,7 +35,7 @@ from vidq import __version__
 from vidq.analysis.evidence import EvidenceIndex
 from vidq.analysis.picture import PictureOptions, picture_pass
 from vidq.analysis.segments import label_segments
-from vidq.analysis.sound import sound_track
+from vidq.analysis.sound import LoudnessTap, sound_track
 from vidq.analysis.timeline import (
     TIMELINE_STAGE,
     TIMELINE_VERSION,
@@ -164,13 +164,14 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         finally:
             pictures["seconds"] = time.perf_counter() - t0
 
+    heard = LoudnessTap()  # the sound is measured from the audio ASR decodes anyway
     worker = threading.Thread(target=run_pictures, name="vidq-pictures", daemon=True)
     worker.start()
     try:
         with clock.stage("transcribe"):
             # the span as given (None: the whole file), so `vidq transcribe` and jobs share one cache entry
             transcript = get_transcript(path, options=options.speech(), info=info, store=store,
-                                        start=options.start, end=options.end, progress=report)
+                                        start=options.start, end=options.end, progress=report, audio_tap=heard)
     except BaseException:
         stop.set()
         worker.join()
@@ -182,7 +183,7 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         raise pictures["error"]
     pic = pictures["result"]
     with clock.stage("sound"):
-        track = sound_track(path, info, span, store=store, file_key=key)
+        track = sound_track(path, info, span, store=store, file_key=key, tapped=heard.track())
     with clock.stage("embed"):
         units = build_units(transcript, pic.screen)
         vectors = _vectors(units, options, store, key)

@@ -126,6 +126,7 @@ class SegmentHit:
     end: float  # seconds
     score: float  # 0..1, calibrated (see calibrate)
     relevance: float  # how related the segment's own text is to the subject (cosine, or LEXICAL_RELEVANCE)
+    background: float  # the best competitor's relevance (programme text or another spot)
     kind: str  # "ad" (a spot), "break", "sponsor"
     text: str  # the segment's text (what it says and shows)
     reason: str  # one line
@@ -171,7 +172,7 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
     """Spots, breaks or sponsor reads answering ``intent``, best first (see the module docstring)."""
     segs = tl.segments
     if intent.segment == "break":
-        return [SegmentHit(b.start, b.end, b.confidence, b.confidence, "break", " ".join(s.text for s in b.spots),
+        return [SegmentHit(b.start, b.end, b.confidence, b.confidence, 0.0, "break", " ".join(s.text for s in b.spots),
                            f"ad break: {b.reason}", "speech") for b in segs.breaks]
     if intent.segment == "sponsor":
         pool: list[tuple[float, float, str, str]] = [(a.start, a.end, a.text, a.reason) for a in segs.sponsors]
@@ -182,7 +183,7 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
     if not pool:
         return []
     if not intent.subject:  # "sponsor": every read, by confidence
-        return [SegmentHit(s, e, a.confidence, a.confidence, kind, text, why, "speech")
+        return [SegmentHit(s, e, a.confidence, a.confidence, 0.0, kind, text, why, "speech")
                 for (s, e, text, why), a in zip(pool, segs.sponsors)]
     index = tl.index()
     cos = index.cosine(intent.subject) if index.vectors is not None else np.zeros(0)
@@ -199,7 +200,7 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
         source = tl.units[at].source if at is not None else "speech"
         next_best = f"; next best {'spot' if others and max(others) >= back_prog else 'programme text'} {back:.2f}"
         reason = f'{why}: closest in meaning to "{intent.subject}" ({r:.2f}{next_best})'
-        out.append(SegmentHit(s, e, round(score, 4), round(r, 4), kind, text, reason, source))
+        out.append(SegmentHit(s, e, round(score, 4), round(r, 4), round(back, 4), kind, text, reason, source))
     return sorted(out, key=lambda h: (-h.score, -h.relevance, h.start))
 
 
