@@ -46,14 +46,14 @@ def observations(family: str, root: Path, n: int) -> list[dict]:
         hits = segment_hits(tl, parse_intent(r["query"]))
         truth = [tuple(iv) for iv in r.get("intervals", [])]
         out.append({"id": r["id"], "query": r["query"], "truth": truth,
-                    "hits": [(h.start, h.relevance, h.background) for h in hits]})
+                    "hits": [(h.start, h.relevance, h.rank) for h in hits]})
     return out
 
 
-def evaluate(obs: list[dict], base: float, scale: float, floor: float) -> tuple[int, int, int, int, list[str]]:
+def evaluate(obs: list[dict], pass_rank: int, step: float, floor: float) -> tuple[int, int, int, int, list[str]]:
     """(present first & above, present, absent below, absent, misses) for these constants."""
-    def score(rel: float, back: float) -> float:
-        return 0.0 if rel < floor else min(1.0, max(0.0, base + 0.25 * (rel - back) / scale))
+    def score(rel: float, rank: int) -> float:
+        return 0.0 if rel < floor else min(1.0, max(0.0, 0.5 + step * (pass_rank + 0.5 - rank)))
 
     good = present = quiet = absent = 0
     misses = []
@@ -89,26 +89,27 @@ def main() -> int:
         return 2
     obs = observations(args.family, args.root, args.n)
     for o in obs:
-        top = max(o["hits"], key=lambda h: h[1] - h[2], default=None)
+        top = min(o["hits"], key=lambda h: (h[2], -h[1]), default=None)
         print(f"{o['id']:<28} {o['query']!r:<32} truth {o['truth'][:1]} top {top}")
-    current = (query.AD_BASE, query.AD_MARGIN_SCALE, query.AD_RELEVANCE_FLOOR)
+    current = (query.AD_PASS_RANK, query.AD_RANK_STEP, query.AD_RELEVANCE_FLOOR)
     good, present, quiet, absent, misses = evaluate(obs, *current)
-    print(f"\n{args.family}: constants base={current[0]} scale={current[1]} floor={current[2]}: "
+    print(f"\n{args.family}: constants pass_rank={current[0]} step={current[1]} floor={current[2]}: "
           f"{good}/{present} ads first within {TOLERANCE:g} s and >= {THRESHOLD}; {quiet}/{absent} absent below")
     for m in misses:
         print("  miss:", m)
     if args.fit:
         best = None
-        for base, scale, floor in itertools.product((0.25, 0.3, 0.35, 0.4, 0.45), (0.06, 0.08, 0.1, 0.12, 0.15, 0.2),
-                                                    (0.15, 0.2, 0.25, 0.3, 0.35)):
-            g, p, q, a, _ = evaluate(obs, base, scale, floor)
-            # absent queries must stay quiet; among those, the most present found, then the widest floor margin
-            key = (q == a, g, -abs(base - 0.35), scale)
+        for pass_rank, floor in itertools.product(range(0, 16), (0.1, 0.15, 0.2, 0.25, 0.3)):
+            g, p, q, a, _ = evaluate(obs, pass_rank, query.AD_RANK_STEP, floor)
+            # absent queries must stay quiet; among those, the most present found, then the middle of the
+            # widest quiet range of pass_rank (scored afterwards), then the lowest floor
+            key = (q + g, -floor)
             if best is None or key > best[0]:
-                best = (key, (base, scale, floor), (g, p, q, a))
+                best = (key, (pass_rank, floor), (g, p, q, a))
         assert best is not None
-        print(f"fit: base={best[1][0]} scale={best[1][1]} floor={best[1][2]}: {best[2][0]}/{best[2][1]} found, "
-              f"{best[2][2]}/{best[2][3]} absent below")
+        ok = [r for r in range(0, 16) if sum(evaluate(obs, r, query.AD_RANK_STEP, best[1][1])[0:4:2]) == best[0][0]]
+        print(f"fit: floor={best[1][1]}; pass ranks {ok} reach {best[2][0]}/{best[2][1]} found and "
+              f"{best[2][2]}/{best[2][3]} absent below; choose the middle: {ok[len(ok) // 2] if ok else None}")
     return 0
 
 
