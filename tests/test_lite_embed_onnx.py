@@ -169,3 +169,19 @@ def test_a_fresh_process_loads_the_export_without_torch(models_dir):
     assert out["runtime"] == f"onnx-{E.ONNX_PRECISION}" and out["heavy"] == [] and abs(out["norm"] - 1) < 1e-5
     manifests = list(Path(models_dir).glob("minilm-onnx-*/manifest.json"))
     assert manifests and json.loads(manifests[0].read_text())["precision"] == E.ONNX_PRECISION
+
+
+@pytest.mark.slow
+def test_the_first_find_exports_once_and_stdout_stays_data(run_vidq, short_scenario, job_cache, tmp_path):
+    """A user's first `vidq find` on a machine exports MiniLM (debug log only), the next one just loads it."""
+    models = tmp_path / "models"
+    needle = short_scenario.needles[0]  # "The secret code is 7 4 1."
+    args = ("--cache-dir", job_cache, "find", needle.query, short_scenario.video, "--format", "jsonl", "--top", "2")
+    first = run_vidq("-v", *args, env={"VIDQ_MODELS_DIR": str(models)})
+    assert first.exit_code == 0, first.stderr
+    rows = [json.loads(line) for line in first.stdout.splitlines()]  # nothing but the hits on stdout
+    assert "to ONNX (fp32) once" in first.stderr and "loaded MiniLM (onnx-fp32)" in first.stderr
+    second = run_vidq(*args, env={"VIDQ_MODELS_DIR": str(models)})
+    assert second.exit_code == 0 and "loaded MiniLM (onnx-fp32)" in second.stderr and "to ONNX" not in second.stderr
+    assert [json.loads(line)["start"] for line in second.stdout.splitlines()] == [r["start"] for r in rows]
+    assert len(list(models.glob("minilm-onnx-*/model-fp32-*.onnx"))) == 1

@@ -20,7 +20,12 @@ from vidq.media.types import FrameBatch
 from vidq.models.base import GenerateOptions, VideoInput
 from vidq.models.registry import load_backend
 from vidq.models.vlm import kvprefill, layout
-from vidq.models.vlm.engine import Choice, TransformersBackend, keep_positions, merge_bins
+from vidq.models.vlm.engine import (
+    Choice,
+    TransformersBackend,
+    keep_positions,
+    merge_bins,
+)
 from vidq.testing.tiny_models import FAMILIES, tiny_model_dir
 
 STRATEGIES = ("none", "progressive", "slowfast", "prompt", "kv")

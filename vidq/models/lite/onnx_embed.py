@@ -318,7 +318,7 @@ def cached_export(folder: Path, models_dir: Path, precision: str) -> Path:
                          f"delete {target} to try again")
     if target.exists():
         log.debug("the ONNX export in %s is missing or damaged; exporting again", target)
-    log.debug("exporting %s to ONNX (%s) once, into %s", folder.name, precision, target)
+    log.debug("exporting the sentence encoder in %s to ONNX (%s) once, into %s", folder, precision, target)
     try:
         return export(folder, target, precision)
     except ModelError as e:  # remembered, so that later runs do not pay for the same failure again
@@ -382,7 +382,7 @@ def export(folder: Path, target: Path, precision: str) -> Path:
                 "torch": torch.__version__, "transformers": transformers.__version__}
     atomic_write_bytes(target / "manifest.json", json.dumps(manifest, indent=1).encode())
     (target / "failed.json").unlink(missing_ok=True)
-    log.debug("exported %s to %s in %.1f s", folder.name, path, seconds)
+    log.debug("exported the sentence encoder to %s in %.1f s", path, seconds)
     return path
 
 
