@@ -51,15 +51,14 @@ def test_pad_and_token_batches_exact():
 
 
 def test_read_pipeline_of_the_wheel_and_refusals(tmp_path):
-    assert O.read_pipeline(Path(E.model_path())) == O.Pipeline(max_seq_length=256, do_lower_case=False,
-                                                               pooling="mean", normalize=True)
+    assert O.read_pipeline(Path(E.model_path())) == O.Pipeline(max_seq_length=256, do_lower_case=False, pooling="mean")
     (tmp_path / "1_Pooling").mkdir()
     (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 128}')
     modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
     (tmp_path / "modules.json").write_text(json.dumps(modules))
     (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}')
-    assert O.read_pipeline(tmp_path) == O.Pipeline(128, False, "cls", False)
+    assert O.read_pipeline(tmp_path) == O.Pipeline(128, False, "cls")
     (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true}')
     with pytest.raises(ModelError, match="pooling"):
         O.read_pipeline(tmp_path)
@@ -80,11 +79,11 @@ def fake_export(calls: list, fail: bool = False):
         calls.append(precision)
         if fail:
             raise ModelError("the ONNX export differs from torch by 0.5")
-        from vidq.store import Store, atomic_write_bytes, default_cache_dir
+        from vidq.store import atomic_write_bytes
 
         path = target / f"model-{precision}.onnx"
         atomic_write_bytes(path, b"graph bytes")
-        manifest = {"file": path.name, "digest": Store(default_cache_dir()).file_key(path)}
+        manifest = {"file": path.name, "digest": O.digests(target.parent).file_key(path)}
         atomic_write_bytes(target / "manifest.json", json.dumps(manifest).encode())
         return path
 

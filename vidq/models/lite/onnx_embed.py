@@ -81,8 +81,7 @@ class Pipeline:
 
     max_seq_length: int  # word pieces kept per text (truncation), [CLS] and [SEP] included
     do_lower_case: bool  # lower-case texts before tokenizing
-    pooling: str  # one of POOLING_MODES
-    normalize: bool  # an L2 Normalize module follows the pooling
+    pooling: str  # one of POOLING_MODES (an optional Normalize module after it changes nothing: rows are unit anyway)
 
 
 def read_pipeline(folder: Path) -> Pipeline:
@@ -98,13 +97,12 @@ def read_pipeline(folder: Path) -> Pipeline:
         pooling = json.loads((pooling_dir / "config.json").read_text())
     except (OSError, ValueError, TypeError, AttributeError) as e:
         raise ModelError(f"cannot read the sentence-transformers config in {folder} ({brief(e)})") from e
-    modes = [m for m in POOLING_MODES if pooling.get(f"pooling_mode_{m}_token" if m == "cls" else f"pooling_mode_{m}_tokens")]
-    others = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v
-              and k not in ("pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens")]
-    if len(modes) != 1 or others:
+    keys = {"pooling_mode_cls_token": "cls", "pooling_mode_mean_tokens": "mean", "pooling_mode_max_tokens": "max"}
+    switched = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v]
+    if len(switched) != 1 or switched[0] not in keys:
         raise ModelError(f"{folder}: pooling {pooling} is not exactly one of {', '.join(POOLING_MODES)}")
-    return Pipeline(max_seq_length=int(bert.get("max_seq_length") or 512), do_lower_case=bool(bert.get("do_lower_case")),
-                    pooling=modes[0], normalize=kinds[-1] == "normalize")
+    return Pipeline(max_seq_length=int(bert.get("max_seq_length") or 512),
+                    do_lower_case=bool(bert.get("do_lower_case")), pooling=keys[switched[0]])
 
 
 def pool(tokens: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
@@ -151,7 +149,8 @@ def load_tokenizer(folder: Path, pipeline: Pipeline) -> tuple[Any, int]:
 
 def tokenize(tokenizer: Any, pipeline: Pipeline, texts: Sequence[str]) -> list[list[int]]:
     """Word-piece ids of each text, [CLS] and [SEP] added, cut at ``max_seq_length``."""
-    return [e.ids for e in tokenizer.encode_batch([t.lower() for t in texts] if pipeline.do_lower_case else list(texts))]
+    texts = [t.lower() for t in texts] if pipeline.do_lower_case else list(texts)
+    return [e.ids for e in tokenizer.encode_batch(texts)]
 
 
 def pad(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, np.ndarray]:
@@ -249,18 +248,26 @@ class OnnxEncoder:
 
 
 # -- the cached file ---------------------------------------------------------------------------
-def source_key(folder: Path, precision: str) -> str:
-    """The cache key of ``folder``'s export: content digests of SOURCE_FILES + our version + precision."""
-    from vidq.store import Store, default_cache_dir, params_digest
+def digests(models_dir: Path) -> Any:
+    """The content-digest memo for files an export reads or writes: a ``vidq.store.Store`` rooted
+    in ``models_dir`` (so the result cache, ``--no-cache`` and ``vidq cache clear`` do not touch it)."""
+    from vidq.store import Store
 
-    store = Store(default_cache_dir())  # file digests are memoised there by path, size, mtime, inode
-    digests = {}
+    return Store(models_dir)
+
+
+def source_key(folder: Path, precision: str, models_dir: Path) -> str:
+    """The cache key of ``folder``'s export: content digests of SOURCE_FILES + our version + precision."""
+    from vidq.store import params_digest
+
+    store = digests(models_dir)  # BLAKE2b of each file, memoised by path, size, mtime and inode
+    found = {}
     for name in SOURCE_FILES:
         try:
-            digests[name] = store.file_key(folder / name)
+            found[name] = store.file_key(folder / name)
         except OSError as e:
             raise ModelError(f"cannot read {folder / name} ({brief(e)})") from e
-    return params_digest({"files": digests, "version": EXPORT_VERSION, "precision": precision, "opset": OPSET})[:16]
+    return params_digest({"files": found, "version": EXPORT_VERSION, "precision": precision, "opset": OPSET})[:16]
 
 
 def read_manifest(target: Path, name: str = "manifest.json") -> dict[str, Any] | None:
@@ -288,17 +295,15 @@ def exporter_versions() -> dict[str, str]:
 def verified(target: Path) -> Path | None:
     """The export's .onnx file if the manifest names it and the file's content digest matches, else None.
 
-    The digest is ``Store.file_key`` (BLAKE2b, memoised by path, size, mtime and inode), so
-    a file is hashed once per version, not on every load.
+    The digest is :func:`digests`' ``file_key`` (memoised by path, size, mtime and inode),
+    so a file is hashed once per version, not on every load.
     """
-    from vidq.store import Store, default_cache_dir
-
     manifest = read_manifest(target)
     if manifest is None or not isinstance(manifest.get("file"), str) or not isinstance(manifest.get("digest"), str):
         return None
     path = target / os.path.basename(manifest["file"])
     try:
-        digest = Store(default_cache_dir()).file_key(path)
+        digest = digests(target.parent).file_key(path)
     except OSError:
         return None
     return path if digest == manifest["digest"] else None
@@ -308,7 +313,7 @@ def cached_export(folder: Path, models_dir: Path, precision: str) -> Path:
     """The verified .onnx file of ``folder`` at ``precision``, exporting it first when missing or damaged."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: choose from {', '.join(PRECISIONS)}")
-    target = models_dir / f"minilm-onnx-{source_key(folder, precision)}"
+    target = models_dir / f"minilm-onnx-{source_key(folder, precision, models_dir)}"
     found = verified(target)
     if found is not None:
         return found
@@ -325,7 +330,8 @@ def cached_export(folder: Path, models_dir: Path, precision: str) -> Path:
         from vidq.store import atomic_write_bytes
 
         with contextlib.suppress(OSError):
-            atomic_write_bytes(target / "failed.json", json.dumps({"error": str(e), "versions": exporter_versions()}).encode())
+            record = {"error": str(e), "versions": exporter_versions()}
+            atomic_write_bytes(target / "failed.json", json.dumps(record).encode())
         raise
 
 
@@ -342,7 +348,7 @@ def export(folder: Path, target: Path, precision: str) -> Path:
         import transformers
     except ImportError as e:
         raise MissingDependency(e.name or "onnx", "offline", "exporting MiniLM to ONNX") from e
-    from vidq.store import Store, atomic_write_bytes, default_cache_dir
+    from vidq.store import atomic_write_bytes
 
     t0 = time.perf_counter()
     pipeline = read_pipeline(folder)
@@ -377,8 +383,8 @@ def export(folder: Path, target: Path, precision: str) -> Path:
     path = target / f"model-{precision}-{hashlib.sha256(data).hexdigest()[:12]}.onnx"
     atomic_write_bytes(path, data)
     seconds = time.perf_counter() - t0
-    manifest = {"file": path.name, "digest": Store(default_cache_dir()).file_key(path), "precision": precision, "export_version": EXPORT_VERSION,
-                "opset": OPSET, "source": str(folder), "seconds": round(seconds, 1),
+    manifest = {"file": path.name, "digest": digests(target.parent).file_key(path), "precision": precision,
+                "export_version": EXPORT_VERSION, "opset": OPSET, "source": str(folder), "seconds": round(seconds, 1),
                 "torch": torch.__version__, "transformers": transformers.__version__}
     atomic_write_bytes(target / "manifest.json", json.dumps(manifest, indent=1).encode())
     (target / "failed.json").unlink(missing_ok=True)
