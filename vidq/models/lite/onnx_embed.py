@@ -15,7 +15,8 @@ dynamically (``onnxruntime.quantization``, one scale per output channel).  The f
 written to ``<models_dir>/minilm-onnx-<key>/`` through the cache's temp-file-and-rename
 path, keyed by the content digests of the weights and config plus :data:`EXPORT_VERSION`,
 the opset and the precision; ``manifest.json`` beside it records the file's content
-digest, so a damaged file is a miss and is exported again.  A failed export is remembered
+digest, so a damaged file is a miss and is exported again (digests are memoised by path,
+size, mtime and inode in ``<models_dir>/v1/index``, so a load does not re-hash 90 MB).  A failed export is remembered
 in ``failed.json`` (with the package versions it ran on), so later runs go straight to
 the fallback until those versions change.
 
