@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from vidq import __version__
-from vidq.analysis.evidence import EvidenceIndex
+from vidq.analysis.evidence import EvidenceIndex, screen_units
 from vidq.analysis.picture import PictureOptions, picture_pass
 from vidq.analysis.segments import label_segments
 from vidq.analysis.sound import LoudnessTap, sound_track
@@ -159,6 +159,9 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         try:
             pictures["result"] = picture_pass(path, info, span, options.pictures, store=store, file_key=key,
                                               progress=picture_progress)
+            if options.embeddings:  # the screen lines are known now: embed them while ASR still runs
+                screen = screen_units(pictures["result"].screen)
+                pictures["vectors"] = _embed(screen, store, key)
         except BaseException as e:  # handed to the main thread, which re-raises it
             pictures["error"] = e
         finally:
@@ -186,7 +189,7 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         track = sound_track(path, info, span, store=store, file_key=key, tapped=heard.track())
     with clock.stage("embed"):
         units = build_units(transcript, pic.screen)
-        vectors = _vectors(units, options, store, key)
+        vectors = _vectors(units, options, store, key, pictures.get("vectors"))
     with clock.stage("segments"):
         segments = label_segments(pic.signals, track, transcript, [u for u in units if u.source == "screen"], span)
     meta = {
@@ -206,13 +209,45 @@ def _embed_label() -> str:
     return MODEL_LABEL
 
 
-def _vectors(units, options: AnalysisOptions, store: Store | None, key: str | None) -> np.ndarray:
-    if not options.embeddings or not units:
-        return np.zeros((len(units), 0), np.float32)
+def _embed(units, store: Store | None, key: str | None) -> dict[str, np.ndarray] | None:
+    """``{text: vector}`` of ``units`` (cached by their texts); None without a sentence encoder."""
+    if not units:
+        return {}
     try:
         index = EvidenceIndex.build(units, store=store, file_key=key)
     except ImportError as e:  # the offline extra (MiniLM) is missing: lexical retrieval still works
         log.info("sentence vectors unavailable (%s); retrieval is lexical only", e)
-        return np.zeros((len(units), 0), np.float32)
+        return None
     assert index.vectors is not None
-    return index.vectors
+    return {u.text: v for u, v in zip(units, index.vectors)}
+
+
+def _vectors(units, options: AnalysisOptions, store: Store | None, key: str | None,
+             known: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Unit vectors: sentences and screen lines are embedded (``known`` ones, embedded already,
+    are reused); an 8-word window takes the vector of the sentence it overlaps most (windows are
+    for word-level lexical matches; embedding them too would double the stage for little)."""
+    if not options.embeddings or not units:
+        return np.zeros((len(units), 0), np.float32)
+    known = dict(known or {})
+    own = [i for i, u in enumerate(units) if u.kind != "window"]
+    fresh = _embed([units[i] for i in own if units[i].text not in known], store, key)
+    if fresh is None:
+        return np.zeros((len(units), 0), np.float32)
+    known.update(fresh)
+    dim = next((v.shape[0] for v in known.values()), 0)
+    if dim == 0:
+        return np.zeros((len(units), 0), np.float32)
+    out = np.zeros((len(units), dim), np.float32)
+    for i in own:
+        out[i] = known[units[i].text]
+    sentences = [i for i in own if units[i].source == "speech"]
+    starts = np.array([units[i].start for i in sentences])
+    for w in (i for i, u in enumerate(units) if u.kind == "window"):
+        u = units[w]
+        near = sentences[max(0, int(np.searchsorted(starts, u.start, side="right")) - 2):
+                         int(np.searchsorted(starts, u.end, side="right"))]
+        best = max(near, key=lambda i: min(units[i].end, u.end) - max(units[i].start, u.start), default=None)
+        if best is not None:
+            out[w] = out[best]
+    return out
