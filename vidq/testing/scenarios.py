@@ -4,6 +4,7 @@ and the evaluation families (:mod:`vidq.testing.families`).
     sc = short_scenario(cache_dir)     # ~2.9 min: 3 topics, 4 needles, 1 ad break, a sponsor read
     sc = hour_scenario(cache_dir)      # ~61 min: 12 topics, 10 needles at 10 depths, 3 breaks (one ad aired twice)
     sc = build_scenario(cache_dir, recipe)   # any Recipe: content, positions and a Style
+    plan_scenario(recipe)              # its truth without rendering (espeak-ng only)
     sc.video, sc.truth                 # the .mp4 and the .json beside it
     sc.needles, sc.ad_breaks, sc.ads, sc.sponsors, sc.topics, sc.qa, sc.of_kind("speech")
     load_scenario(sc.truth)            # the same Scenario back from the JSON
@@ -624,6 +625,16 @@ def build_scenario(cache_dir: str | os.PathLike, recipe: Recipe) -> Scenario:
     return scenario
 
 
+def plan_scenario(recipe: Recipe) -> Scenario:
+    """The scenario ``recipe`` builds, without rendering any media: its truth, for checks of the layout.
+
+    Only espeak-ng runs (the lengths of the sentences decide where everything goes); the
+    returned paths name the files ``build_scenario`` would write, relative to its cache dir.
+    """
+    stem = f"{recipe.name}-{recipe.digest()}"
+    return _build(recipe, None, Path(f"{stem}.mp4"), Path(f"{stem}.json"))
+
+
 def _speak_all(texts: Sequence[tuple[str, str, int]]) -> dict[str, np.ndarray]:
     """espeak-ng every distinct ``(text, voice, wpm)`` (in parallel), resampled to SAMPLE_RATE; keyed by text."""
     unique = list(dict.fromkeys(texts))
@@ -647,7 +658,8 @@ def _break_window(bp: float, brk: BreakSpec) -> tuple[float, float]:
     return bp - brk.tail - 0.5, bp + 0.5 + brk.resume
 
 
-def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
+def _build(recipe: Recipe, work: Path | None, video: Path, truth: Path) -> Scenario:
+    """Lay out ``recipe``, make its audio and, when ``work`` is a folder, render ``video`` there."""
     rng = random.Random(recipe.seed)
     style = recipe.style
     topics = recipe.topics
@@ -829,8 +841,9 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
     log.debug("scenario %s: layout and audio %.1f s", recipe.name, time.perf_counter() - t0)
     t0 = time.perf_counter()
     fonts = _fonts(style)
-    _render(pieces, recipe, fonts, track, work, video)
-    log.debug("scenario %s: ffmpeg %.1f s", recipe.name, time.perf_counter() - t0)
+    if work is not None:
+        _render(pieces, recipe, fonts, track, work, video)
+        log.debug("scenario %s: ffmpeg %.1f s", recipe.name, time.perf_counter() - t0)
     events = [dataclasses.replace(e, start=round(e.start, 3), end=round(e.end, 3)) for e in events]
     events.sort(key=lambda e: (e.start, e.kind, e.end))
     qa = [QAItem(q.question, q.options, q.answer, round(q.start, 3), round(q.end, 3)) for q in qa]
@@ -918,6 +931,13 @@ def _text_filter(font: str, text_file: Path, look: TextLook, enable: tuple[float
     return f
 
 
+def _fit(look: TextLook, text: str, width: int, font: str) -> TextLook:
+    """``look`` with its size cut so that ``text`` fits ``width`` pixels (with 8 px to spare on each side)."""
+    em = 0.6 if "Mono" in Path(font).name else 0.7  # average glyph width of capitals, in font sizes
+    size = min(look.size, int((width - 16) / (em * max(1, len(text)))))
+    return look if size == look.size else dataclasses.replace(look, size=max(8, size))
+
+
 def _logo_filters(logo: Logo, font: str, work: Path) -> str:
     """drawbox + drawtext for the station logo in its corner (the classic: "VQ" in a white frame, top right)."""
     bw, bh = round(len(logo.text) * logo.size * 0.6) + 22, logo.size + 7  # the frame around the text
@@ -989,7 +1009,8 @@ def _programme_graph(piece: _Piece, recipe: Recipe, font: str, work: Path, idx: 
     for k, (s, e, text, kind) in enumerate(piece.overlays):
         tf = work / f"t{idx}_{k}.txt"
         tf.write_text(text, encoding="utf-8")
-        chain += "," + _text_filter(font, tf, style.caption if kind == "caption" else style.sign, (s, e))
+        look = _fit(style.caption if kind == "caption" else style.sign, text, w, font)
+        chain += "," + _text_filter(font, tf, look, (s, e))
     return f"{bg}[b];{fg}[f];{chain},format=yuv420p[v]"
 
 
@@ -1007,7 +1028,7 @@ def _ad_graph(piece: _Piece, recipe: Recipe, fonts: tuple[str, str], work: Path,
         tf.write_text(ad.cards[c % len(ad.cards)], encoding="utf-8")
         color = ad.colors[c % len(ad.colors)]
         d = per[c] * FRAME
-        text = _text_filter(fonts[1], tf, ad.text)
+        text = _text_filter(fonts[1], tf, _fit(ad.text, ad.cards[c % len(ad.cards)], aw, fonts[1]))
         parts.append(f"color=c={color}:s={aw}x{ah}:r={FPS}:d={d:.3f}[k{c}]")
         if ad.mover:  # a white square jumping around: motion, so every frame differs
             parts.append(f"color=c=white:s=24x24:r={FPS}:d={d:.3f}[q{c}]")
