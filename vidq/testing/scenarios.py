@@ -970,8 +970,8 @@ def _pattern(kind: str, pw: int, ph: int, d: str, seed: int) -> str:
         return f"mandelbrot=s={pw}x{ph}:r={FPS}:end_scale=0.05:end_pts=600,hue=s=0.5"
     if kind == "sierpinski":
         return f"sierpinski=s={pw}x{ph}:r={FPS}:seed={seed}:jump=1:type={['carpet', 'triangle'][seed % 2]}"
-    if kind == "testsrc":
-        return f"testsrc2=s={pw}x{ph}:r={FPS}:d={d},hue=s=0.3"
+    if kind == "testsrc":  # the lower right quarter of a test card twice the size: no burned-in clock
+        return f"testsrc2=s={2 * pw}x{2 * ph}:r={FPS}:d={d},crop={pw}:{ph}:{pw}:{ph},hue=s=0.3"
     raise ValueError(f"unknown pattern {kind!r}")
 
 
