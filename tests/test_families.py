@@ -57,11 +57,11 @@ def test_heldout_shares_no_voice_font_text_or_brand_with_tuning():
     tuning, heldout = F.family_recipes("tuning"), F.family_recipes("heldout")
     assert all(r.style == S.CLASSIC_STYLE for r in tuning)
     tuning_voices = {S.CLASSIC_STYLE.voice} | {a.voice or S.CLASSIC_STYLE.voice for a in S.ADS.values()}
-    tuning_fonts = {Path(p).name for p in S._fonts(S.CLASSIC_STYLE)}
+    tuning_fonts = {Path(p).name for p in S.style_fonts(S.CLASSIC_STYLE)}
     for r in heldout:
         assert r.style.voice not in tuning_voices
         assert all(a.voice and a.voice not in tuning_voices for b in r.breaks for a in b.ads)
-        fonts = {Path(p).name for p in S._fonts(r.style)}
+        fonts = {Path(p).name for p in S.style_fonts(r.style)}
         assert not fonts & tuning_fonts and not any("Mono" in f for f in fonts), fonts
     assert len({r.style.voice for r in heldout}) == len(heldout) and len({r.style.wpm for r in heldout}) >= 8
 

@@ -25,17 +25,18 @@ Lines beside the videos (paths relative to the folder)::
 
     find.jsonl    one row per needle and per advertised category:
                   {"id": "heldout-02/needle-1", "video": "heldout-02-<digest>.mp4", "query": "dock 9 open",
-                   "start": 61.4, "end": 67.4, "kind": "needle", "channel": "screen"}
+                   "start": 61.4, "end": 67.4, "kind": "needle", "channel": "screen", "group": "heldout"}
                   {"id": "heldout-02/ad-soda", "video": ..., "query": "ad for soda", "intervals": [[s, e], ...],
-                   "kind": "ad", "category": "soda"}
+                   "kind": "ad", "category": "soda", "group": "heldout"}
     ads.jsonl     one row per video: breaks and sponsor reads as "intervals", and the spots:
                   {"id": "heldout-02", "video": ..., "intervals": [[s, e], ...], "breaks": [[s, e]],
-                   "sponsors": [[s, e]], "spots": [[s, e, "Brisk Cola", "soda"], ...]}
+                   "sponsors": [[s, e]], "spots": [[s, e, "Brisk Cola", "soda"], ...], "group": "heldout"}
     mc.jsonl      one row per QA item: {"id", "video", "question", "options", "answer": "B", "group": "heldout"}
     absent.jsonl  queries with no answer in their video (find must exit 1): {"id", "video", "query", "kind"}
 
 ``vidq eval find find.jsonl`` / ``vidq eval ads ads.jsonl`` / ``vidq eval mc mc.jsonl`` then give
-the family's figures (mc also per ``group``).  ``absent.jsonl`` is read by
+the family's figures (each family has its own folder; ``mc`` also reports per ``group``, which
+``find`` and ``ads`` rows carry too but ``vidq eval`` does not yet break down by).  ``absent.jsonl`` is read by
 ``benchmarks/families.py`` only.  Knows nothing about vidq's decoders, models or jobs.
 """
 
@@ -94,22 +95,23 @@ def tuning_recipe(i: int, seed: int = TUNING_SEED) -> Recipe:
     )
 
 
-def family_recipes(family: str, n: int = DEFAULT_FILES, seed: int | None = None) -> list[Recipe]:
-    """The first ``n`` recipes of ``family`` ("tuning" or "heldout")."""
+def family_recipes(family: str, n: int = DEFAULT_FILES, seed: int | None = None, first: int = 0) -> list[Recipe]:
+    """Recipes ``first`` .. ``first + n - 1`` of ``family`` ("tuning" or "heldout")."""
+    files = range(first, first + n)
     if family == "tuning":
-        return [tuning_recipe(i, TUNING_SEED if seed is None else seed) for i in range(n)]
+        return [tuning_recipe(i, TUNING_SEED if seed is None else seed) for i in files]
     if family == "heldout":
-        return [heldout.heldout_recipe(i, heldout.DEFAULT_SEED if seed is None else seed) for i in range(n)]
+        return [heldout.heldout_recipe(i, heldout.DEFAULT_SEED if seed is None else seed) for i in files]
     raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
 
 
 def build_family(cache_dir: str | os.PathLike, family: str, n: int = DEFAULT_FILES,
-                 seed: int | None = None) -> list[Scenario]:
-    """Build (or load) the first ``n`` files of ``family`` under ``cache_dir/family`` and write
-    its ``vidq eval`` truth files there."""
+                 seed: int | None = None, first: int = 0) -> list[Scenario]:
+    """Build (or load) files ``first`` .. ``first + n - 1`` of ``family`` under ``cache_dir/family``
+    and write their ``vidq eval`` truth files there (replacing those of an earlier call)."""
     folder = Path(cache_dir) / family
     scenarios = []
-    for recipe in family_recipes(family, n, seed):
+    for recipe in family_recipes(family, n, seed, first):
         sc = build_scenario(folder, recipe)
         log.info("%s: %.1f s of video (built in %.1f s)", sc.name, sc.duration, sc.build_seconds)
         scenarios.append(sc)
@@ -148,17 +150,18 @@ def eval_rows(scenario: Scenario) -> dict[str, list[dict[str, Any]]]:
     find: list[dict[str, Any]] = []
     for k, e in enumerate(scenario.needles):
         find.append({"id": f"{scenario.name}/needle-{k}", "video": video, "query": e.query, "start": e.start,
-                     "end": e.end, "kind": "needle", "channel": e.channel})
+                     "end": e.end, "kind": "needle", "channel": e.channel, "group": scenario.family})
     spots: dict[str, list[Any]] = {}
     for e in scenario.ads:
         spots.setdefault(e.category, [e.query, []])[1].append([e.start, e.end])
     for category, (query, intervals) in spots.items():
         find.append({"id": f"{scenario.name}/ad-{category.replace(' ', '-')}", "video": video, "query": query,
-                     "intervals": intervals, "kind": "ad", "category": category})
+                     "intervals": intervals, "kind": "ad", "category": category, "group": scenario.family})
     breaks = [[e.start, e.end] for e in scenario.ad_breaks]
     sponsors = [[e.start, e.end] for e in scenario.sponsors]
     ads = [{"id": scenario.name, "video": video, "intervals": sorted(breaks + sponsors), "breaks": breaks,
-            "sponsors": sponsors, "spots": [[e.start, e.end, e.label, e.category] for e in scenario.ads]}]
+            "sponsors": sponsors, "spots": [[e.start, e.end, e.label, e.category] for e in scenario.ads],
+            "group": scenario.family}]
     mc = [{"id": f"{scenario.name}/q{k}", "video": video, "question": q.question, "options": list(q.options),
            "answer": q.answer, "group": scenario.family} for k, q in enumerate(scenario.qa)]
     absent = [{"id": f"{scenario.name}/absent-{k}", "video": video, "query": query, "kind": kind}

@@ -508,7 +508,7 @@ class Recipe:
 
     def digest(self) -> str:
         """16 hex digits over the whole recipe (content and style) and the font files it resolves to."""
-        fonts = [Path(p).name for p in _fonts(self.style)]
+        fonts = [Path(p).name for p in style_fonts(self.style)]
         payload = json.dumps({"recipe": asdict(self), "fonts": fonts}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -586,7 +586,7 @@ def _snap(seconds: float) -> float:
     return _frames(seconds) * FRAME
 
 
-def _fonts(style: Style) -> tuple[str, str]:
+def style_fonts(style: Style) -> tuple[str, str]:
     """The programme and ad font files of ``style``: the first of each list that is installed."""
     return _font_file(style.fonts), _font_file(style.ad_fonts)
 
@@ -840,7 +840,7 @@ def _build(recipe: Recipe, work: Path | None, video: Path, truth: Path) -> Scena
 
     log.debug("scenario %s: layout and audio %.1f s", recipe.name, time.perf_counter() - t0)
     t0 = time.perf_counter()
-    fonts = _fonts(style)
+    fonts = style_fonts(style)
     if work is not None:
         _render(pieces, recipe, fonts, track, work, video)
         log.debug("scenario %s: ffmpeg %.1f s", recipe.name, time.perf_counter() - t0)
