@@ -93,6 +93,11 @@ def _brief(hit: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: hit.get(k) for k in ("start", "end", "score", "source", "reason")}
 
 
+def _on_spot(hit: dict[str, Any] | None, spans: list[tuple[float, float]]) -> bool:
+    """The hit lies within ``TOLERANCE`` seconds of one of the spots."""
+    return hit is not None and any(gap((hit["start"], hit["end"]), s) <= TOLERANCE for s in spans)
+
+
 def run_find(sc: Scenario, cache: Path) -> dict[str, Any]:
     video = str(sc.video)
     needles = []
@@ -115,16 +120,12 @@ def run_find(sc: Scenario, cache: Path) -> dict[str, Any]:
         hits = _hits(call)
         top = hits[0] if call["rc"] == 0 and hits else None
         spans = [tuple(x) for x in row["intervals"]]
-
-        def on_spot(hit: dict[str, Any] | None) -> bool:
-            return hit is not None and any(gap((hit["start"], hit["end"]), s) <= TOLERANCE for s in spans)
-
-        within, ranked, seconds = on_spot(top), hits, call["seconds"]
+        within, ranked, seconds = _on_spot(top, spans), hits, call["seconds"]
         first = within
         if not within:  # rank the candidates the default threshold kept back (what `vidq eval find` scores)
             again = vidq(["find", row["query"], video, "--json", "--top", "5", "--threshold", "0", *MODEL], cache)
             ranked, seconds = _hits(again), seconds + again["seconds"]
-            first = on_spot(ranked[0] if ranked else None)
+            first = _on_spot(ranked[0] if ranked else None, spans)
         edge = top is not None and any(abs(top["start"] - s[0]) <= TOLERANCE for s in spans)
         ads.append({"query": row["query"], "category": row["category"], "spots": row["intervals"], "first": first,
                     "passed": within, "edge": edge, "rc": call["rc"], "top": _brief(ranked[0] if ranked else None),
