@@ -53,7 +53,7 @@ saturated, logo-free, 9 dB louder, cards every 2 s.  Held-out: zero to two break
 four spots; each break opens and closes on black frames (0.4-1.0 s) or on hard cuts, and
 separates its spots by black or by hard cuts; the programme's narration usually stops 3-15 s
 before the break (a "tail" with only the bed, or with the bed faded out: ``tail`` events) and
-may resume a few seconds after it; spots differ in style: some muted (saturation 0.35-0.6),
+may resume a few seconds after it; spots differ in style: some muted (saturation 0.35-0.7),
 some keeping the station logo, some letter- or pillarboxed, some a single calm card without
 motion, cards every 2-7 s, speech from 2 dB quieter to 10 dB louder than the programme with
 beds of other jingles and levels; one spot may air in both breaks.  Files 3 and 8 (of each
