@@ -299,7 +299,7 @@ def text_model_verify(query: str, tl: Timeline, backend: Any, candidates: list[F
             continue
         verdict, reason = read(tl, backend, c.start, c.end, prompt, store=store)
         score = round(TEXT_VERIFY_WEIGHT * verdict + (1 - TEXT_VERIFY_WEIGHT) * c.retrieval, 4)
-        out.append(replace(c, score=score, reason=f"{backend.name} (text only) on {c.reason}: {reason}",
+        out.append(replace(c, score=score, reason=f"{c.reason}; {backend.name} (text only): {reason}",
                            verified_by=backend.name))
     return out
 
