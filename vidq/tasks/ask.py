@@ -3,7 +3,7 @@
     result = ask(path, options, "When was the lighthouse built?", choices=["A) 1850", "B) 1887"], store=store)
     result.letter, result.answer, result.citations
 
-Two ways, chosen by the backend's capabilities:
+Three ways, chosen by the backend's capabilities:
 
 - **a backend that cannot see** (``lite``: reads speech and on-screen text): retrieval over
   the text evidence of the file's timeline (:mod:`vidq.analysis`: transcript sentences and
@@ -20,6 +20,11 @@ Two ways, chosen by the backend's capabilities:
   SmolLM2 is not consulted: on the generated spoken items the evidence scorer misses only
   where Whisper misheard the name or number an option names, which a model reading the
   same transcript cannot repair; there is nothing left for it to add.
+- **a text model** (writes but cannot see): it reads the timeline's time-stamped transcript
+  and on-screen lines -- all of them when they fit its context, else those retrieval ranks
+  most relevant first -- and writes the option's letter (asked once more, for the letter
+  alone, when its reply names none) or a short open answer citing times; the lines it
+  cites are the citations.
 - **a video LLM**: the same retrieval (over the transcript, when there is one) picks
   windows around the best evidence; frames from those windows plus a few from the whole
   span go to the model with their subtitles and the question; the reply's letter (or
@@ -112,7 +117,7 @@ class AskResult:
     letter: str | None  # the chosen option's letter (None: open question, or no option named)
     answer: str  # the chosen option's text, or the open answer
     citations: tuple[Citation, ...]  # best first
-    method: str  # "evidence" (lite) or "video-llm"
+    method: str  # "evidence" (lite), "text-model" (a text LLM) or "video-llm"
     model: str  # backend name
     sees_images: bool  # False for lite
     notices: tuple[str, ...] = ()  # what the reader should know

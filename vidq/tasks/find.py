@@ -23,6 +23,9 @@ Per file, on the file's timeline (:mod:`vidq.analysis`: built once, then read fr
      candidate (:func:`vidq.tasks.look.look`: frames with the words spoken in them) and
      the question "does this show or say X?"; its yes/no sets most of the score, the
      retrieval evidence the rest;
+   * a text model (writes but cannot see) reads the text around each of the best text
+     candidates (:func:`vidq.tasks.write.read`) and says whether it says or shows the
+     query; its yes/no and the term match weigh alike (``TEXT_VERIFY_WEIGHT``);
    * ``lite`` (cannot see) checks the evidence text itself: the fraction of the query's
      terms the unit contains (exactly, or by close spelling; numbers must match exactly),
      plus a little of the MiniLM similarity; the reason quotes the text.  A visual

@@ -4,7 +4,7 @@
     result.summary            # tuple[Sentence]: the overall summary, time order
     result.chapters           # tuple[Chapter]: start, end, title, summary sentences
 
-Two ways, chosen by the backend's capabilities:
+Three ways, chosen by the backend's capabilities:
 
 - **a backend that cannot see** (``lite``): everything is *extractive*, so every sentence
   can be traced to the transcript or to on-screen text, all read off the file's timeline
@@ -18,6 +18,12 @@ Two ways, chosen by the backend's capabilities:
   else its key phrases; the overall summary is chosen from the chapters' sentences (a
   summary of summaries).  SmolLM2 writes nothing here: ``benchmarks/lite.py`` measured it
   adding facts to free-form titles and summaries.
+- **a text model** (writes but cannot see: a text LLM on an OpenAI-compatible server): the
+  same chapters (topic changes, ad breaks and sponsor reads left out), and for each the
+  model reads the chapter's time-stamped transcript and on-screen lines
+  (:mod:`vidq.tasks.write`) and writes its title and paragraph; then a summary of those
+  summaries.  Replies are held to the sentences asked for; the result says the model saw
+  what was said and written, not the pictures.
 - **a video LLM** (sees pictures): hierarchical.  The span is cut into segments (``--chapters N``, or about
   one per :data:`VLM_SEGMENT_SECONDS`), each segment's frames and subtitles go to the
   model for a title and a paragraph, and a text-only call summarizes those summaries.
@@ -82,7 +88,7 @@ class Sentence:
     text: str  # the sentence (verbatim from its source when source is "speech" or "screen")
     start: float  # seconds: when it was said / shown (for "model": the span it summarizes)
     end: float  # seconds
-    source: str  # "speech" (transcript), "screen" (OCR), or "model" (written by a video LLM)
+    source: str  # "speech" (transcript), "screen" (OCR), or "model" (written by a text or video LLM)
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ class SummaryResult:
     end: float  # seconds
     duration: float  # seconds: the whole file
     length: str  # short | medium | long
-    method: str  # "extractive" (lite) or "hierarchical" (video LLM)
+    method: str  # "extractive" (lite), "text-model" (a text LLM) or "hierarchical" (video LLM)
     model: str  # backend name
     sees_images: bool  # False for lite
     sentences: tuple[Sentence, ...]  # the overall summary, time order (empty when nothing was found)
