@@ -227,16 +227,17 @@ def main() -> None:
                                   cache=cache)
         print(f"   unknown model: exit {code} in {took:.1f} s; {err.strip()}")
         if not args.skip_hang:
-            for answer_models in (False, True):
+            for answer_models, vision in ((False, "auto"), (True, "auto"), (True, "no")):
                 httpd, url = hanging_server(answer_models)
                 try:
                     code, took, _, err = vidq(*jobs["ask (open)"][:3], "--model", f"openai:{ALIAS}", "--api-base",
-                                              url, cache=cache)
+                                              url, "--remote-vision", vision, cache=cache)
                 finally:
                     httpd.stop.set()  # type: ignore[attr-defined]
                     httpd.shutdown()
                 what = "answers /models, never a completion" if answer_models else "never answers"
-                print(f"   hanging server ({what}), default timeouts: exit {code} in {took:.1f} s; {err.strip()}")
+                print(f"   hanging server ({what}), --remote-vision {vision}, default timeouts: exit {code} in "
+                      f"{took:.1f} s; {err.strip()}")
         print(f"\nserver log: {log_path}")
     finally:
         server.terminate()

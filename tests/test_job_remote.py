@@ -137,7 +137,7 @@ def test_a_hanging_server_costs_the_request_timeout_from_the_config(cli, sample_
         r = _run(cli, "--config", config, "ask", video, "What do bees collect?", *_remote(server),
                  "--cache-dir", job_cache)
         took = time.monotonic() - t0
-    assert r.exit_code == 3 and "no answer within 2 s (--request-timeout)" in r.stderr, r.stderr
+    assert r.exit_code == 3 and "no answer within 2 s; a slow server needs a longer --request-timeout" in r.stderr, r.stderr
     assert len(server.chats()) == 1 and took < 30
 
 

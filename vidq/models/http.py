@@ -227,7 +227,7 @@ class HttpClient:
             if isinstance(e, urllib.error.URLError):
                 return HttpFailure(f"cannot reach {self.base}: no connection within "
                                    f"{self.policy.connect_timeout:g} s", kind="unreachable")
-            return HttpFailure(f"{where}: no answer within {timeout:g} s (--request-timeout)", kind="timeout")
+            return HttpFailure(f"{where}: no answer within {timeout:g} s", kind="timeout")
         if isinstance(reason, http.client.HTTPException):
             return HttpFailure(f"{where}: the server's answer is not HTTP ({type(reason).__name__}); "
                                "is this an OpenAI-compatible server?", kind="http")

@@ -329,4 +329,6 @@ class OpenAIBackend(Backend):
                                        "server a longer context", ctx)
         if e.status == 404:
             return ModelError(f"{e} (is the model name right?)")
+        if e.kind == "timeout":
+            return ModelError(f"{self.name}: {e}; a slow server needs a longer --request-timeout")
         return ModelError(f"{self.name}: {e}")

@@ -173,7 +173,8 @@ def probe_vision(client: HttpClient, model: str, *, timeout: float = PROBE_TIMEO
     try:
         _, text_tokens = _probe(client, model, PROBE_QUESTION, timeout)
     except HttpFailure as e:
-        raise ModelError(f"{client.base}: a one-line test prompt failed: {e}") from e
+        slow = "; a slow server needs a longer --request-timeout or --remote-vision yes|no" if e.kind == "timeout" else ""
+        raise ModelError(f"{client.base}: a one-line test prompt failed: {e}{slow}") from e
     try:
         answer, image_tokens = _probe(client, model, [{"type": "text", "text": PROBE_QUESTION},
                                                       {"type": "image_url", "image_url": {"url": probe_image_url()}}],

@@ -414,7 +414,7 @@ TEXT_OPEN_SENTENCES = 2  # an open answer from a text model is held to this many
 TEXT_RETRIEVE_K = 12  # evidence units that get priority when the whole text does not fit
 
 
-def _text_citations(reply: str, lines: Sequence[Any], hits: Sequence[Any]) -> tuple[Citation, ...]:
+def _text_citations(reply: str, lines: Sequence[Any], hits: Sequence[Any], units: Sequence[Unit]) -> tuple[Citation, ...]:
     """The lines a reply cites by time; else the moments retrieval ranked best for the question."""
     from vidq.tasks.write import cited_times
 
@@ -428,7 +428,12 @@ def _text_citations(reply: str, lines: Sequence[Any], hits: Sequence[Any]) -> tu
                 out.append(cite)
     if out:
         return tuple(out[:CITE_K])
-    return tuple(_citation(h.unit, h.score) for h in hits[:CITE_K])
+    cites: list[Citation] = []
+    for h in hits:
+        c = _citation(_sentence_around(units, h.unit), h.score)
+        if all((c.start, c.end) != (x.start, x.end) for x in cites):
+            cites.append(c)
+    return tuple(cites[:CITE_K])
 
 
 def _answer_write(tl: Timeline, backend: Backend, question: str, choices: list[tuple[str, str]], *,
@@ -473,7 +478,7 @@ def _answer_write(tl: Timeline, backend: Backend, question: str, choices: list[t
             reply = write(backend, prompt(TEXT_OPEN_PROMPT, sentences=TEXT_OPEN_SENTENCES), max_new_tokens=120)
             replies.append(reply.text)
             letter, scored, answer = None, (), limit_sentences(reply.text, TEXT_OPEN_SENTENCES)
-    citations = _text_citations(" ".join(replies), kept or lines, hits)
+    citations = _text_citations(" ".join(replies), kept or lines, hits, tl.units)
     backend_meta = {k: v for k, v in reply.meta.items() if k != "timings"}
     meta = base_meta(tl, clock, model=backend.name, sees_images=False, method="text-model", text_only=True,
                      limits=TEXT_ONLY_NOTE, reply=replies[0], replies=len(replies), backend=backend_meta,
