@@ -260,6 +260,13 @@ def test_remote_vision_no_skips_the_probe():
 
 
 # -- replies held to what was sent ------------------------------------------------------------------
+def test_frames_refused_by_a_text_model_suggest_remote_vision_no():
+    refusal = (500, {"error": {"message": 'can only concatenate str (not "list") to str'}}, {})
+    with FakeServer(chat=[refusal]) as server, \
+            pytest.raises(ModelError, match=r"HTTP 500 can only concatenate .*rerun with --remote-vision no"):
+        _backend(server.url, vision="yes").answer(_video(), "What happens?", GenerateOptions())
+
+
 def test_a_reply_to_a_mostly_dropped_prompt_is_refused():
     with FakeServer(chat=[(200, reply("As a video assistant, I can help.", prompt_tokens=62), {})]) as server:
         backend = _backend(server.url, vision="yes")
@@ -279,6 +286,16 @@ def test_a_prompt_longer_than_the_context_names_the_size():
             backend.answer(None, "x " * 10000, GenerateOptions())
     assert e.value.context == 2048 and backend.capabilities.max_context == 2048
     assert context_from_error('{"error":{"code":400,"type":"exceed_context_size_error","n_ctx":4096}}') == 4096
+
+
+def test_frames_beyond_the_context_are_left_out_evenly_keeping_their_words():
+    with FakeServer(chat=[(200, reply("ok", prompt_tokens=400), {})]) as server:
+        backend = _backend(server.url, vision="yes", context=512)
+        result = backend.answer(_video(3), "What happens?", GenerateOptions(max_new_tokens=16))
+    assert result.meta["frames"] == 1
+    parts = [(c["type"], c.get("text")) for c in server.chats()[0]["body"]["messages"][1]["content"]]
+    assert parts[1:] == [("text", "[00:00.5]"), ("image_url", None), ("text", "hello there"), ("text", "bye now"),
+                         ("text", "What happens?")]
 
 
 def test_frames_are_fitted_to_the_context():

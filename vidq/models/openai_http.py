@@ -134,13 +134,27 @@ def jpeg_data_url(frame: np.ndarray, *, max_side: int = SIDES[0], quality: int =
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def fit_frames(frames: int, budget: int) -> tuple[int, int]:
+    """``(side, frames)``: the largest of ``SIDES`` at which ``frames`` fit ``budget`` tokens,
+    else the smallest side and as many frames as fit there (at least one).
+
+    >>> fit_frames(8, 6912), fit_frames(32, 6912), fit_frames(256, 6912)
+    ((768, 8), (384, 32), (384, 50))
+    """
+    for side in SIDES:
+        if frames * (image_tokens(side) + FRAME_TEXT_TOKENS) <= budget:
+            return side, frames
+    return SIDES[-1], max(1, min(frames, budget // (image_tokens(SIDES[-1]) + FRAME_TEXT_TOKENS)))
+
+
 def build_messages(video: VideoInput | None, prompt: str, system: str | None, *,
-                   max_side: int = SIDES[0]) -> tuple[list[dict], int, int]:
+                   max_side: int = SIDES[0], max_frames: int | None = None) -> tuple[list[dict], int, int]:
     """Chat messages; returns (messages, frames sent, characters of text sent).
 
     Without frames the user message is a plain string (every chat template takes one);
     with frames it is a list of parts: header, then per frame its time, its image and the
-    words spoken since the previous frame, then the prompt.
+    words spoken since the previous frame, then the prompt.  ``max_frames`` keeps that many
+    of the video's frames, evenly spread (the words of a skipped frame go with the next one).
     """
     system_text = system if system is not None else DEFAULT_SYSTEM
     if video is None:
@@ -149,14 +163,25 @@ def build_messages(video: VideoInput | None, prompt: str, system: str | None, *,
                 len(system_text) + len(text))
     parts: list[dict[str, Any]] = []
     frames = 0
+    total = len(video.times)
+    keep = None if max_frames is None or max_frames >= total else \
+        set(np.linspace(0, total - 1, max_frames).round().astype(int).tolist())
+    pending: list[str] = []
     for batch in video.batches:
         for img, pts, idx in zip(batch.images, batch.pts, batch.indices):
+            words = video.subtitles[int(idx)].strip() if video.subtitles is not None else ""
+            if keep is not None and int(idx) not in keep:
+                pending.extend([words] if words else [])
+                continue
             parts.append({"type": "text", "text": frame_stamp(float(pts), video.duration)})
             parts.append({"type": "image_url", "image_url": {"url": jpeg_data_url(img, max_side=max_side)}})
-            words = video.subtitles[int(idx)].strip() if video.subtitles is not None else ""
+            words = " ".join([*pending, words]).strip()
+            pending = []
             if words:
                 parts.append({"type": "text", "text": words})
             frames += 1
+    if pending:  # words spoken after the last frame sent
+        parts.append({"type": "text", "text": " ".join(pending)})
     if frames == 0:
         raise InputError("no frames to send (the video yielded none)")
     content: list[dict[str, Any]] = [{"type": "text", "text": header_text(frames, video.duration,
@@ -251,16 +276,15 @@ class OpenAIBackend(Backend):
         """The frames (and, through ``frame_size``, the frame side) that fit the context."""
         if not self.capabilities.sees_images:
             return frames
-        budget = self.capabilities.max_context - options.max_new_tokens - PROMPT_RESERVE
-        for side in SIDES:
-            if frames * (image_tokens(side) + FRAME_TEXT_TOKENS) <= budget:
-                self.frame_size = side
-                return frames
-        self.frame_size = SIDES[-1]
-        fit = max(1, budget // (image_tokens(SIDES[-1]) + FRAME_TEXT_TOKENS))
-        log.info("%s: %d of %d frames at %d px fit its %d-token context", self.name, fit, frames, SIDES[-1],
-                 self.capabilities.max_context)
-        return int(fit)
+        side, fit = fit_frames(frames, self._frame_budget(options))
+        self.frame_size = side
+        if fit < frames:
+            log.info("%s: %d of %d frames at %d px fit its %d-token context", self.name, fit, frames, side,
+                     self.capabilities.max_context)
+        return fit
+
+    def _frame_budget(self, options: GenerateOptions) -> int:
+        return self.capabilities.max_context - options.max_new_tokens - PROMPT_RESERVE
 
     # -- the backend contract -----------------------------------------------------------------
     def prepare(self, video: VideoInput | None, prompt: str, options: GenerateOptions) -> Prepared:
@@ -269,8 +293,15 @@ class OpenAIBackend(Backend):
         if video is not None and not self.capabilities.sees_images:
             raise ModelError(f"{self.name} does not take images ({self.vision_reason}); "
                              "it is given the video's text instead")
-        messages, frames, chars = build_messages(video, prompt, options.system, max_side=self.frame_size or SIDES[0])
-        estimate = int(chars / CHARS_PER_TOKEN) + frames * image_tokens(self.frame_size or SIDES[0])
+        side, fit = SIDES[0], None
+        if video is not None:  # every caller's frames fit the context, whoever sampled them
+            side, fit = fit_frames(len(video.times), self._frame_budget(options))
+            side = min(side, self.frame_size or side)
+            if fit < len(video.times):
+                log.info("%s: sending %d of %d frames at %d px to fit its %d-token context", self.name, fit,
+                         len(video.times), side, self.capabilities.max_context)
+        messages, frames, chars = build_messages(video, prompt, options.system, max_side=side, max_frames=fit)
+        estimate = int(chars / CHARS_PER_TOKEN) + frames * image_tokens(side)
         return Prepared(self.name, messages, {"model": self.name, "frames": frames, "compression": "none",
                                               "api_base": urllib.parse.urlsplit(self.api_base).netloc,
                                               "sees_images": self.capabilities.sees_images,
@@ -287,7 +318,7 @@ class OpenAIBackend(Backend):
         try:
             data = self.client.json("POST", "/chat/completions", body, timeout=timeout)
         except HttpFailure as e:
-            raise self._failure(e, estimate) from e
+            raise self._failure(e, estimate, int(prepared.meta.get("frames", 0))) from e
         try:
             choice = data["choices"][0]
             text = choice["message"]["content"] or ""
@@ -315,7 +346,7 @@ class OpenAIBackend(Backend):
             raise ModelError(f"{self.name}: the server read {int(read)} prompt tokens of about {int(least)} sent "
                              f"({what}): it dropped most of the prompt, so its reply is not used; {hint}")
 
-    def _failure(self, e: HttpFailure, estimate: int) -> ModelError:
+    def _failure(self, e: HttpFailure, estimate: int, frames: int) -> ModelError:
         if e.status in (401, 403):
             return ModelError(f"{self.api_base}: HTTP {e.status} {e.message}; check VIDQ_API_KEY "
                               "(or OPENAI_API_KEY)".replace("  ", " "))
@@ -331,4 +362,7 @@ class OpenAIBackend(Backend):
             return ModelError(f"{e} (is the model name right?)")
         if e.kind == "timeout":
             return ModelError(f"{self.name}: {e}; a slow server needs a longer --request-timeout")
+        if frames and e.status in (400, 415, 422, 500):
+            return ModelError(f"{self.name}: {e}; if the model cannot see images, rerun with --remote-vision no "
+                              "(or auto)")
         return ModelError(f"{self.name}: {e}")
