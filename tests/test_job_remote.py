@@ -10,7 +10,7 @@ import re
 import time
 
 import pytest
-from fake_openai import FakeServer, text_only
+from fake_openai import FakeServer, counted_tokens, text_only
 
 NOTE = "text-only model: saw what was said and written, not the pictures"
 
@@ -80,6 +80,28 @@ def test_ask_with_a_text_model(cli, sample_video, job_cache):
     first, *rest = open_.stdout.splitlines()
     assert first == "Worker bees collect nectar from flowers [00:09]. They turn it into honey."  # 2 sentences
     assert f"Note: {NOTE}" in rest
+
+
+def test_a_shorter_context_named_by_the_server_gets_a_shorter_prompt(cli, sample_video, job_cache):
+    video, _ = sample_video
+    model = text_only(writer)
+    refusal = {"error": {"message": "This model's maximum context length is 700 tokens. However, you requested more."}}
+
+    def answer(body):
+        if counted_tokens(body, drop_lists=True) > 360:  # the whole transcript is about 400
+            return 400, refusal, {}
+        return model(body)
+
+    with FakeServer(chat=answer) as server:
+        r = _run(cli, "ask", video, "What do worker bees collect?", *_remote(server, "--remote-vision", "no"),
+                 "--json", "--cache-dir", job_cache)
+    assert r.exit_code == 0, r.stderr
+    assert "its context is 700 tokens; sending less of the video's text" in r.stderr
+    doc = json.loads(r.stdout)
+    sent = doc["meta"]["evidence_lines"]
+    assert sent["left_out_to_fit"] > 0 and sent["sent"] >= 1
+    first, second = server.chats()
+    assert len(json.dumps(second["body"])) < len(json.dumps(first["body"]))
 
 
 def test_ask_exits_3_when_the_reply_names_no_option(cli, sample_video, job_cache):
