@@ -28,7 +28,7 @@ def writer(prompt: str) -> str:
     if "Title:" in prompt:
         return "Title: What this part is about\nFirst sentence. Second sentence. Third sentence. Fourth. Fifth."
     if "summaries of the consecutive parts" in prompt:
-        return "One. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten."
+        return "Title: The whole video\nOne. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten."
     return "I do not know."
 
 

@@ -485,8 +485,9 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
         with clock.stage("summary"):
             final = write(backend, lambda budget: FINAL_PROMPT.format(parts=parts, sentences=SUMMARY_SENTENCES[length]),
                           max_new_tokens=40 * SUMMARY_SENTENCES[length] + 32)
+        said = parse_segment_reply(final.text)[1] if _TITLE_RE.search(final.text) else final.text  # a title it added
         summary = tuple(Sentence(s, tl.start, tl.end, "model")
-                        for s in split_text_sentences(limit_sentences(final.text, SUMMARY_SENTENCES[length])))
+                        for s in split_text_sentences(limit_sentences(said, SUMMARY_SENTENCES[length])))
     else:
         notices.append(f"{NO_TEXT}, so the text model had nothing to read (a video model sees what is shown)")
     meta = base_meta(tl, clock, model=backend.name, sees_images=False, method="text-model", text_only=True,
