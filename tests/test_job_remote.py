@@ -26,7 +26,7 @@ def writer(prompt: str) -> str:
     if "said or written on screen in these lines" in prompt:
         return "Yes, nectar is said at [00:09]."
     if "Title:" in prompt:
-        return "Title: What this part is about\nFirst sentence. Second sentence. Third sentence. Fourth. Fifth."
+        return "Title: [00:01] What this part is about\nIt ends at [09:59]. First sentence. Second sentence. Third."
     if "summaries of the consecutive parts" in prompt:
         return "Title: The whole video\nOne. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten."
     return "I do not know."
@@ -54,6 +54,9 @@ def test_summarize_with_a_text_model(cli, sample_video, job_cache):
     assert len(doc["chapters"]) >= 2 and all(c["title"] == "What this part is about" for c in doc["chapters"])
     assert all(len(c["sentences"]) == 2 for c in doc["chapters"])  # medium: 2 a chapter, however much it wrote
     assert doc["summary"] == "One. Two. Three. Four."
+    invented = len(doc["chapters"])  # each chapter's "It ends at [09:59]." cites a time the video does not have
+    assert f"{invented} sentence(s) the model wrote cited times the video does not have and were left out" \
+        in doc["notices"] and doc["meta"]["invented_sentences"] == invented
     chats = [c["body"] for c in server.chats()]
     assert all(isinstance(b["messages"][-1]["content"], str) for b in chats[2:])  # after the two vision probes
     chapter_prompts = [b["messages"][-1]["content"] for b in chats if "Title:" in str(b["messages"][-1]["content"])]

@@ -440,7 +440,7 @@ def _answer_write(tl: Timeline, backend: Backend, question: str, choices: list[t
                   clock: StageClock) -> AskResult:
     """A text model answers from the timeline's text: everything when it fits the context, else
     the lines retrieval ranks most relevant to the question (and options) first."""
-    from vidq.tasks.write import TEXT_ONLY_NOTE, evidence_lines, fit_lines, limit_sentences, render_lines, write
+    from vidq.tasks.write import TEXT_ONLY_NOTE, evidence_lines, fit_lines, grounded, render_lines, split_sentences, write
 
     long = tl.info.duration >= 3600
     lines = evidence_lines(tl)
@@ -477,7 +477,11 @@ def _answer_write(tl: Timeline, backend: Backend, question: str, choices: list[t
         else:
             reply = write(backend, prompt(TEXT_OPEN_PROMPT, sentences=TEXT_OPEN_SENTENCES), max_new_tokens=120)
             replies.append(reply.text)
-            letter, scored, answer = None, (), limit_sentences(reply.text, TEXT_OPEN_SENTENCES)
+            kept_sentences, invented = grounded(split_sentences(reply.text), (tl.start, tl.end))
+            if invented:
+                notices.append(f"{invented} sentence(s) of the answer cited times the video does not have and were "
+                               "left out")
+            letter, scored, answer = None, (), " ".join(kept_sentences[:TEXT_OPEN_SENTENCES])
     citations = _text_citations(" ".join(replies), kept or lines, hits, tl.units)
     backend_meta = {k: v for k, v in reply.meta.items() if k != "timings"}
     meta = base_meta(tl, clock, model=backend.name, sees_images=False, method="text-model", text_only=True,

@@ -442,7 +442,16 @@ def _chapter_spans(tl: Timeline, rows: list[int], screen: list[Unit], cuts: list
 def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: int | None, skip_ads: bool,
                      clock: StageClock, progress: ProgressFn) -> SummaryResult:
     """A text model writes each chapter's title and paragraph from the chapter's text, then the summary."""
-    from vidq.tasks.write import TEXT_ONLY_NOTE, evidence_lines, fit_lines, limit_sentences, render_lines, stamp, write
+    from vidq.tasks.write import (
+        TEXT_ONLY_NOTE,
+        evidence_lines,
+        fit_lines,
+        grounded,
+        render_lines,
+        stamp,
+        strip_stamp,
+        write,
+    )
 
     skipped, cuts, rows, screen = _summary_units(tl, skip_ads)
     spans = [(s.start, s.end) for s in skipped]
@@ -452,7 +461,8 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
     count = len(edges) - 1
     found: list[Chapter] = []
     used: list[dict[str, Any]] = []
-    sent = dropped = 0
+    sent = dropped = invented = 0
+    span = (tl.start, tl.end)
     for c in range(count):
         lo, hi = edges[c], edges[c + 1]
         lines = evidence_lines(tl, lo, hi, skip=spans, segments=False)
@@ -474,8 +484,10 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
         sent += len(kept)
         dropped += len(lines) - len(kept)
         title, body = parse_segment_reply(reply.text)
-        said = tuple(Sentence(s, lo, hi, "model") for s in split_text_sentences(limit_sentences(body, sentences)))
-        found.append(Chapter(c, lo, hi, " ".join(title.split()[:TITLE_WORDS]), "model", said))
+        kept_sentences, bad = grounded(split_text_sentences(body), span)
+        invented += bad
+        said = tuple(Sentence(s, lo, hi, "model") for s in kept_sentences[:sentences])
+        found.append(Chapter(c, lo, hi, " ".join(strip_stamp(title).split()[:TITLE_WORDS]), "model", said))
         used.append({k: v for k, v in reply.meta.items() if k != "timings"})
     notices = [TEXT_ONLY_NOTE]
     summary: tuple[Sentence, ...] = ()
@@ -486,13 +498,17 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
             final = write(backend, lambda budget: FINAL_PROMPT.format(parts=parts, sentences=SUMMARY_SENTENCES[length]),
                           max_new_tokens=40 * SUMMARY_SENTENCES[length] + 32)
         said = parse_segment_reply(final.text)[1] if _TITLE_RE.search(final.text) else final.text  # a title it added
-        summary = tuple(Sentence(s, tl.start, tl.end, "model")
-                        for s in split_text_sentences(limit_sentences(said, SUMMARY_SENTENCES[length])))
+        kept_sentences, bad = grounded(split_text_sentences(said), span)
+        invented += bad
+        summary = tuple(Sentence(s, tl.start, tl.end, "model") for s in kept_sentences[:SUMMARY_SENTENCES[length]])
     else:
         notices.append(f"{NO_TEXT}, so the text model had nothing to read (a video model sees what is shown)")
+    if invented:
+        notices.append(f"{invented} sentence(s) the model wrote cited times the video does not have and were left out")
     meta = base_meta(tl, clock, model=backend.name, sees_images=False, method="text-model", text_only=True,
                      limits=TEXT_ONLY_NOTE, segments=count, backend=used[0] if used else {},
-                     evidence_lines={"sent": sent, "left_out_to_fit": dropped}, ads_skipped=skip_ads)
+                     evidence_lines={"sent": sent, "left_out_to_fit": dropped}, invented_sentences=invented,
+                     ads_skipped=skip_ads)
     return SummaryResult(tl.path, tl.start, tl.end, tl.info.duration, length, "text-model", backend.name, False,
                          summary, tuple(found), notices=tuple(notices), skipped=tuple(skipped), meta=meta,
                          thumbs=tuple(tl.thumbs))

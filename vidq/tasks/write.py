@@ -8,8 +8,10 @@ The tier between ``lite``'s extractive output and a vision-language model: a tex
 (``Capabilities.writes_text`` without ``sees_images``, e.g. llama.cpp or Ollama serving a
 7B model) is given the timeline's text -- transcript sentences with their times,
 on-screen lines with the span they stayed visible, and the ad breaks and sponsor reads
-the analysis labelled -- and writes from it.  Everything it writes is held to what was
-asked (:func:`limit_sentences`) and marked :data:`TEXT_ONLY_NOTE`.
+the analysis labelled -- and writes from it.  What it writes is held to what was asked
+(the jobs cut it to the sentences asked for, at sentence boundaries), sentences citing a
+time the video does not have are left out (:func:`grounded`), and results are marked
+:data:`TEXT_ONLY_NOTE`.
 
 Shared by the jobs that use a text model (``summarize``, ``ask``, ``find``); not a job
 itself.  Knows nothing about Typer or rendering.
@@ -95,14 +97,29 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in _SENTENCE_END.split(" ".join(text.split())) if p.strip()]
 
 
-def limit_sentences(text: str, n: int) -> str:
-    """At most ``n`` sentences of ``text``, cut at a sentence boundary (a model asked for
-    "at most 2 sentences" may write ten).
+_LEADING_STAMP = re.compile(r"^\s*(?:\[[\d:.\s\-–]+\]\s*)+")
 
-    >>> limit_sentences("One. Two. Three.", 2)
-    'One. Two.'
+
+def strip_stamp(text: str) -> str:
+    """``text`` without the time stamps a model echoes at its start (the evidence's format).
+
+    >>> strip_stamp("[00:12] [00:12-00:15] Bees dance.")
+    'Bees dance.'
     """
-    return " ".join(split_sentences(text)[:max(1, n)])
+    return _LEADING_STAMP.sub("", text).strip()
+
+
+def grounded(sentences: Sequence[str], span: tuple[float, float], slack: float = 1.0) -> tuple[list[str], int]:
+    """The sentences that cite no time outside ``span`` (a time the video does not have is
+    invented), each without a leading time stamp; and how many were dropped.
+
+    >>> grounded(["[00:05] Bees dance.", "At [03:10] it ends."], (0.0, 66.0))
+    (['Bees dance.'], 1)
+    """
+    kept = [strip_stamp(t) for t in sentences
+            if all(span[0] - slack <= c <= span[1] + slack for c in cited_times(t))]
+    kept = [t for t in kept if t]
+    return kept, len(sentences) - len(kept)
 
 
 def evidence_lines(tl: Timeline, start: float | None = None, end: float | None = None, *,
