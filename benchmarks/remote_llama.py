@@ -47,7 +47,7 @@ ALIAS = "smollm2"
 
 
 def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, text=True, capture_output=True, **kw)
+    return subprocess.run(cmd, text=True, capture_output=True, check=False, **kw)
 
 
 def ensure_server(venv: Path, wheel_dir: Path | None) -> Path:
@@ -99,7 +99,7 @@ def wait_for(url: str, seconds: float) -> None:
 
 def vidq(*args: str, cache: Path, timeout: float = 1800) -> tuple[int, float, str, str]:
     t0 = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "vidq", *args, "--cache-dir", str(cache)], text=True,
+    p = subprocess.run([sys.executable, "-m", "vidq", *args, "--cache-dir", str(cache)], text=True, check=False,
                        capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
                        env=dict(os.environ, PYTHONPATH=str(REPO)))
     return p.returncode, time.monotonic() - t0, p.stdout, p.stderr

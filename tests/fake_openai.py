@@ -154,7 +154,7 @@ class FakeServer:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()

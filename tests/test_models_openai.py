@@ -16,7 +16,12 @@ from fake_openai import FakeServer, reply, text_only, vision
 from vidq.errors import InputError, ModelError
 from vidq.media.types import FrameBatch
 from vidq.models.base import ContextExceeded, GenerateOptions, VideoInput
-from vidq.models.openai_http import OpenAIBackend, default_request_timeout, image_tokens, is_local_url
+from vidq.models.openai_http import (
+    OpenAIBackend,
+    default_request_timeout,
+    image_tokens,
+    is_local_url,
+)
 from vidq.models.registry import load_backend
 from vidq.models.server import context_from_error
 from vidq.store import Store

@@ -185,7 +185,7 @@ class HttpClient:
             wait = min(MAX_WAIT_S, self.policy.backoff * (2 ** attempt))
             try:
                 result = self.send(method, url, payload, timeout)
-            except Exception as e:  # noqa: BLE001 - every network failure becomes one classified line
+            except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets, bad answers
                 failure = self._network_failure(method, path, e, timeout)
                 if failure.kind != "dropped":
                     raise failure from e

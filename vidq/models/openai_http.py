@@ -53,8 +53,19 @@ from vidq.models.base import (
     Prepared,
     VideoInput,
 )
-from vidq.models.http import CONNECT_TIMEOUT_S, RETRIES, HttpClient, HttpFailure, HttpPolicy
-from vidq.models.server import PROBE_TIMEOUT_S, check_server, context_from_error, probe_vision
+from vidq.models.http import (
+    CONNECT_TIMEOUT_S,
+    RETRIES,
+    HttpClient,
+    HttpFailure,
+    HttpPolicy,
+)
+from vidq.models.server import (
+    PROBE_TIMEOUT_S,
+    check_server,
+    context_from_error,
+    probe_vision,
+)
 from vidq.models.vlm.layout import frame_stamp
 from vidq.models.vlm.prompt import DEFAULT_SYSTEM, header_text
 

@@ -38,10 +38,10 @@ IMAGE_TOKEN_GAIN = 24  # prompt tokens an image must add for the model to count 
 PROBE_QUESTION = "What is the main colour of this picture? Answer with one word."
 CONTEXT_KEYS = ("max_model_len", "context_length", "context_window", "max_context_length", "n_ctx")
 _CONTEXT_IN_ERROR = (
-    re.compile(r"maximum context length is (\d+)", re.I),  # OpenAI, vLLM, llama-cpp-python
-    re.compile(r"context window of (\d+)", re.I),
+    re.compile(r"maximum context length is (\d+)", re.IGNORECASE),  # OpenAI, vLLM, llama-cpp-python
+    re.compile(r"context window of (\d+)", re.IGNORECASE),
     re.compile(r"\"n_ctx\"\s*:\s*(\d+)"),  # llama.cpp's llama-server error body
-    re.compile(r"context (?:size|length|window) (?:of|is) (\d+)", re.I),
+    re.compile(r"context (?:size|length|window) (?:of|is) (\d+)", re.IGNORECASE),
 )
 
 

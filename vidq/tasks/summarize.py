@@ -449,7 +449,6 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
         grounded,
         render_lines,
         stamp,
-        strip_stamp,
         write,
     )
 
@@ -487,7 +486,8 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
         kept_sentences, bad = grounded(split_text_sentences(body), span)
         invented += bad
         said = tuple(Sentence(s, lo, hi, "model") for s in kept_sentences[:sentences])
-        found.append(Chapter(c, lo, hi, " ".join(strip_stamp(title).split()[:TITLE_WORDS]), "model", said))
+        titles, _ = grounded([title], span)  # a title citing a time the video lacks is dropped too
+        found.append(Chapter(c, lo, hi, " ".join((titles or [""])[0].split()[:TITLE_WORDS]), "model", said))
         used.append({k: v for k, v in reply.meta.items() if k != "timings"})
     notices = [TEXT_ONLY_NOTE]
     summary: tuple[Sentence, ...] = ()
