@@ -41,12 +41,12 @@ def test_report_bad_input_exits_2_and_writes_nothing(cli, short_scenario, job_ca
 @pytest.mark.slow
 def test_report_under_no_cache_computes_the_ads_signals_once_and_keeps_nothing(cli, short_scenario, tmp_path,
                                                                                monkeypatch):
-    """summarize's ad skipping and the page's ads share a temporary cache: picture signals are made once."""
-    from vidq.tasks import ads
+    """summarize, ads and the page share one analysis in a temporary cache: one picture pass."""
+    from vidq.analysis import build
 
     made = []
-    finish = ads._SignalTap.finish
-    monkeypatch.setattr(ads._SignalTap, "finish", lambda self: made.append(1) or finish(self))
+    real = build.picture_pass
+    monkeypatch.setattr(build, "picture_pass", lambda *a, **k: made.append(1) or real(*a, **k))
     cache = tmp_path / "cache"
     r = cli("--cache-dir", cache, "--no-cache", "report", short_scenario.video, "--model", "lite",
             "-o", tmp_path / "r.html")

@@ -103,21 +103,40 @@ class Unit:
 
 def _segment_words(transcript: Transcript) -> list[list[Word]]:
     """Words per segment (cue text split by time when the segment has no word times)."""
+    return [words for words, _ in _spelled_segments(transcript)]
+
+
+def _spelled_segments(transcript: Transcript) -> list[tuple[list[Word], dict[int, tuple[str, int, int]]]]:
+    """Words per segment, each mapped (by ``id``) to where it stands in its segment's text.
+
+    Whisper's words lose their spacing ("keepers'" "cottage", "$2" ",000"); the segment text
+    keeps it, so a unit's text is cut from it (see :func:`_spelling`).
+    """
     out = []
     for seg in transcript.segments:
         words = list(seg.words) if seg.words else split_segment_words(seg.start, seg.end, seg.text)
         words = [w for w in words if w.text.strip()]
-        if words:
-            out.append(words)
+        if not words:
+            continue
+        where: dict[int, tuple[str, int, int]] = {}
+        cursor = 0
+        for w in words:
+            pos = seg.text.find(w.text.strip(), cursor)
+            if pos < 0:
+                break  # the text does not spell these words: the rest is joined by join_words
+            cursor = pos + len(w.text.strip())
+            where[id(w)] = (seg.text, pos, cursor)
+        out.append((words, where))
     return out
 
 
 _ATTACH_AFTER = re.compile(r"^[,.;:!?%)\]}'’…]")  # a word starting like this continues the one before
-_ATTACH_BEFORE = re.compile(r"[$£€(\[{'’-]$")  # ... as does any word after one ending like this
+_ATTACH_BEFORE = re.compile(r"[$£€(\[{-]$")  # ... as does any word after one ending like this
 
 
 def join_words(texts: Sequence[str]) -> str:
-    """Words (as Whisper splits them) back into text: ``["$2", ",000"]`` -> ``"$2,000"``.
+    """Words (as Whisper splits them) back into text when their segment's spelling is unknown:
+    ``["$2", ",000"]`` -> ``"$2,000"``.
 
     >>> join_words(["The", "queen", "lays", "$2", ",000", "eggs."])
     'The queen lays $2,000 eggs.'
@@ -131,8 +150,31 @@ def join_words(texts: Sequence[str]) -> str:
     return out
 
 
-def _unit(words: Sequence[Word], kind: str) -> Unit:
-    text = join_words([w.text for w in words])
+def _spelling(words: Sequence[Word], where: dict[int, tuple[str, int, int]]) -> str:
+    """The words' text as their segments spell it (pieces from different segments joined by a space)."""
+    pieces: list[str] = []
+    run: list[Word] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        first, last = where.get(id(run[0])), where.get(id(run[-1]))
+        if first is not None and last is not None and first[0] is last[0] and all(id(w) in where for w in run):
+            pieces.append(first[0][first[1]:last[2]].strip())
+        else:
+            pieces.append(join_words([w.text for w in run]))
+        run.clear()
+
+    for w in words:
+        if run and (id(w) not in where or id(run[-1]) not in where or where[id(w)][0] is not where[id(run[-1])][0]):
+            flush()
+        run.append(w)
+    flush()
+    return " ".join(p for p in pieces if p)
+
+
+def _unit(words: Sequence[Word], kind: str, where: dict[int, tuple[str, int, int]] | None = None) -> Unit:
+    text = _spelling(words, where) if where else join_words([w.text for w in words])
     return Unit(words[0].start, max(words[-1].end, words[0].start), text, "speech", kind, tuple(words))
 
 
@@ -150,16 +192,18 @@ def speech_units(transcript: Transcript, *, windows: bool = True, window: int = 
         raise ValueError(f"window and stride must be positive, got {window} and {stride}")
     units: list[Unit] = []
     every: list[Word] = []
-    for words in _segment_words(transcript):
+    where: dict[int, tuple[str, int, int]] = {}  # id(word) -> (its segment's text, start, end)
+    for words, spelled in _spelled_segments(transcript):
         every.extend(words)
+        where.update(spelled)
         current: list[Word] = []
         for w in words:
             current.append(w)
             if _SENTENCE_END.search(w.text) or len(current) >= SENTENCE_MAX_WORDS:
-                units.append(_unit(current, "sentence"))
+                units.append(_unit(current, "sentence", where))
                 current = []
         if current:
-            units.append(_unit(current, "sentence"))
+            units.append(_unit(current, "sentence", where))
     if windows:
         for run in _runs_without_pauses(every):
             if len(run) <= window:
@@ -167,7 +211,7 @@ def speech_units(transcript: Transcript, *, windows: bool = True, window: int = 
             starts = list(range(0, len(run) - window + 1, stride))
             if starts[-1] + window < len(run):
                 starts.append(len(run) - window)
-            units.extend(_unit(run[s:s + window], "window") for s in starts)
+            units.extend(_unit(run[s:s + window], "window", where) for s in starts)
     units.sort(key=lambda u: (u.start, u.kind != "sentence", u.end))
     return units
 
