@@ -1,7 +1,9 @@
 """Every job on both evaluation families, each call a fresh ``vidq`` process with the default lite settings.
 
 The tuning family is where thresholds and weights may be fitted; the held-out family is
-where a figure counts (:mod:`vidq.testing.families`, :mod:`vidq.testing.heldout`).  For each
+where a figure counts (:mod:`vidq.testing.families`, :mod:`vidq.testing.heldout`); the fresh
+family (:mod:`vidq.testing.fresh`) is the blind check: whoever tunes the jobs reads only its
+counts as printed (``--json`` records every query and hit: not for that family).  For each
 file of each family this builds (or loads from ``--cache``) the video and its truth, writes
 the family's ``vidq eval`` truth files (``find.jsonl``, ``ads.jsonl``, ``mc.jsonl``,
 ``absent.jsonl``) beside the videos, then runs:
@@ -31,6 +33,7 @@ Usage::
     python benchmarks/families.py                                 # both families, 10 files each, every job
     python benchmarks/families.py --family heldout -n 3 --jobs find,ads
     python benchmarks/families.py --family heldout --first 3 -n 3   # files 3, 4 and 5
+    python benchmarks/families.py --family fresh                  # the blind family: read its counts only
     python benchmarks/families.py --json > figures.json           # machine-readable, per file and per family
     python benchmarks/families.py --vidq-cache ~/.cache/vidq-fam  # reuse analyses between runs
 
@@ -78,8 +81,8 @@ def vidq(args: list[str], cache: Path) -> dict[str, Any]:
         except json.JSONDecodeError:
             doc = None
     error = proc.stderr.strip().splitlines()[-1] if proc.returncode not in (0, 1) and proc.stderr.strip() else None
-    if error:
-        print(f"  vidq {' '.join(args[:2])}...: exit {proc.returncode}: {error}", file=sys.stderr)
+    if error:  # the job's name only: a query would show the fresh family's content
+        print(f"  vidq {args[0]}: exit {proc.returncode}: {error}", file=sys.stderr)
     return {"rc": proc.returncode, "doc": doc, "seconds": seconds, "error": error}
 
 
@@ -301,7 +304,8 @@ def family_line(name: str, s: dict[str, Any]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--family", choices=(*FAMILIES, "both"), default="both")
+    p.add_argument("--family", choices=(*FAMILIES, "both"), default="both",
+                   help="one family, or both: tuning and held-out (fresh runs only when named)")
     p.add_argument("-n", type=int, default=10, help="files per family")
     p.add_argument("--first", type=int, default=0, help="index of the first file (files FIRST .. FIRST+N-1)")
     p.add_argument("--jobs", default=",".join(JOBS), help="comma-separated subset of find,ads,summarize,ask")
@@ -317,7 +321,7 @@ def main() -> None:
     bad = [j for j in jobs if j not in JOBS]
     if bad or args.n < 1 or args.first < 0:
         p.error(f"--jobs takes {','.join(JOBS)}" if bad else "-n must be at least 1 and --first at least 0")
-    families = list(FAMILIES) if args.family == "both" else [args.family]
+    families = ["tuning", "heldout"] if args.family == "both" else [args.family]
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="vidq-families-") as tmp:

@@ -1,4 +1,4 @@
-"""The two evaluation families of generated broadcasts: **tuning** and **held-out**.
+"""The evaluation families of generated broadcasts: **tuning**, **held-out** and **fresh**.
 
     recipes = family_recipes("heldout", n=10)              # deterministic from (family, index, seed)
     scenarios = build_family(cache_dir, "heldout", n=10)   # cache_dir/heldout/<name>-<digest>.mp4 + .json
@@ -6,7 +6,8 @@
     absent_queries(scenario)                               # queries that must find nothing in that file
 
 Thresholds and weights may be fitted on the tuning family and on nothing else; a quality
-figure counts when it holds on the held-out family.
+figure counts when it holds on the held-out family, and on the fresh family, whose content
+nobody improving the jobs reads (only its aggregate figures).
 
 - **tuning** (``tuning-00`` ..): the classic scenarios of the job tests
   (:mod:`vidq.testing.scenarios`: its topics, needles, ads and sponsor read, the ``en-us``
@@ -19,6 +20,9 @@ figure counts when it holds on the held-out family.
   everything that differs (voices, speeds, fonts, layouts, content, ads that never name
   their category, silent tails before breaks, one to four spots, cut or black separators,
   sponsor positions, files without ads).
+- **fresh** (``fresh-00`` ..): :mod:`vidq.testing.fresh`, the blind family: new content and
+  looks shared with neither family (its docstring lists the properties that differ, not the
+  content); run it with ``benchmarks/families.py --family fresh`` and read the counts only.
 
 The ground truth is each scenario's JSON (``vidq-scenario/2``) and, for ``vidq eval``, JSON
 Lines beside the videos (paths relative to the folder)::
@@ -51,7 +55,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vidq.testing import heldout
+from vidq.testing import fresh, heldout
 from vidq.testing.scenarios import (
     ADS,
     CAPTION_SECONDS,
@@ -65,7 +69,7 @@ from vidq.testing.scenarios import (
 
 log = logging.getLogger("vidq.testing")
 
-FAMILIES = ("tuning", "heldout")
+FAMILIES = ("tuning", "heldout", "fresh")
 DEFAULT_FILES = 10  # files per family
 TUNING_SEED = 1000  # tuning file i's recipe uses seed TUNING_SEED + i
 TUNING_NO_AD_FILES = (7,)  # file indices (mod 10) of the tuning family without ads
@@ -96,12 +100,14 @@ def tuning_recipe(i: int, seed: int = TUNING_SEED) -> Recipe:
 
 
 def family_recipes(family: str, n: int = DEFAULT_FILES, seed: int | None = None, first: int = 0) -> list[Recipe]:
-    """Recipes ``first`` .. ``first + n - 1`` of ``family`` ("tuning" or "heldout")."""
+    """Recipes ``first`` .. ``first + n - 1`` of ``family`` ("tuning", "heldout" or "fresh")."""
     files = range(first, first + n)
     if family == "tuning":
         return [tuning_recipe(i, TUNING_SEED if seed is None else seed) for i in files]
     if family == "heldout":
         return [heldout.heldout_recipe(i, heldout.DEFAULT_SEED if seed is None else seed) for i in files]
+    if family == "fresh":
+        return [fresh.fresh_recipe(i, fresh.DEFAULT_SEED if seed is None else seed) for i in files]
     raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
 
 
@@ -121,8 +127,9 @@ def build_family(cache_dir: str | os.PathLike, family: str, n: int = DEFAULT_FIL
 
 def _catalogue(family: str) -> tuple[Sequence[Any], list[tuple[str, str]]]:
     """The family's needles and its (category, query) pairs of ads."""
-    if family == "heldout":
-        return heldout.NEEDLES, [(a.category, a.search) for a in heldout.ADS]
+    if family in ("heldout", "fresh"):
+        module = heldout if family == "heldout" else fresh
+        return module.NEEDLES, [(a.category, a.search) for a in module.ADS]
     ads = [(a.category, a.search) for a in ADS.values()]
     return NEEDLES, ads + [(c, f"ad for {c}") for c in TUNING_ABSENT_CATEGORIES]
 

@@ -457,7 +457,7 @@ def heldout_style(i: int, rng: random.Random) -> Style:
     )
 
 
-def _read_seconds(text: str, wpm: int) -> float:
+def read_seconds(text: str, wpm: int) -> float:
     """A generous estimate of how long espeak-ng takes to say ``text`` at ``wpm``."""
     return len(text.split()) * 60.0 / wpm * 1.25 + 1.0
 
@@ -498,7 +498,7 @@ def heldout_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
     sponsor = None
     read = SPONSORS[i % len(SPONSORS)]
     if rng.random() < 0.7:
-        length = _read_seconds(read.text, style.wpm)
+        length = read_seconds(read.text, style.wpm)
         where = rng.choice(("start", "middle", "after-break", "end"))
         candidates = {
             "start": (0, 1.0),
@@ -509,7 +509,7 @@ def heldout_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
         order = [where] + [w for w in ("middle", "start", "end") if w != where]
         for w in order:
             spot = candidates.get(w)
-            if spot is not None and _clear_of_breaks(spot, length, breaks, topic_seconds):
+            if spot is not None and clear_of_breaks(spot, length, breaks, topic_seconds):
                 sponsor = spot
                 break
     return Recipe(
@@ -520,7 +520,7 @@ def heldout_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
     )
 
 
-def _clear_of_breaks(spot: tuple[int, float], length: float, breaks: list[BreakSpec], topic_seconds: float) -> bool:
+def clear_of_breaks(spot: tuple[int, float], length: float, breaks: list[BreakSpec], topic_seconds: float) -> bool:
     """A sponsor read at ``spot`` stays inside its topic and 2 s clear of every break and its tail."""
     ti, off = spot
     if off < 0.5 or off + length > topic_seconds - 1.0:

@@ -33,7 +33,8 @@ the pattern panel's size and motion, levels, a noise floor and cuts inside topic
 carries its own voice, loudness, jingle, saturation, card rhythm and whether the logo stays;
 a ``BreakSpec`` says whether black frames or hard cuts bound and separate its spots and how
 many seconds of narration-free programme (a "tail", bed only or quiet) precede it.  The
-held-out family (:mod:`vidq.testing.heldout`) uses all of that; the defaults are the classic.
+held-out and fresh families (:mod:`vidq.testing.heldout`, :mod:`vidq.testing.fresh`) use all
+of that; the defaults are the classic.
 
 Ground truth (``Event``: start, end, kind, text, label, channel, query, category) is written
 as JSON next to the video; kinds are ``topic``, ``speech`` (every sentence spoken, label
@@ -43,7 +44,8 @@ frames included), ``black``, ``sponsor`` and ``tail`` (narration stopped before 
 ``QAItem`` s are multiple-choice questions about the spoken programme, with the answer's
 letter and the span of the sentence that answers it.  Times of speech are the first and
 last audible sample of each sentence.  Schema ``vidq-scenario/2`` adds ``category``,
-``tail``, ``family`` and ``info`` (voices, speeds, fonts) to schema 1, which still loads.
+``tail``, ``family`` and ``info`` (voices, speeds, fonts; ``ad_avoid``: the words each spot
+never says or shows, where the recipe names them) to schema 1, which still loads.
 
 Files are cached under the caller's directory, keyed by a digest of the recipe (content,
 style, and the font files it resolves to on this machine): a second call returns at once.
@@ -109,6 +111,7 @@ class Topic:
     questions: tuple[tuple[int, str, tuple[str, str, str, str]], ...]  # (sentence index, question, options; first correct)
     color: str  # background colour (0xRRGGBB)
     pattern: str  # moving pattern: life | grid | gradient | bars | cellauto | mandelbrot | sierpinski | testsrc
+    #               | spectrum | chart | plasma | rgbscroll
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -329,7 +332,7 @@ class Style:
     sign_seconds: float = SIGN_SECONDS
     logo: Logo | None = Logo()  # None: no station logo at all
     panel: float = 1 / 3  # the moving pattern's size, a fraction of the frame's width and height (1: full frame)
-    motion: str = "slide"  # the pattern panel: slide (left-right) | rise (up-down) | still
+    motion: str = "slide"  # the pattern panel: slide (left-right) | rise (up-down) | orbit | bounce | still
     shot_seconds: float = 0.0  # programme shots cut about this often inside a topic (0: one shot per topic)
 
 
@@ -342,7 +345,7 @@ class Ad:
     speech: str  # what the spot says
     cards: tuple[str, ...]  # on-screen texts, one card each, cycling
     colors: tuple[str, ...]  # card backgrounds, one per card
-    framing: str  # "full", "pillarbox" (4:3 in 16:9) or "letterbox" (2.35:1)
+    framing: str  # "full", "pillarbox" (4:3 in 16:9), "letterbox" (2.35:1) or "windowbox" (black on all four sides)
     category: str = ""  # what is advertised, as a user names it ("soda"): the truth's `category`
     query: str = ""  # what a user types to find the spot ("" -> "ad for <category>")
     avoid: tuple[str, ...] = ()  # words the spot never says or shows (its category and near synonyms)
@@ -437,7 +440,7 @@ class Scenario:
     events: tuple[Event, ...] = ()  # time order
     qa: tuple[QAItem, ...] = ()  # questions about the programme's speech
     build_seconds: float = 0.0  # wall time of the build that made the files (0.0: unknown)
-    family: str = ""  # "tuning" | "heldout" for the evaluation families ("" for the job tests' scenarios)
+    family: str = ""  # "tuning" | "heldout" | "fresh" for the evaluation families ("" for the job tests' scenarios)
     info: dict = field(default_factory=dict)  # how it was made: voices, speeds, fonts (JSON-able)
 
     def of_kind(self, kind: str) -> list[Event]:
@@ -502,7 +505,7 @@ class Recipe:
     gap: tuple[float, float] = (1.5, 3.0)  # seconds of pause between programme sentences (uniform range)
     spot_seconds: float = 12.0  # minimum length of an ad spot (an Ad's own `seconds` wins)
     seed: int = 0
-    family: str = ""  # "tuning" | "heldout" (recorded in the truth)
+    family: str = ""  # "tuning" | "heldout" | "fresh" (recorded in the truth)
     style: Style = CLASSIC_STYLE
     version: int = RECIPE_VERSION
 
@@ -849,6 +852,9 @@ def _build(recipe: Recipe, work: Path | None, video: Path, truth: Path) -> Scena
     qa = [QAItem(q.question, q.options, q.answer, round(q.start, 3), round(q.end, 3)) for q in qa]
     info = {"voice": style.voice, "wpm": style.wpm, "font": Path(fonts[0]).name, "ad_font": Path(fonts[1]).name,
             "ad_voices": {ad.brand: ad.voice or style.voice for b in recipe.breaks for ad in b.ads}}
+    avoid = {ad.brand: list(ad.avoid) for b in recipe.breaks for ad in b.ads if ad.avoid}
+    if avoid:  # the words each spot never says or shows
+        info["ad_avoid"] = avoid
     return Scenario(name=recipe.name, video=video, truth=truth, duration=round(duration, 6), size=SIZE, fps=FPS,
                     events=tuple(events), qa=tuple(qa), family=recipe.family, info=info)
 
@@ -972,6 +978,16 @@ def _pattern(kind: str, pw: int, ph: int, d: str, seed: int) -> str:
         return f"sierpinski=s={pw}x{ph}:r={FPS}:seed={seed}:jump=1:type={['carpet', 'triangle'][seed % 2]}"
     if kind == "testsrc":  # the lower right quarter of a test card twice the size: no burned-in clock
         return f"testsrc2=s={2 * pw}x{2 * ph}:r={FPS}:d={d},crop={pw}:{ph}:{pw}:{ph},hue=s=0.3"
+    if kind == "spectrum":  # a colour spectrum whose hues rotate
+        return f"colorspectrum=s={pw}x{ph}:r={FPS}:d={d}:type=all,hue=h=t*{20 + 10 * (seed % 4)}:s=0.6"
+    if kind == "chart":  # a colour checker chart scrolling sideways
+        return (f"colorchart=r={FPS}:d={d}:patch_size=32x32:preset={['reference', 'skintones'][seed % 2]},"
+                f"scale={pw}:{ph},scroll=h={0.01 + 0.005 * (seed % 3):.3f},hue=s=0.5")
+    if kind == "plasma":  # interfering sine waves that drift
+        return (f"nullsrc=s={pw}x{ph}:r={FPS}:d={d},format=yuv420p,geq=lum='128+90*sin(X/{6 + seed % 5}+T*2)"
+                f"*cos(Y/{5 + seed % 3}-T*1.3)':cb='128+30*sin(T+X/40)':cr='128+30*cos(Y/25-T)'")
+    if kind == "rgbscroll":  # an RGB test pattern scrolling upwards
+        return f"rgbtestsrc=s={pw}x{ph}:r={FPS}:d={d},scroll=v={0.02 + 0.01 * (seed % 3):.2f},hue=s=0.45"
     raise ValueError(f"unknown pattern {kind!r}")
 
 
@@ -1001,6 +1017,10 @@ def _programme_graph(piece: _Piece, recipe: Recipe, font: str, work: Path, idx: 
         x, y = f"abs(mod(t*{w // 8}\\,2*(W-w))-(W-w))", str((h - ph) * (1 + slot % 2) // 3)
     elif style.motion == "rise":
         x, y = str((w - pw) * (1 + slot % 2) // 3), f"abs(mod(t*{h // 8}\\,2*(H-h))-(H-h))"
+    elif style.motion == "orbit":  # around an ellipse through the frame's free space
+        x, y = f"(W-w)/2*(1+cos(t*0.7+{slot}))", f"(H-h)/2*(1+sin(t*0.7+{slot}))"
+    elif style.motion == "bounce":  # diagonally, off every edge
+        x, y = f"abs(mod(t*{w // 7}+{slot * 17}\\,2*(W-w))-(W-w))", f"abs(mod(t*{h // 5}+{slot * 11}\\,2*(H-h))-(H-h))"
     else:
         x, y = str((w - pw) * (1 + slot % 3) // 4), str((h - ph) * (1 + slot % 2) // 3)
     chain = f"[b][f]overlay=x='{x}':y='{y}':shortest=1:eval=frame"
@@ -1018,7 +1038,7 @@ def _ad_graph(piece: _Piece, recipe: Recipe, fonts: tuple[str, str], work: Path,
     ad = piece.ad
     assert ad is not None
     w, h = SIZE
-    aw, ah = {"full": (w, h), "pillarbox": (240, h), "letterbox": (w, 136)}[ad.framing]
+    aw, ah = {"full": (w, h), "pillarbox": (240, h), "letterbox": (w, 136), "windowbox": (272, 152)}[ad.framing]
     n_cards = max(1, round(piece.duration / ad.card_seconds))
     frames = _frames(piece.duration)
     per = [frames // n_cards + (1 if c < frames % n_cards else 0) for c in range(n_cards)]
