@@ -34,6 +34,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "find",
     "ads",
     "ask",
+    "index",
+    "library",
     "report",
     "plan",
     "models",
@@ -45,10 +47,11 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 # Global options, accepted anywhere on the command line (before `--`).
 GLOBAL_FLAGS = frozenset({"--json", "-q", "--quiet", "-v", "--verbose", "--no-progress", "--offline", "--no-cache"})
-GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir", "--timeout"})
+GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir", "--timeout",
+                           "--library"})
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache verify: problems found · "
+    "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache/library verify: problems found · "
     "2 usage or input error · 3 model/runtime failure (a remote server unusable; ask --choices: the reply "
     "names no option), --timeout expired · 130 interrupted."
 )
@@ -265,6 +268,7 @@ def global_options(
     device: Annotated[str, typer.Option("--device", envvar="VIDQ_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", envvar="VIDQ_CACHE_DIR", help="Cache directory. Default: $XDG_CACHE_HOME/vidq.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", envvar="VIDQ_NO_CACHE", help="Neither read nor write cached probe/transcript/feature results.")] = False,
+    library: Annotated[Path | None, typer.Option("--library", envvar="VIDQ_LIBRARY", metavar="DIR", help="The library of indexed recordings (vidq index, vidq library, vidq find with no file). Default: $XDG_DATA_HOME/vidq/library.", show_default=False)] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", envvar="VIDQ_TIMEOUT", metavar="SECONDS", help="Stop the whole command after this many seconds of wall-clock time: exit 3 with one line, no output file written.", show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -286,6 +290,8 @@ def global_options(
     )
     if cache_dir is not None:
         settings.cache_dir = cache_dir.expanduser()
+    if library is not None:
+        settings.library = library.expanduser()
     settings.apply_offline_env()
     ctx.obj = settings
     if settings.timeout is not None:
