@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from vidq import __version__
 from vidq.cli import deadline
+from vidq.cli.commands.index import RAY_ADDRESS
 from vidq.cli.config import build_default_map, config_path, load_config
 from vidq.cli.settings import Settings
 from vidq.errors import ExitCode, VidqError
@@ -49,6 +50,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 GLOBAL_FLAGS = frozenset({"--json", "-q", "--quiet", "-v", "--verbose", "--no-progress", "--offline", "--no-cache"})
 GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir", "--timeout",
                            "--library"})
+
+# Options whose value may be left out: option -> (value then, the form a given value has)
+OPTIONAL_VALUES = {"--ray": ("auto", RAY_ADDRESS)}
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache/library verify: problems found · "
@@ -92,6 +96,21 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+def fill_optional_values(args: list[str]) -> list[str]:
+    """Give an option whose value may be left out (``OPTIONAL_VALUES``) its default value when it
+    is not followed by a value of the form it takes: ``index DIR --ray`` -> ``index DIR --ray auto``."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        out.append(arg)
+        if arg in OPTIONAL_VALUES:
+            default, form = OPTIONAL_VALUES[arg]
+            if i + 1 >= len(args) or not form.match(args[i + 1]):
+                out.append(default)
+    return out
+
+
 def _explicit_config(args: list[str]) -> str | None:
     """The value of ``--config`` among ``args``, if any (read before click parses)."""
     for i, arg in enumerate(args):
@@ -108,7 +127,7 @@ class VidqGroup(TyperGroup):
     """Typer group with hoisted global options, config defaults and one-line errors."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        args = hoist_global_options(list(args))
+        args = fill_optional_values(hoist_global_options(list(args)))
         path, required = config_path(_explicit_config(args))
         config = load_config(path, required)
         ctx.meta["vidq.config"] = (path if path.exists() else None, config)

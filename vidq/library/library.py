@@ -511,8 +511,10 @@ def _insert_units(db: sqlite3.Connection, file_id: int, tl: Timeline, vec_rows: 
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (file_id, u.start, u.end, u.source, u.kind, u.text, words, u.frames, u.confidence, vec))
         ids.append(int(cur.lastrowid))
+    toks = [tokens(u.text) for u in tl.units]
     db.executemany("INSERT INTO units_fts (rowid, tokens, source, file_id) VALUES (?, ?, ?, ?)",
-                   [(i, " ".join(tokens(u.text)), u.source, file_id) for i, u in zip(ids, tl.units)])
+                   [(i, " ".join(t), u.source, file_id) for i, u, t in zip(ids, tl.units, toks)])
+    db.executemany("INSERT OR IGNORE INTO terms VALUES (?)", [(t,) for t in {t for ts in toks for t in ts}])
     return ids
 
 

@@ -21,7 +21,7 @@ failures       paths whose analysis failed: the reason, attempts, when
 units          text evidence of every file (speech sentences and windows, screen lines),
                 with word times (JSON) and the row of its vector (``vec``, NULL: none)
 units_fts      FTS5 over the units' normalised tokens (BM25 candidates); rowid = units.id
-units_vocab    its vocabulary (close spellings of a query term that no unit holds)
+terms          every token ever indexed (close spellings of a query term that no unit holds)
 segments       ad breaks, their spots and sponsor reads (``parent``: a spot's break)
 segment_units  which units belong to a spot or sponsor read (what ranking reads)
 results        job results per file (``ads``: what the EDL is written from)
@@ -73,7 +73,7 @@ def m001_initial(db: sqlite3.Connection) -> None:
         CREATE INDEX units_file ON units(file_id);
         CREATE INDEX units_vec ON units(vec);
         CREATE VIRTUAL TABLE units_fts USING fts5(tokens, source UNINDEXED, file_id UNINDEXED);
-        CREATE VIRTUAL TABLE units_vocab USING fts5vocab(units_fts, row);
+        CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
         CREATE TABLE segments (
             id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, kind TEXT NOT NULL, parent INTEGER,
             start REAL NOT NULL, end REAL NOT NULL, confidence REAL NOT NULL, text TEXT NOT NULL,

@@ -108,7 +108,7 @@ def search(lib: Library, query: str, *, top: int = DEFAULT_TOP, threshold: float
             candidates = _segment_candidates(db, vecs, q)
         else:
             candidates = _text_candidates(db, vecs, q)
-    candidates = _dedupe(candidates)
+    candidates = _dedupe_by_file(candidates)
     candidates.sort(key=lambda h: (-h.score, -h.retrieval, h.file, h.start))
     passing = [h for h in candidates if h.score >= threshold][:top]
     meta["candidates"] = len(candidates)
@@ -180,23 +180,44 @@ def _segment_candidates(db: sqlite3.Connection, vecs: np.ndarray, q: _Query) -> 
     else:
         assert q.categories is not None
         rivals = rivals_of(q.categories, q.vector)
-        units: dict[int, list[tuple[str, int, str]]] = {}
-        for seg, text, vec, source in db.execute(
-                "SELECT su.segment_id, u.text, u.vec, u.source FROM segment_units su JOIN units u ON u.id = su.unit_id "
+        units: dict[int, list[tuple[int, int, str]]] = {}
+        for seg, uid, vec, source in db.execute(
+                "SELECT su.segment_id, u.id, u.vec, u.source FROM segment_units su JOIN units u ON u.id = su.unit_id "
                 "JOIN segments s ON s.id = su.segment_id WHERE s.kind = ? ORDER BY su.segment_id, u.id", (kind,)):
             if vec is not None:
-                units.setdefault(seg, []).append((text, vec, source))
-        terms = set(tokens(intent.subject))
+                units.setdefault(seg, []).append((uid, vec, source))
+        saying = _units_saying(db, intent.subject)
+        needed = sorted({m[1] for mine in units.values() for m in mine})
+        gathered = np.asarray(vecs[needed]) if needed else np.zeros((0, vecs.shape[1]), np.float32)  # one read
+        where = {r: k for k, r in enumerate(needed)}
         for sid, fid, s, e, _c, text, why in rows:
             mine = units.get(sid)
             if not mine:
                 continue
-            v = np.asarray(vecs[[m[1] for m in mine]])  # (n, D)
-            rank, rel, best = rank_segment(v, [m[0] for m in mine], q.vector, rivals, terms)
+            v = gathered[[where[m[1]] for m in mine]]  # (n, D)
+            says = any(m[0] in saying for m in mine)
+            rank, rel, best = rank_segment(v, q.vector, rivals, says)
             hits.append((fid, ranked_hit(intent, hit_kind, (s, e, text, why), rank, rel, len(rivals), mine[best][2])))
     order = {id(h): fid for fid, h in hits}
     return [FindHit(q.files[order[id(h)]], h.start, h.end, h.score, h.reason, h.kind, h.text, h.relevance, "segments")
             for h in sort_hits([h for _, h in hits])]
+
+
+def _units_saying(db: sqlite3.Connection, subject: str) -> set[int]:
+    """Ids of the units whose tokens hold every token of ``subject`` (``says_subject`` through FTS5)."""
+    terms = sorted(set(tokens(subject)))
+    if not terms:
+        return set()
+    match = " AND ".join('"' + t.replace('"', "") + '"' for t in terms)
+    return {uid for (uid,) in db.execute("SELECT rowid FROM units_fts WHERE units_fts MATCH ?", (match,))}
+
+
+def _dedupe_by_file(hits: list[FindHit]) -> list[FindHit]:
+    """``vidq.tasks.find``'s merge of overlapping hits, file by file (it compares hits of one file only)."""
+    by_file: dict[str, list[FindHit]] = {}
+    for h in hits:
+        by_file.setdefault(h.file, []).append(h)
+    return [h for group in by_file.values() for h in _dedupe(group)]
 
 
 # -- words and meaning -------------------------------------------------------------------------------
@@ -254,10 +275,10 @@ def _expand(db: sqlite3.Connection, query: str) -> list[str]:
     for t in terms:
         if t.isdigit() or len(t) < FUZZY_MIN_LEN:
             continue
-        if db.execute("SELECT 1 FROM units_vocab WHERE term = ?", (t,)).fetchone():
+        if db.execute("SELECT 1 FROM terms WHERE term = ?", (t,)).fetchone():
             continue
-        vocab = [v for (v,) in db.execute("SELECT term FROM units_vocab WHERE length(term) BETWEEN ? AND ?",
-                                          (len(t) - 2, len(t) + 2)) if not v.isdigit()]
+        vocab = [v for (v,) in db.execute("SELECT term FROM terms WHERE length(term) BETWEEN ? AND ? AND "
+                                          "term GLOB '[a-z]*'", (len(t) - 2, len(t) + 2))]
         out.extend(c for c in difflib.get_close_matches(t, vocab, n=3, cutoff=FUZZY_CUTOFF) if c not in out)
     return out
 

@@ -182,22 +182,27 @@ def rivals_of(categories: np.ndarray, q: np.ndarray) -> np.ndarray:
     return categories[categories @ q < SYNONYM]
 
 
-def rank_segment(vectors: np.ndarray, texts: list[str], q: np.ndarray, rivals: np.ndarray,
-                 terms: set[str]) -> tuple[int, float, int]:
-    """``(rank, relevance, best)`` of one segment for a subject: its units' ``vectors`` ``(n, D)`` and
-    ``texts``, the subject's vector ``q`` and words ``terms``, ``rivals`` from :func:`rivals_of`.
+def rank_segment(vectors: np.ndarray, q: np.ndarray, rivals: np.ndarray, says: bool) -> tuple[int, float, int]:
+    """``(rank, relevance, best)`` of one segment for a subject: its units' ``vectors`` ``(n, D)``,
+    the subject's vector ``q``, ``rivals`` from :func:`rivals_of`, and whether one of its units
+    holds every subject word (``says``: :func:`says_subject`).
 
     ``relevance`` is the best unit's cosine to the subject (``best``: that unit's position),
-    ``rank`` how many rival categories some unit is closer to than that; a unit holding every
-    subject word ranks first.
+    ``rank`` how many rival categories some unit is closer to than that; a segment that says
+    the subject's words ranks first.
     """
     sims = vectors @ q  # (n,)
     best = int(np.argmax(sims))
     rel = float(sims[best])
     rank = int((np.max(vectors @ rivals.T, axis=0) > rel).sum()) if rivals.size else 0
-    if terms and any(terms <= set(tokens(t)) for t in texts):
-        rank, rel = 0, max(rel, AD_RELEVANCE_FLOOR)  # the segment says the subject's words
+    if says:
+        rank, rel = 0, max(rel, AD_RELEVANCE_FLOOR)
     return rank, rel, best
+
+
+def says_subject(terms: set[str], texts: list[str]) -> bool:
+    """Whether one of ``texts`` holds every token of ``terms`` (an empty ``terms``: no)."""
+    return bool(terms) and any(terms <= set(tokens(t)) for t in texts)
 
 
 def ranked_hit(intent: Intent, kind: str, item: tuple[float, float, str, str], rank: int, rel: float,
@@ -239,7 +244,8 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
         rows = spot_rows(tl, item[0], item[1])
         if not rows:
             continue
-        rank, rel, best = rank_segment(index.vectors[rows], [tl.units[r].text for r in rows], q, rivals, terms)
+        says = says_subject(terms, [tl.units[r].text for r in rows])
+        rank, rel, best = rank_segment(index.vectors[rows], q, rivals, says)
         out.append(ranked_hit(intent, kind, item, rank, rel, len(rivals), tl.units[rows[best]].source))
     return sort_hits(out)
 

@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         write_edl: Annotated[bool, typer.Option("--write-edl", help="Write <video stem>.edl (Kodi/MythTV skip list of the ads found) next to each recording as it is indexed.")] = False,
         watch: Annotated[bool, typer.Option("--watch", help="Keep running: index files as they appear and settle (inotify on Linux, else a rescan every --poll seconds); stop with SIGINT or SIGTERM.")] = False,
         poll: Annotated[float, typer.Option("--poll", metavar="SECONDS", help="With --watch: seconds between rescans (the longest wait when inotify is available).")] = DEFAULT_POLL,
-        ray: Annotated[str | None, typer.Option("--ray", metavar="[ADDRESS]", flag_value="auto", help="Analyse on a Ray cluster: auto (the cluster this machine is part of, or RAY_ADDRESS), HOST:PORT, ray://HOST:PORT, or local (start one here). Every node must see the files at the same paths. Needs vidq[ray].", show_default=False)] = None,
+        ray: Annotated[str | None, typer.Option("--ray", metavar="[ADDRESS]", help="Analyse on a Ray cluster: auto (the cluster this machine is part of, or RAY_ADDRESS), HOST:PORT, ray://HOST:PORT, or local (start one here). Every node must see the files at the same paths. Needs vidq[ray].", show_default=False)] = None,
         ray_cpus: Annotated[float, typer.Option("--ray-cpus", metavar="N", help="With --ray: CPUs each file's analysis reserves.")] = 1.0,
         subtitles: SubtitlesOpt = "auto",
         asr_model: AsrModelOpt = "tiny.en",
@@ -103,8 +103,7 @@ def register(app: typer.Typer) -> None:
         settings = current_settings()
         resolve_format(settings, FORMATS, "json", "index")
         if ray is not None and not RAY_ADDRESS.match(ray):
-            raise InputError(f"--ray {ray}: not a Ray address (auto, local, HOST:PORT or ray://HOST:PORT); "
-                             "put --ray after the paths, or write --ray=ADDRESS")
+            raise InputError(f"--ray={ray}: not a Ray address (auto, local, HOST:PORT or ray://HOST:PORT)")
         if not poll > 0:
             raise InputError(f"--poll must be a positive number of seconds, not {poll:g}")
         job = job_options(settings, subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine,
