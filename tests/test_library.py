@@ -393,3 +393,114 @@ def test_watch_indexes_files_as_they_settle_and_stops_cleanly(clip_set, lib_cach
     assert summary["interrupted"] is True
     assert [i["file"] for i in summary["indexed"]] == [str(folder / "new" / "garden.mp4")]
     assert vidq_run("--library", lib, "library", "verify").returncode == 0
+
+
+# -- Ray: a real local cluster on 127.0.0.1 --------------------------------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _library_contents(root: Path) -> dict:
+    """What a library holds, by content key: durations, units, segments, vectors (comparable across libraries)."""
+    from vidq.library import Library
+
+    out = {}
+    with Library(root) as lib, lib.snapshot() as (db, vecs):
+        for fid, key, duration in db.execute("SELECT id, key, duration FROM files"):
+            units = db.execute("SELECT start, end, source, kind, text, vec FROM units WHERE file_id = ? ORDER BY id",
+                               (fid,)).fetchall()
+            segs = db.execute("SELECT kind, start, end, confidence, text FROM segments WHERE file_id = ? ORDER BY id",
+                              (fid,)).fetchall()
+            rows = [np.asarray(vecs[u[5]]) for u in units if u[5] is not None]
+            out[key] = {"duration": duration, "units": [u[:5] for u in units], "segments": segs,
+                        "vectors": np.stack(rows) if rows else np.zeros((0, 0))}
+    return out
+
+
+@pytest.mark.slow
+def test_ray_index_builds_the_library_a_local_run_builds(clip_set, tmp_path):
+    import ray  # noqa: F401  (the test extra installs it; the test fails without it)
+
+    folder = tmp_path / "rec"
+    files = copy_clips(clip_set, folder, ["harbour", "kitchen", "garden", "station"])
+    port = _free_port()
+    ray_bin = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen([str(ray_bin), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+                             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", "--block"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), start_new_session=True)
+    try:
+        address = f"127.0.0.1:{port}"
+        deadline = time.time() + 180
+        while True:
+            probe = subprocess.run([sys.executable, "-c", f"import ray; ray.init(address={address!r}); ray.shutdown()"],
+                                   capture_output=True, env=_env())
+            if probe.returncode == 0:
+                break
+            assert head.poll() is None and time.time() < deadline, "the local Ray head did not start"
+            time.sleep(2)
+        r = vidq_run("--library", tmp_path / "lib-ray", "--cache-dir", tmp_path / "cache-ray", "index", folder,
+                     "--settle", "0", "-j", "2", "--ray", address, timeout=600)
+        assert r.returncode == 0, r.stderr[-1500:]
+        summary = json.loads(r.stdout)
+        assert summary["counts"]["indexed"] == len(files) and all(i["analysed"] for i in summary["indexed"])
+        assert "Ray cluster" in r.stderr
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+    r = vidq_run("--library", tmp_path / "lib-local", "--cache-dir", tmp_path / "cache-local", "index", folder,
+                 "--settle", "0", "-j", "1")
+    assert r.returncode == 0, r.stderr[-1500:]
+    by_ray, local = _library_contents(tmp_path / "lib-ray"), _library_contents(tmp_path / "lib-local")
+    assert sorted(by_ray) == sorted(local) and len(local) == len(files)
+    for key in local:
+        assert by_ray[key]["duration"] == local[key]["duration"]
+        assert by_ray[key]["units"] == local[key]["units"]
+        assert by_ray[key]["segments"] == local[key]["segments"]
+        np.testing.assert_allclose(by_ray[key]["vectors"], local[key]["vectors"], atol=1e-5)
+    assert vidq_run("--library", tmp_path / "lib-ray", "find", "night train to vienna").returncode == 0
+
+
+# -- the issue's "done means": a folder of broadcasts, then "ad for soda" over all of them -----------
+@pytest.mark.slow
+def test_index_a_folder_of_broadcasts_then_every_cola_ad_comes_first(scenarios_dir, short_scenario, job_cache,
+                                                                     tmp_path):
+    from vidq.testing.scenarios import ADS, TOPICS, BreakSpec, Recipe, build_scenario
+
+    recipes = [Recipe(name="lib-a", topics=TOPICS[3:5], topic_seconds=35.0,
+                      breaks=(BreakSpec(topic=0, offset=15.0, ads=(ADS["oats"], ADS["fizz"])),), seed=11),
+               Recipe(name="lib-b", topics=TOPICS[5:7], topic_seconds=35.0,
+                      breaks=(BreakSpec(topic=1, offset=10.0, ads=(ADS["sunny"],)),), seed=12)]
+    scenarios = [short_scenario] + [build_scenario(scenarios_dir, r) for r in recipes]
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for sc in scenarios:
+        os.link(sc.video, folder / sc.video.name)
+    lib = tmp_path / "lib"
+    r = vidq_run("--library", lib, "--cache-dir", job_cache, "index", folder, "--settle", "0", "--write-edl",
+                 timeout=1200)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert json.loads(r.stdout)["counts"]["indexed"] == 3
+    colas = [(str(folder / sc.video.name), e.start) for sc in scenarios for e in sc.ads if e.label == "Fizz Cola"]
+    assert len(colas) == 2
+    r = vidq_run("--library", lib, "find", "ad for soda", "--json", "-k", "10")
+    assert r.returncode == 0
+    hits = json.loads(r.stdout)["hits"]
+    first = hits[:len(colas)]
+    for file, start in colas:
+        assert any(h["file"] == file and abs(h["start"] - start) <= 2.0 for h in first), (file, start, first)
+    r = vidq_run("--library", lib, "find", "ad for perfume")
+    assert r.returncode == 1 and r.stdout == ""
+    r = vidq_run("--library", lib, "--cache-dir", job_cache, "index", folder, "--settle", "0")
+    again = json.loads(r.stdout)
+    assert again["counts"] == {"indexed": 0, "moved": 0, "unchanged": 3, "skipped": 0, "failed": 0}
+    for sc in scenarios:  # the skip list beside each recording, as `vidq ads` writes it
+        edl = (folder / sc.video.name).with_suffix(".edl").read_text()
+        ads = vidq_run("--cache-dir", job_cache, "ads", folder / sc.video.name, "--model", "lite", "--format", "edl")
+        assert edl == ads.stdout
