@@ -473,9 +473,9 @@ def test_index_a_folder_of_broadcasts_then_every_cola_ad_comes_first(scenarios_d
                                                                      tmp_path):
     from vidq.testing.scenarios import ADS, TOPICS, BreakSpec, Recipe, build_scenario
 
-    recipes = [Recipe(name="lib-a", topics=TOPICS[3:5], topic_seconds=35.0,
+    recipes = [Recipe(name="lib-a", topics=TOPICS[3:5], topic_seconds=35.0, needles=(),
                       breaks=(BreakSpec(topic=0, offset=15.0, ads=(ADS["oats"], ADS["fizz"])),), seed=11),
-               Recipe(name="lib-b", topics=TOPICS[5:7], topic_seconds=35.0,
+               Recipe(name="lib-b", topics=TOPICS[5:7], topic_seconds=35.0, needles=(),
                       breaks=(BreakSpec(topic=1, offset=10.0, ads=(ADS["sunny"],)),), seed=12)]
     scenarios = [short_scenario] + [build_scenario(scenarios_dir, r) for r in recipes]
     folder = tmp_path / "recordings"

@@ -287,7 +287,7 @@ def global_options(
     device: Annotated[str, typer.Option("--device", envvar="VIDQ_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", envvar="VIDQ_CACHE_DIR", help="Cache directory. Default: $XDG_CACHE_HOME/vidq.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", envvar="VIDQ_NO_CACHE", help="Neither read nor write cached probe/transcript/feature results.")] = False,
-    library: Annotated[Path | None, typer.Option("--library", envvar="VIDQ_LIBRARY", metavar="DIR", help="The library of indexed recordings (vidq index, vidq library, vidq find with no file). Default: $XDG_DATA_HOME/vidq/library.", show_default=False)] = None,
+    library_dir: Annotated[Path | None, typer.Option("--library", envvar="VIDQ_LIBRARY", metavar="DIR", help="The library of indexed recordings (vidq index, vidq library, vidq find with no file). Default: $XDG_DATA_HOME/vidq/library.", show_default=False)] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", envvar="VIDQ_TIMEOUT", metavar="SECONDS", help="Stop the whole command after this many seconds of wall-clock time: exit 3 with one line, no output file written.", show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -309,8 +309,8 @@ def global_options(
     )
     if cache_dir is not None:
         settings.cache_dir = cache_dir.expanduser()
-    if library is not None:
-        settings.library = library.expanduser()
+    if library_dir is not None:  # named apart from the `library` command, which has a config table of its own
+        settings.library = library_dir.expanduser()
     settings.apply_offline_env()
     ctx.obj = settings
     if settings.timeout is not None:
