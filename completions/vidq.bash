@@ -9,7 +9,7 @@ _vidq() {
     while [ $i -lt $COMP_CWORD ]; do
         w="${COMP_WORDS[i]}"
         case "$w" in
-            --format|-o|--output|--config|--device|--cache-dir|--timeout) i=$((i+1)) ;;
+            --format|-o|--output|--config|--device|--cache-dir|--library|--timeout) i=$((i+1)) ;;
             --) break ;;
             -*) ;;
             *) case "$path:$w" in
@@ -20,13 +20,20 @@ _vidq() {
                 ":find") path="find" ;;
                 ":ads") path="ads" ;;
                 ":ask") path="ask" ;;
+                ":index") path="index" ;;
                 ":report") path="report" ;;
                 ":plan") path="plan" ;;
                 ":models") path="models" ;;
                 ":doctor") path="doctor" ;;
                 ":completion") path="completion" ;;
+                ":library") path="library" ;;
                 ":eval") path="eval" ;;
                 ":cache") path="cache" ;;
+                "library:ls") path="library ls" ;;
+                "library:stats") path="library stats" ;;
+                "library:rm") path="library rm" ;;
+                "library:prune") path="library prune" ;;
+                "library:verify") path="library verify" ;;
                 "eval:niah") path="eval niah" ;;
                 "eval:mc") path="eval mc" ;;
                 "eval:find") path="eval find" ;;
@@ -40,78 +47,99 @@ _vidq() {
         i=$((i+1))
     done
     case "$prev" in
-        --cache-dir|--config|--embed-model|--haystack|--needles|--output|--png|--sheet|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--context|--count|--depths|--device|--end|--engine|--every|--format|--fps|--frames|--image-format|--kinds|--language|--length|--limit|--match|--model|--policy|--prompt-tokens|--quality|--quant|--query|--ratio|--remote-vision|--request-timeout|--resolution|--retries|--shard|--size|--start|--subtitles|--threshold|--timeout|--tolerance|--top|--vram|-Q|-k|-l|-m|-n|-t) return ;;
+        --cache-dir|--config|--embed-model|--haystack|--library|--needles|--output|--png|--sheet|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--context|--count|--depths|--device|--end|--engine|--every|--exclude|--format|--fps|--frames|--image-format|--in|--include|--jobs|--kinds|--language|--length|--limit|--match|--model|--policy|--poll|--prompt-tokens|--quality|--quant|--query|--ratio|--ray|--ray-cpus|--remote-vision|--request-timeout|--resolution|--retries|--settle|--shard|--size|--start|--subtitles|--threshold|--timeout|--tolerance|--top|--vram|-Q|-j|-k|-l|-m|-n|-t) return ;;
     esac
     case "$path" in
         "")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
-            else COMPREPLY=($(compgen -W "probe frames transcribe summarize find ads ask report plan models doctor completion eval cache" -- "$cur")); fi ;;
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            else COMPREPLY=($(compgen -W "probe frames transcribe summarize find ads ask index report plan models doctor completion library eval cache" -- "$cur")); fi ;;
         "probe")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "frames")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--frames -n --fps --every --keyframes --exact --fast --tolerance --start --end --size --policy --image-format --quality --sheet --columns --backend --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--frames -n --fps --every --keyframes --exact --fast --tolerance --start --end --size --policy --image-format --quality --sheet --columns --backend --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "transcribe")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--engine --model --language --word-timestamps --bins --start --end --subtitles --beam-size --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--engine --model --language --word-timestamps --bins --start --end --subtitles --beam-size --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "summarize")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--length -l --chapters --keep-ads --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--length -l --chapters --keep-ads --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "find")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--top -k --threshold -t --embed-model --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--in --top -k --threshold -t --embed-model --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "ads")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --mark --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --mark --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "ask")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--choices --choice --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--choices --choice --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        "index")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--include --exclude --jobs -j --settle --write-edl --watch --poll --ray --ray-cpus --subtitles --asr-model --asr-engine --language --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            fi ;;
         "report")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--query -Q --top -k --threshold -t --length -l --chapters --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--query -Q --top -k --threshold -t --length -l --chapters --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "plan")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--model -m --frames -n --vram --quant --compress --ratio --resolution --prompt-tokens --answer-tokens --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--model -m --frames -n --vram --quant --compress --ratio --resolution --prompt-tokens --answer-tokens --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "models")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "doctor")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--strict --no-strict --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--strict --no-strict --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "completion")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            fi ;;
+        "library")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            else COMPREPLY=($(compgen -W "ls stats rm prune verify" -- "$cur")); fi ;;
+        "library ls")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--in --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            fi ;;
+        "library stats")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            fi ;;
+        "library rm")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            fi ;;
+        "library prune")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
+            fi ;;
+        "library verify")
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "eval")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -W "niah mc find ads compare" -- "$cur")); fi ;;
         "eval niah")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--haystack --needles --depths --frames -n --png --kinds --count --open --into-file --strict --match --size --model -m --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--haystack --needles --depths --frames -n --png --kinds --count --open --into-file --strict --match --size --model -m --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "eval mc")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--direct --limit --shard --strict --size --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--direct --limit --shard --strict --size --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "eval find")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--tolerance --limit --shard --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--tolerance --limit --shard --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "eval ads")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--kinds --limit --shard --model -m --frames -n --exact --fast --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--kinds --limit --shard --model -m --frames -n --exact --fast --subtitles --asr-model --asr-engine --language --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "eval compare")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "cache")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -W "info clear verify" -- "$cur")); fi ;;
         "cache info")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "cache clear")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
         "cache verify")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--repair --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--repair --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --library --timeout --version" -- "$cur"));
             fi ;;
     esac
 }

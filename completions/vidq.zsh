@@ -8,14 +8,16 @@ _vidq() {
         'frames:Write sampled frames as images named by their time (-o DIR), or a contact sheet (--sheet).'
         'transcribe:Transcribe the speech of a video (or use its subtitles) with timestamps.'
         'summarize:Summarize a video\: an overall summary plus chapters (start, end, title, paragraph).'
-        'find:Find where something is said or shown in one or more videos.'
+        'find:Find where something is said or shown in videos, or in the whole library.'
         'ads:Find inserted ad breaks and sponsor reads in a recording.'
         'ask:Answer a question about a video, citing the times the answer rests on.'
+        'index:Index recordings into the library, so that '\''vidq find QUERY'\'' (no file) searches them all.'
         'report:Write one HTML page about a video\: summary, chapters, ad breaks and, with --query, search hits.'
         'plan:Token and memory budget of a model at N frames, and the compression that fits a GPU.'
         'models:List the models vidq knows\: size, VRAM at 4-bit, offline availability, capabilities; and the speech models installed.'
         'doctor:Show what is installed and usable\: decoders, torch/CUDA, speech engines, embedded weights, paths.'
         'completion:Print the completion script for bash, zsh or fish.'
+        'library:See and tidy the library of indexed recordings (see '\''vidq index'\'').'
         'eval:Measure quality and speed\: needle in a haystack, multiple-choice benchmarks, find and ads against ground truth, run comparison.'
         'cache:Inspect, empty or check the cache of probe, transcript and feature results.'
     )
@@ -34,6 +36,7 @@ _vidq() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:command:->cmd' \
@@ -49,11 +52,13 @@ _vidq() {
                 find) _vidq_find ;;
                 ads) _vidq_ads ;;
                 ask) _vidq_ask ;;
+                index) _vidq_index ;;
                 report) _vidq_report ;;
                 plan) _vidq_plan ;;
                 models) _vidq_models ;;
                 doctor) _vidq_doctor ;;
                 completion) _vidq_completion ;;
+                library) _vidq_library ;;
                 eval) _vidq_eval ;;
                 cache) _vidq_cache ;;
             esac ;;
@@ -76,6 +81,7 @@ _vidq_probe() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
@@ -114,6 +120,7 @@ _vidq_frames() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
@@ -144,6 +151,7 @@ _vidq_transcribe() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
@@ -190,6 +198,7 @@ _vidq_summarize() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
@@ -197,6 +206,7 @@ _vidq_summarize() {
 
 _vidq_find() {
     _arguments \
+        '--in[With no FILE\: only the library'\''s recordings whose path (or name) matches this gl]:glob:' \
         '(--top -k)--top[Show at most this many hits.]:top:' \
         '(--top -k)-k[Show at most this many hits.]:top:' \
         '(--threshold -t)--threshold[Minimum score (0-1) of a hit; with no hit above it, exit 1.]:threshold:' \
@@ -237,10 +247,11 @@ _vidq_find() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:query: ' \
-        '*:file...: '
+        '*:[file]...: '
 }
 
 _vidq_ads() {
@@ -282,6 +293,7 @@ _vidq_ads() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
@@ -326,11 +338,48 @@ _vidq_ask() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files' \
         '2:question: ' \
         '*:[option]...: '
+}
+
+_vidq_index() {
+    _arguments \
+        '*--include[Take a folder'\''s files whose name (or path below the folder) matches this glob; r]:pattern:' \
+        '*--exclude[Never take files whose name or path matches this glob; repeatable.]:pattern:' \
+        '(--jobs -j)--jobs[Files analysed at once (worker processes, or Ray tasks)]:jobs:' \
+        '(--jobs -j)-j[Files analysed at once (worker processes, or Ray tasks)]:jobs:' \
+        '--settle[Skip files changed less than this long ago (a recording in progress, a copy not ]:seconds:' \
+        '--write-edl[Write <video stem>.edl (Kodi/MythTV skip list of the ads found) next to each rec]' \
+        '--watch[Keep running\: index files as they appear and settle (inotify on Linux, else a re]' \
+        '--poll[With --watch\: seconds between rescans (the longest wait when inotify is availabl]:seconds:' \
+        '--ray[Analyse on a Ray cluster\: auto (the cluster this machine is part of, or RAY_ADDR]:[address]:' \
+        '--ray-cpus[With --ray\: CPUs each file'\''s analysis reserves.]:n:' \
+        '--subtitles[auto (sidecar .srt/.vtt, embedded track, else speech recognition), asr, none, or]:subtitles:' \
+        '--asr-model[Speech model\: tiny.en (English), base (99 languages; vidq\[speech-plus\]), small, ]:asr_model:' \
+        '--asr-engine[faster-whisper or openai-whisper.]:asr_engine:' \
+        '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]' \
+        '*:path...: '
 }
 
 _vidq_report() {
@@ -379,6 +428,7 @@ _vidq_report() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file:_files'
@@ -411,6 +461,7 @@ _vidq_plan() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
@@ -431,6 +482,7 @@ _vidq_models() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
@@ -453,6 +505,7 @@ _vidq_doctor() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
@@ -473,9 +526,159 @@ _vidq_completion() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:shell: '
+}
+
+_vidq_library() {
+    local -a subcommands
+    subcommands=(
+        'ls:List the indexed files (and the ones whose indexing failed).'
+        'stats:How much the library holds and how big it is on disk.'
+        'rm:Forget indexed files (their recordings stay where they are).'
+        'prune:Forget files that no longer exist at any known path, and tidy what killed runs left.'
+        'verify:Check that the library is consistent (database, text index, vectors, stored timelines).'
+    )
+    _arguments -C \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]' \
+        '1:command:->cmd' \
+        '*::arg:->args'
+    case $state in
+        cmd) _describe -t commands 'vidq command' subcommands ;;
+        args)
+            case $words[1] in
+                ls) _vidq_library_ls ;;
+                stats) _vidq_library_stats ;;
+                rm) _vidq_library_rm ;;
+                prune) _vidq_library_prune ;;
+                verify) _vidq_library_verify ;;
+            esac ;;
+    esac
+}
+
+_vidq_library_ls() {
+    _arguments \
+        '--in[Only files whose path (or name) matches this glob.]:glob:' \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]'
+}
+
+_vidq_library_stats() {
+    _arguments \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]'
+}
+
+_vidq_library_rm() {
+    _arguments \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]' \
+        '*:path|glob...: '
+}
+
+_vidq_library_prune() {
+    _arguments \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]'
+}
+
+_vidq_library_verify() {
+    _arguments \
+        '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
+        '--json[Shortcut for --format json.]' \
+        '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-o --output)--output[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
+        '(-q --quiet)-q[Only errors on stderr.]' \
+        '(-q --quiet)--quiet[Only errors on stderr.]' \
+        '(-v --verbose)*-v[More detail on stderr (-vv\: tracebacks too).]' \
+        '(-v --verbose)*--verbose[More detail on stderr (-vv\: tracebacks too).]' \
+        '--no-progress[No progress bars (they only show on a TTY anyway).]' \
+        '--offline[Never touch the network; use local and embedded models only.]' \
+        '--config[Config file (TOML)]:config:_files' \
+        '--device[auto, cpu, cuda or cuda\:N.]:device:' \
+        '--cache-dir[Cache directory]:cache_dir:_files' \
+        '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
+        '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
+        '--version[Print the version and exit.]'
 }
 
 _vidq_eval() {
@@ -502,6 +705,7 @@ _vidq_eval() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:command:->cmd' \
@@ -561,6 +765,7 @@ _vidq_eval_niah() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
@@ -601,6 +806,7 @@ _vidq_eval_mc() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:file.jsonl:_files'
@@ -640,6 +846,7 @@ _vidq_eval_find() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:truth.jsonl:_files'
@@ -677,6 +884,7 @@ _vidq_eval_ads() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:truth.jsonl:_files'
@@ -698,6 +906,7 @@ _vidq_eval_compare() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:a.json:_files' \
@@ -726,6 +935,7 @@ _vidq_cache() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]' \
         '1:command:->cmd' \
@@ -757,6 +967,7 @@ _vidq_cache_info() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
@@ -777,6 +988,7 @@ _vidq_cache_clear() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }
@@ -798,6 +1010,7 @@ _vidq_cache_verify() {
         '--device[auto, cpu, cuda or cuda\:N.]:device:' \
         '--cache-dir[Cache directory]:cache_dir:_files' \
         '--no-cache[Neither read nor write cached probe/transcript/feature results.]' \
+        '--library[The library of indexed recordings (vidq index, vidq library, vidq find with no f]:dir:_files' \
         '--timeout[Stop the whole command after this many seconds of wall-clock time\: exit 3 with o]:seconds:' \
         '--version[Print the version and exit.]'
 }

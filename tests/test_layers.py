@@ -19,6 +19,7 @@ FORBIDDEN = {
     "models": ("analysis", "tasks", "library", "cli", "eval"),
     "analysis": ("tasks", "library", "cli", "eval"),
     "tasks": ("library", "cli", "eval"),
+    "library": ("cli", "eval"),
     "store": ("media", "speech", "compress", "models", "analysis", "tasks", "library", "cli", "eval"),
 }
 

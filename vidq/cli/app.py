@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from vidq import __version__
 from vidq.cli import deadline
+from vidq.cli.commands.index import RAY_ADDRESS
 from vidq.cli.config import build_default_map, config_path, load_config
 from vidq.cli.settings import Settings
 from vidq.errors import ExitCode, VidqError
@@ -34,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "find",
     "ads",
     "ask",
+    "index",
+    "library",
     "report",
     "plan",
     "models",
@@ -45,10 +48,14 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 # Global options, accepted anywhere on the command line (before `--`).
 GLOBAL_FLAGS = frozenset({"--json", "-q", "--quiet", "-v", "--verbose", "--no-progress", "--offline", "--no-cache"})
-GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir", "--timeout"})
+GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device", "--cache-dir", "--timeout",
+                           "--library"})
+
+# Options whose value may be left out: option -> (value then, the form a given value has)
+OPTIONAL_VALUES = {"--ray": ("auto", RAY_ADDRESS)}
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache verify: problems found · "
+    "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache/library verify: problems found · "
     "2 usage or input error · 3 model/runtime failure (a remote server unusable; ask --choices: the reply "
     "names no option), --timeout expired · 130 interrupted."
 )
@@ -89,6 +96,21 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+def fill_optional_values(args: list[str]) -> list[str]:
+    """Give an option whose value may be left out (``OPTIONAL_VALUES``) its default value when it
+    is not followed by a value of the form it takes: ``index DIR --ray`` -> ``index DIR --ray auto``."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        out.append(arg)
+        if arg in OPTIONAL_VALUES:
+            default, form = OPTIONAL_VALUES[arg]
+            if i + 1 >= len(args) or not form.match(args[i + 1]):
+                out.append(default)
+    return out
+
+
 def _explicit_config(args: list[str]) -> str | None:
     """The value of ``--config`` among ``args``, if any (read before click parses)."""
     for i, arg in enumerate(args):
@@ -105,7 +127,7 @@ class VidqGroup(TyperGroup):
     """Typer group with hoisted global options, config defaults and one-line errors."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        args = hoist_global_options(list(args))
+        args = fill_optional_values(hoist_global_options(list(args)))
         path, required = config_path(_explicit_config(args))
         config = load_config(path, required)
         ctx.meta["vidq.config"] = (path if path.exists() else None, config)
@@ -265,6 +287,7 @@ def global_options(
     device: Annotated[str, typer.Option("--device", envvar="VIDQ_DEVICE", help="auto, cpu, cuda or cuda:N.")] = "auto",
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", envvar="VIDQ_CACHE_DIR", help="Cache directory. Default: $XDG_CACHE_HOME/vidq.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", envvar="VIDQ_NO_CACHE", help="Neither read nor write cached probe/transcript/feature results.")] = False,
+    library_dir: Annotated[Path | None, typer.Option("--library", envvar="VIDQ_LIBRARY", metavar="DIR", help="The library of indexed recordings (vidq index, vidq library, vidq find with no file). Default: $XDG_DATA_HOME/vidq/library.", show_default=False)] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", envvar="VIDQ_TIMEOUT", metavar="SECONDS", help="Stop the whole command after this many seconds of wall-clock time: exit 3 with one line, no output file written.", show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -286,6 +309,8 @@ def global_options(
     )
     if cache_dir is not None:
         settings.cache_dir = cache_dir.expanduser()
+    if library_dir is not None:  # named apart from the `library` command, which has a config table of its own
+        settings.library = library_dir.expanduser()
     settings.apply_offline_env()
     ctx.obj = settings
     if settings.timeout is not None:

@@ -25,7 +25,8 @@ REGENERATE = "python -m vidq.cli.docgen"
 SHELLS = ("bash", "zsh", "fish")
 EXIT_CODE_TEXT = {
     ExitCode.OK: "success (for find: at least one hit)",
-    ExitCode.NO_MATCH: "find found nothing above the threshold; cache verify found problems (without --repair)",
+    ExitCode.NO_MATCH: "find found nothing above the threshold; cache verify found problems (without --repair); "
+                       "library verify found problems; library rm matched nothing",
     ExitCode.INPUT: "usage or input error: a bad flag, a missing, unreadable or corrupt file, no video stream",
     ExitCode.RUNTIME: "model or runtime failure: a missing package or model, out of memory, --timeout expired, "
                       "cache verify --repair could not remove a problem",

@@ -12,6 +12,15 @@ from vidq.cli._click import click
 from vidq.store import Store, default_cache_dir
 
 
+def default_library() -> Path:
+    """``$VIDQ_LIBRARY``, else ``$XDG_DATA_HOME/vidq/library`` (``~/.local/share/vidq/library``)."""
+    given = os.environ.get("VIDQ_LIBRARY")
+    if given:
+        return Path(given).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "vidq" / "library"
+
+
 @dataclass
 class Settings:
     """Global options after flags > env > config > defaults."""
@@ -25,14 +34,17 @@ class Settings:
     device: str = "auto"  # --device auto|cpu|cuda[:N]
     cache_dir: Path = field(default_factory=default_cache_dir)  # --cache-dir / VIDQ_CACHE_DIR
     no_cache: bool = False  # --no-cache: neither read nor write the cache
+    library: Path = field(default_factory=default_library)  # --library / VIDQ_LIBRARY: the indexed recordings
     timeout: float | None = None  # --timeout / VIDQ_TIMEOUT: wall-clock bound on the command, seconds
     config_file: Path | None = None  # the config file that was read (None: none)
     config: dict[str, Any] = field(default_factory=dict)  # its parsed contents
 
     @property
     def store(self) -> Store:
-        """The intermediate-result cache (disabled under --no-cache)."""
-        return Store(None if self.no_cache else self.cache_dir)
+        """The intermediate-result cache (disabled under --no-cache); it also reads the timelines the
+        library keeps, so a job on an indexed file reuses its analysis after the cache was cleared."""
+        timelines = self.library / "timelines"
+        return Store(None if self.no_cache else self.cache_dir, read_also=[timelines] if timelines.is_dir() else [])
 
     @property
     def to_stdout(self) -> bool:

@@ -16,7 +16,10 @@ stage's parameters.  The rules every entry follows, carried by :meth:`Store.memo
   wait for it and reuse it (:mod:`vidq.store.lock`); a killed holder frees the lock;
 - **swept**: temporary files and lock files left by killed processes are removed once
   they are ``STALE_SECONDS`` old, at most once a day per cache, by the first process
-  that writes to it (``vidq cache verify --repair`` does it on demand).
+  that writes to it (``vidq cache verify --repair`` does it on demand);
+- **read-through**: ``Store(root, read_also=[other_root])`` also looks up entries a miss
+  finds in other trees of the same layout (read only: never written, healed or swept
+  there), e.g. the timelines a library keeps after the cache was cleared.
 
 This module knows nothing about tasks or the CLI: callers pass plain JSON-able data or
 NumPy arrays.
@@ -34,7 +37,7 @@ import shutil
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -174,12 +177,15 @@ class Store:
     """A cache rooted at ``root``; ``Store(None)`` is a disabled cache that stores nothing.
 
     ``lock_timeout``: how long (seconds) to wait for another process computing the same
-    entry before computing it here too.
+    entry before computing it here too.  ``read_also``: roots of other stores whose
+    entries a lookup that misses here may return (read only).
     """
 
-    def __init__(self, root: str | os.PathLike | None, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS):
+    def __init__(self, root: str | os.PathLike | None, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+                 read_also: Sequence[str | os.PathLike] = ()):
         self.root = Path(root) if root is not None else None
         self.lock_timeout = lock_timeout
+        self.read_also = tuple(Store(r) for r in read_also) if root is not None else ()
 
     @property
     def enabled(self) -> bool:
@@ -245,9 +251,23 @@ class Store:
         try:
             return read_entry(path, kind, stage, params_digest(params))
         except FileNotFoundError:
-            return _MISS
+            pass
         except DAMAGE_ERRORS as e:
             self.discard(path, e)
+        for other in self.read_also:
+            found = other.peek(file_key, stage, params, kind)
+            if found is not _MISS:
+                return found
+        return _MISS
+
+    def peek(self, file_key: str, stage: str, params: Mapping[str, Any], kind: Kind) -> Any:
+        """The stored data of a key, or ``_MISS``; nothing is removed (a read-only lookup)."""
+        path = self.entry_path(file_key, stage, params, EXTENSIONS[kind])
+        if path is None:
+            return _MISS
+        try:
+            return read_entry(path, kind, stage, params_digest(params))
+        except DAMAGE_ERRORS:  # FileNotFoundError included
             return _MISS
 
     def discard(self, path: Path, why: BaseException | str) -> None:

@@ -86,6 +86,23 @@ def acquire(path: Path, timeout: float, what: str = "") -> int | None:
         os.close(fd)  # locked a file its holder had already unlinked: start over
 
 
+def try_acquire(path: Path) -> int | None:
+    """Lock ``path`` if nobody holds it, without waiting: the open descriptor, or None (held
+    elsewhere, or the lock file cannot be created)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError:
+        return None
+    try:
+        if _try_lock(fd) and _same_file(fd, path):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
 def release(path: Path, fd: int) -> None:
     """Unlink the lock file, then unlock it (in that order: see the module docstring)."""
     try:

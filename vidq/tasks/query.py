@@ -161,7 +161,8 @@ def calibrate(rank: int, relevance: float) -> float:
     return float(round(min(1.0, max(0.0, 0.5 + AD_RANK_STEP * (AD_PASS_RANK + 0.5 - rank))), 4))
 
 
-def _spot_rows(tl: Timeline, start: float, end: float) -> list[int]:
+def spot_rows(tl: Timeline, start: float, end: float) -> list[int]:
+    """Indices of the units that belong to a segment: speech centred in it, screen lines overlapping it."""
     return [i for i, u in enumerate(tl.units)
             if ((start <= u.mid <= end) if u.source == "speech" else (u.start < end and start < u.end))]
 
@@ -176,18 +177,57 @@ def _category_vectors(encoder) -> np.ndarray:
 _CATEGORY_VECTORS: np.ndarray | None = None  # AD_CATEGORIES embedded, once per process
 
 
+def rivals_of(categories: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The ``AD_CATEGORIES`` vectors (``(C, D)``) a subject vector ``q`` competes with: not its synonyms."""
+    return categories[categories @ q < SYNONYM]
+
+
+def rank_segment(vectors: np.ndarray, q: np.ndarray, rivals: np.ndarray, says: bool) -> tuple[int, float, int]:
+    """``(rank, relevance, best)`` of one segment for a subject: its units' ``vectors`` ``(n, D)``,
+    the subject's vector ``q``, ``rivals`` from :func:`rivals_of`, and whether one of its units
+    holds every subject word (``says``: :func:`says_subject`).
+
+    ``relevance`` is the best unit's cosine to the subject (``best``: that unit's position),
+    ``rank`` how many rival categories some unit is closer to than that; a segment that says
+    the subject's words ranks first.
+    """
+    sims = vectors @ q  # (n,)
+    best = int(np.argmax(sims))
+    rel = float(sims[best])
+    rank = int((np.max(vectors @ rivals.T, axis=0) > rel).sum()) if rivals.size else 0
+    if says:
+        rank, rel = 0, max(rel, AD_RELEVANCE_FLOOR)
+    return rank, rel, best
+
+
+def says_subject(terms: set[str], texts: list[str]) -> bool:
+    """Whether one of ``texts`` holds every token of ``terms`` (an empty ``terms``: no)."""
+    return bool(terms) and any(terms <= set(tokens(t)) for t in texts)
+
+
+def ranked_hit(intent: Intent, kind: str, item: tuple[float, float, str, str], rank: int, rel: float,
+               rivals: int, source: str) -> SegmentHit:
+    """The calibrated :class:`SegmentHit` of a pool ``item`` ``(start, end, text, why)`` ranked by :func:`rank_segment`."""
+    s, e, text, why = item
+    place = "first" if rank == 0 else f"behind {rank}"
+    reason = f'{why}: "{intent.subject}" is {place} of {rivals + 1} ad categories for its words (cosine {rel:.2f})'
+    return SegmentHit(s, e, calibrate(rank, rel), round(rel, 4), rank, kind, text, reason, source)
+
+
+def segment_pool(tl: Timeline, intent: Intent) -> tuple[str, list[tuple[float, float, str, str]]]:
+    """``(kind, items)``: the segments a spot or sponsor query ranks, each ``(start, end, text, why)``."""
+    segs = tl.segments
+    if intent.segment == "sponsor":
+        return "sponsor", [(a.start, a.end, a.text, a.reason) for a in segs.sponsors]
+    return "ad", [(s.start, s.end, s.text, spot_reason(b, k, s)) for b in segs.breaks for k, s in enumerate(b.spots)]
+
+
 def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
     """Spots, breaks or sponsor reads answering ``intent``, best first (see the module docstring)."""
     segs = tl.segments
     if intent.segment == "break":
-        return [SegmentHit(b.start, b.end, b.confidence, b.confidence, 0, "break", " ".join(s.text for s in b.spots),
-                           f"ad break: {b.reason}", "speech") for b in segs.breaks]
-    if intent.segment == "sponsor":
-        pool: list[tuple[float, float, str, str]] = [(a.start, a.end, a.text, a.reason) for a in segs.sponsors]
-        kind = "sponsor"
-    else:
-        pool = [(s.start, s.end, s.text, _spot_reason(b, k, s)) for b in segs.breaks for k, s in enumerate(b.spots)]
-        kind = "ad"
+        return [break_hit(b) for b in segs.breaks]
+    kind, pool = segment_pool(tl, intent)
     if not pool:
         return []
     if not intent.subject:  # "sponsor": every read, by confidence
@@ -196,39 +236,40 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
     index = tl.index()
     terms = set(tokens(intent.subject))
     if index.vectors is None or index.encoder is None:  # no sentence vectors: the subject's words decide
-        return sorted((_lexical_hit(tl, intent, kind, p, terms) for p in pool), key=lambda h: (-h.score, h.start))
+        return sorted((lexical_hit(intent, kind, p, terms) for p in pool), key=lambda h: (-h.score, h.start))
     q = np.asarray(index.encoder.encode([intent.subject]), np.float32).reshape(-1)
-    cats = _category_vectors(index.encoder)
-    rivals = cats[cats @ q < SYNONYM]  # the subject's own synonyms are not its competitors
+    rivals = rivals_of(_category_vectors(index.encoder), q)
     out: list[SegmentHit] = []
-    for s, e, text, why in pool:
-        rows = _spot_rows(tl, s, e)
+    for item in pool:
+        rows = spot_rows(tl, item[0], item[1])
         if not rows:
             continue
-        v = index.vectors[rows]  # (n, D)
-        sims = v @ q  # (n,)
-        best = int(np.argmax(sims))
-        rel = float(sims[best])
-        rank = int((np.max(v @ rivals.T, axis=0) > rel).sum()) if rivals.size else 0
-        if terms and any(terms <= set(tokens(tl.units[r].text)) for r in rows):
-            rank, rel = 0, max(rel, AD_RELEVANCE_FLOOR)  # the spot says the subject's words
-        score = calibrate(rank, rel)
-        place = "first" if rank == 0 else f"behind {rank}"
-        reason = (f'{why}: "{intent.subject}" is {place} of {len(rivals) + 1} ad categories for its words '
-                  f"(cosine {rel:.2f})")
-        out.append(SegmentHit(s, e, score, round(rel, 4), rank, kind, text, reason,
-                              tl.units[rows[best]].source))
-    return sorted(out, key=lambda h: (-h.score, h.rank, -h.relevance, h.start))
+        says = says_subject(terms, [tl.units[r].text for r in rows])
+        rank, rel, best = rank_segment(index.vectors[rows], q, rivals, says)
+        out.append(ranked_hit(intent, kind, item, rank, rel, len(rivals), tl.units[rows[best]].source))
+    return sort_hits(out)
 
 
-def _lexical_hit(tl: Timeline, intent: Intent, kind: str, item: tuple[float, float, str, str],
-                 terms: set[str]) -> SegmentHit:
+def sort_hits(hits: list[SegmentHit]) -> list[SegmentHit]:
+    """Best first: score, then rank, then relevance, then time."""
+    return sorted(hits, key=lambda h: (-h.score, h.rank, -h.relevance, h.start))
+
+
+def break_hit(b: AdSegment) -> SegmentHit:
+    """A whole ad break as a hit ("commercials"), scored by its confidence."""
+    return SegmentHit(b.start, b.end, b.confidence, b.confidence, 0, "break", " ".join(s.text for s in b.spots),
+                      f"ad break: {b.reason}", "speech")
+
+
+def lexical_hit(intent: Intent, kind: str, item: tuple[float, float, str, str], terms: set[str]) -> SegmentHit:
+    """Without sentence vectors: a segment answers when its text holds every subject word."""
     s, e, text, why = item
     found = bool(terms) and terms <= set(tokens(text))
     return SegmentHit(s, e, 1.0 if found else 0.0, 1.0 if found else 0.0, 0 if found else len(AD_CATEGORIES), kind,
                       text, f"{why}: {'says' if found else 'does not say'} \"{intent.subject}\"", "speech")
 
 
-def _spot_reason(b: AdSegment, k: int, spot: Spot) -> str:
+def spot_reason(b: AdSegment, k: int, spot: Spot) -> str:
+    """The reason line of spot ``k`` of break ``b``."""
     quote = spot.text if len(spot.text) <= 70 else spot.text[:69].rstrip() + "…"
     return f"ad spot {k + 1} of {len(b.spots)} in a break ({quote!r})" if quote else f"ad spot {k + 1} of {len(b.spots)}"

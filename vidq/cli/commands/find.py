@@ -1,8 +1,9 @@
-"""``vidq find QUERY FILE...``: needle search, grep-style (exit 0 with hits, 1 without).
+"""``vidq find QUERY [FILE...]``: needle search, grep-style (exit 0 with hits, 1 without).
 
-Parses options, calls ``vidq.tasks.find.find`` and renders the result as text, JSON,
-JSON Lines or an HTML page (``vidq.cli.report_html``); the search itself lives in
-``vidq.tasks.find``.
+Parses options, calls ``vidq.tasks.find.find`` (files given) or ``vidq.library.search``
+(no file: the whole library, ``--in GLOB`` to narrow it) and renders the result as text,
+JSON, JSON Lines or an HTML page (``vidq.cli.report_html``); the search itself lives in
+``vidq.tasks.find`` and ``vidq.library.search``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from vidq.cli.jobopts import (
 from vidq.cli.output import dump_json, output_stream, resolve_format, time_fields
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
-from vidq.errors import ExitCode
+from vidq.errors import ExitCode, InputError
 from vidq.timefmt import hms
 
 FORMATS = ("text", "json", "jsonl", "html")
@@ -52,8 +53,9 @@ def hit_dict(hit: Any) -> dict[str, Any]:
             "verified_by": hit.verified_by}
 
 
-def render(out: TextIO, fmt: str, result: Any) -> None:
-    """Write a ``FindResult`` in ``fmt`` (text, json or jsonl)."""
+def render(out: TextIO, fmt: str, result: Any, *, names: bool = False) -> None:
+    """Write a ``FindResult`` in ``fmt`` (text, json or jsonl); text lines name the file when
+    several were searched, or with ``names``."""
     if fmt == "jsonl":
         for h in result.hits:
             dump_json(hit_dict(h), out, lines=True)
@@ -69,7 +71,7 @@ def render(out: TextIO, fmt: str, result: Any) -> None:
                     "hits": [hit_dict(h) for h in result.hits], "meta": result.meta})
         dump_json(doc, out)
         return
-    several = len({m["file"] for m in result.meta.get("files", [])}) > 1
+    several = names or len({m["file"] for m in result.meta.get("files", [])}) > 1
     for h in result.hits:
         prefix = f"{h.file}:" if several else ""
         out.write(f"{prefix}{hms(h.start)}-{hms(h.end)}  {h.score:.2f}  {h.source:<6}  {h.reason}\n")
@@ -79,7 +81,8 @@ def register(app: typer.Typer) -> None:
     @app.command("find")
     def find_command(
         query: Annotated[str, typer.Argument(metavar="QUERY", help="What to look for: words said or shown, or a description.", show_default=False)],
-        files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="One or more video files.", show_default=False)],
+        files: Annotated[list[Path] | None, typer.Argument(metavar="[FILE]...", help="Video files; none: search every recording in the library (vidq index).", show_default=False)] = None,
+        within: Annotated[str | None, typer.Option("--in", metavar="GLOB", help="With no FILE: only the library's recordings whose path (or name) matches this glob.", show_default=False)] = None,
         top: Annotated[int, typer.Option("--top", "-k", min=1, help="Show at most this many hits.")] = DEFAULT_TOP,
         threshold: Annotated[float, typer.Option("--threshold", "-t", min=0.0, max=1.0, help="Minimum score (0-1) of a hit; with no hit above it, exit 1.")] = DEFAULT_THRESHOLD,
         embed_model: Annotated[Path | None, typer.Option("--embed-model", envvar="VIDQ_EMBED_MODEL", show_default=False, help="A local CLIP or SigLIP model folder: also retrieve frames whose picture matches the query.")] = None,
@@ -102,7 +105,7 @@ def register(app: typer.Typer) -> None:
         request_timeout: RequestTimeoutOpt = None,
         retries: RetriesOpt = None,
     ) -> None:
-        """Find where something is said or shown in one or more videos.
+        """Find where something is said or shown in videos, or in the whole library.
 
         Retrieval over the transcript and on-screen text of the sampled
         frames (one per second, up to 2048 by default; OCR reads one every
@@ -112,13 +115,23 @@ def register(app: typer.Typer) -> None:
         Formats: text (default), json (the best hit's start/end at the top
         level), jsonl (one hit per line), html (one page: for each file a
         timeline with its hits, thumbnails and a player that seeks to
-        each hit). Exit 0 when a hit scores at least --threshold, 1 when
-        none does, 2 for bad input, 3 when a model fails.
+        each hit). With no FILE, every recording in the library is
+        searched in about a second (the same intents and scores, verified
+        by the text indexing stored; each hit names its file). Exit 0 when
+        a hit scores at least --threshold, 1 when none does, 2 for bad
+        input, 3 when a model fails.
         """
-        from vidq.tasks.find import find
-
         settings = current_settings()
         fmt = resolve_format(settings, FORMATS, "text", "find")
+        if not files:
+            _find_in_library(query, settings, fmt, top=top, threshold=threshold, within=within,
+                             refused={"--embed-model": embed_model, "--frames": frames, "--start": start, "--end": end,
+                                      "--model": None if model in ("auto", "lite") else model,
+                                      "--format html": fmt == "html" or None})
+            return
+        if within is not None:
+            raise InputError("--in narrows a search of the library; with files given, name only the files to search")
+        from vidq.tasks.find import find
         options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
                               subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
@@ -136,3 +149,20 @@ def register(app: typer.Typer) -> None:
                 render(out, fmt, result)
         if not result.matched:
             raise typer.Exit(int(ExitCode.NO_MATCH))
+
+
+def _find_in_library(query: str, settings: Any, fmt: str, *, top: int, threshold: float, within: str | None,
+                     refused: dict[str, Any]) -> None:
+    """``vidq find QUERY`` with no file: search the library (exit 1 when nothing passes)."""
+    bad = [name for name, value in refused.items() if value not in (None, False)]
+    if bad:
+        raise InputError(f"{', '.join(bad)}: not for a search of the library (it reads what indexing stored); "
+                         "name the files to search to use them")
+    from vidq.library import Library, search
+
+    with Library(settings.library) as lib:
+        result = search(lib, query, top=top, threshold=threshold, within=within)
+    with output_stream(settings) as out:
+        render(out, fmt, result, names=True)
+    if not result.matched:
+        raise typer.Exit(int(ExitCode.NO_MATCH))
