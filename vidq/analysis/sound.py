@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from vidq.media import signals
-from vidq.media.types import VideoInfo
+from vidq.media.types import Damage, VideoInfo
 from vidq.store import Store
 
 LOUDNESS_STAGE = "loudness/1"  # cache stage of the loudness track
@@ -23,8 +23,11 @@ SAMPLE_RATE = 16000  # Hz
 
 
 def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, float], *, store: Store | None = None,
-                file_key: str | None = None) -> signals.Loudness | None:
-    """RMS loudness of the audio over ``span``, per ``LOUDNESS_WINDOW``; None without audio."""
+                file_key: str | None = None, damaged: list[Damage] | None = None) -> signals.Loudness | None:
+    """RMS loudness of the audio over ``span``, per ``LOUDNESS_WINDOW``; None without audio.
+
+    ``damaged``, when given, receives the spans of audio that could not be decoded (filled with silence).
+    """
     from vidq.media.audio import iter_audio
 
     if info.audio is None:
@@ -32,14 +35,21 @@ def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, flo
     params = {"window": LOUDNESS_WINDOW, "rate": SAMPLE_RATE, "start": span[0], "end": span[1]}
     hit = store.get_arrays(file_key, LOUDNESS_STAGE, params) if store is not None and file_key else None
     if hit is not None:
+        if damaged is not None:
+            damaged += [Damage(float(a), float(b), "audio", "undecodable") for a, b in hit.get("damaged", [])]
         return signals.Loudness(float(hit["start"]), float(hit["hop"]), float(hit["window"]), hit["db"], "rms")
-    parts = [signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start)
-             for c in iter_audio(path, sample_rate=SAMPLE_RATE, start=span[0], end=span[1], chunk_seconds=AUDIO_CHUNK)
-             if c.samples.size]
+    parts, found = [], []
+    for c in iter_audio(path, sample_rate=SAMPLE_RATE, start=span[0], end=span[1], chunk_seconds=AUDIO_CHUNK, info=info):
+        found += c.damaged
+        if c.samples.size:
+            parts.append(signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start))
+    if damaged is not None:
+        damaged += found
     if not parts:
         return None
     track = signals.concat_loudness(parts)
     if store is not None and file_key:
-        store.put_arrays(file_key, LOUDNESS_STAGE, params, {"start": np.array(track.start), "hop": np.array(track.hop),
-                                                            "window": np.array(track.window), "db": track.db})
+        store.put_arrays(file_key, LOUDNESS_STAGE, params, {
+            "start": np.array(track.start), "hop": np.array(track.hop), "window": np.array(track.window),
+            "db": track.db, "damaged": np.asarray([(d.start, d.end) for d in found], np.float64).reshape(-1, 2)})
     return track
