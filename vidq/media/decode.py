@@ -74,6 +74,8 @@ def decode(
     total = len(plan.times)
     if total == 0:
         return
+    if info.discontinuities and backend not in ("auto", "pyav"):
+        raise InputError(f"{path}: its clock jumps (a spliced capture); only --backend pyav maps the jumps away")
     damaged: list[Damage] = []  # what the decoder could not read, as it finds it
     if backend in ("auto", "pyav"):
         from vidq.media.pyav_reader import PyAVReader

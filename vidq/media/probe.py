@@ -58,6 +58,9 @@ DURATION_SLACK = 1.0  # seconds the container's duration may differ from where t
 DURATION_SHARE = 0.1  # ... or this share of it, before the packets win
 MAX_SIDE = 16384  # pixels: a picture side beyond this is not believed (FFmpeg refuses larger pictures)
 FIRST_FRAME_PACKETS = 300  # packets tried for the first decodable frame (rotation, size)
+RECENT_PROBES = 16  # probes a process keeps, by file version
+
+_RECENT: dict[tuple, VideoInfo] = {}  # (real path, size, mtime_ns, inode) -> probe, oldest first
 
 
 def probe(path: str | os.PathLike, *, store: Store | None = None) -> VideoInfo:
@@ -74,13 +77,44 @@ def probe(path: str | os.PathLike, *, store: Store | None = None) -> VideoInfo:
         cached = store.get_json(key, PROBE_STAGE, {})
         if cached is not None:
             try:
-                return replace(info_from_dict(cached), path=str(path))
+                info = replace(info_from_dict(cached), path=str(path))
+                _remember(p, info)
+                return info
             except (KeyError, TypeError, ValueError):
                 log.debug("ignoring a damaged probe cache entry for %s", p)
-    info = _probe_file(p, str(path))
+    known = _recent_probe(p)
+    info = replace(known, path=str(path)) if known is not None else _probe_file(p, str(path))
     if key is not None and store is not None:
         store.put_json(key, PROBE_STAGE, {}, info_to_dict(info))
+    _remember(p, info)
     return info
+
+
+def _identity(p: Path) -> tuple | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _recent_probe(p: Path) -> VideoInfo | None:
+    """This process's probe of exactly this file version (path, size, mtime, inode), if any."""
+    ident = _identity(p)
+    return _RECENT.get(ident) if ident is not None else None
+
+
+def _remember(p: Path, info: VideoInfo) -> None:
+    """Keep a probe for the rest of the process (audio extraction of an MPEG-TS file needs its
+    clock map, and callers that did not pass it down should not scan the file again)."""
+    if info.partial:
+        return
+    ident = _identity(p)
+    if ident is None or ident[1] != info.size_bytes:
+        return
+    _RECENT[ident] = info
+    while len(_RECENT) > RECENT_PROBES:
+        _RECENT.pop(next(iter(_RECENT)))
 
 
 def require_video(info: VideoInfo) -> VideoStream:

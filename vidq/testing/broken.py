@@ -4,6 +4,8 @@ Public API::
 
     make_case(kind, directory) -> Path      # one file of that kind (cached: made once per folder)
     EXPECT[kind] -> Expect                  # what vidq must do with it (exit codes, damage reported)
+    spoil(data, kind) -> bytes              # a whole file's bytes damaged as DAMAGED kind is (for a
+                                            # test that compares with the undamaged original)
     BROKEN       # kinds no command can use: probe fails with exit 2
     NO_VIDEO     # kinds that probe fine but have no video (an idle video PID counts as none)
     UNDECODABLE  # kinds that probe fine but whose pictures cannot be decoded at all
@@ -257,7 +259,8 @@ def _make_timing(kind: str, out: Path, folder: Path) -> None:
         for i, offset in enumerate(SPLICE_OFFSETS[kind]):
             part = folder / f".part{i}-{out.name}"
             looks = [Scene(SPLICE_PART / 2, color=PALETTE[(2 * i + j + 3) % len(PALETTE)]) for j in range(2)]
-            make_video(part, **{**TIMING_CLIP, "scenes": looks, "n_scenes": None},
+            sound = "silence" if i == 0 else "tone"  # the tone starts where the second part does
+            make_video(part, **{**TIMING_CLIP, "scenes": looks, "n_scenes": None, "audio": sound},
                        extra_args=["-output_ts_offset", f"{offset:.6f}", "-f", "mpegts"])
             blob += part.read_bytes()
             part.unlink()
@@ -284,20 +287,27 @@ def _make_damaged(kind: str, out: Path, folder: Path) -> None:
         whole = make_video(folder / f".whole-{out.name}", duration=3.0, n_scenes=2, audio="tone", faststart=True)
         _cut(whole, out, KEEP_FRACTION)
         return
-    suffix = {"garbage-mp4": ".mp4", "garbage-mkv": ".mkv"}.get(kind, ".ts")
-    extra = ["-f", "mpegts"] if suffix == ".ts" else []
-    whole = make_video(folder / f".whole-{out.name}{suffix}", **DAMAGE_CLIP, extra_args=extra)
-    data = whole.read_bytes()
+    whole = make_video(folder / f".whole-{out.name}", **DAMAGE_CLIP, extra_args=damage_source_args(kind))
+    out.write_bytes(spoil(whole.read_bytes(), kind))
     whole.unlink()
+
+
+def damage_source_args(kind: str) -> list[str]:
+    """Extra ``make_video`` arguments of the clip a DAMAGED kind spoils (its container)."""
+    return {"garbage-mp4": ["-f", "mp4"], "garbage-mkv": ["-f", "matroska"]}.get(kind, ["-f", "mpegts"])
+
+
+def spoil(data: bytes, kind: str) -> bytes:
+    """The bytes of a whole file damaged the way DAMAGED ``kind`` is (deterministic)."""
     middle = len(data) // 2
     if kind == "truncated-ts":  # a capture cut off mid-GOP, mid-packet
-        out.write_bytes(data[: int(len(data) * KEEP_FRACTION) + 77])
-    elif kind == "dropped-ts":  # packets lost in transmission
+        return data[: int(len(data) * KEEP_FRACTION) + 77]
+    if kind == "dropped-ts":  # packets lost in transmission
         at = middle // 188 * 188
-        out.write_bytes(data[:at] + data[at + DROPPED_PACKETS * 188:])
-    else:  # garbage-*: a run of bytes overwritten with noise (a bad sector, a corrupt download)
-        noise = random.Random(kind).randbytes(GARBAGE_BYTES)
-        out.write_bytes(data[:middle] + noise + data[middle + GARBAGE_BYTES:])
+        return data[:at] + data[at + DROPPED_PACKETS * 188:]
+    # garbage-*: a run of bytes overwritten with noise (a bad sector, a corrupt download)
+    noise = random.Random(kind).randbytes(GARBAGE_BYTES)
+    return data[:middle] + noise + data[middle + GARBAGE_BYTES:]
 
 
 def _cut(whole: Path, out: Path, keep: float) -> None:
