@@ -209,6 +209,8 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
                 damaged.append(Damage(round(lo, 6), round(hi, 6), "audio", why))
 
     packets = container.demux(stream)
+    where: int | None = None  # byte offset of the last packet that had one
+    lost = False  # a packet since the last decoded frame did not decode
     while not done():
         try:
             packet = next(packets)
@@ -220,9 +222,11 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
             hurt(cursor, end if end is not None else cursor, f"unreadable from there on ({last_error})")
             break
         raw = packet.pts if packet.pts is not None else packet.dts
+        if packet.pos is not None and packet.pos >= 0:
+            where = packet.pos  # frames the parser split out of one PES packet have no offset of their own
         if shifts is not None and raw is not None:
-            shift = shifts[tmap.part(packet.pos, raw * tb)]
-            if packet.is_corrupt and tmap.at_splice(packet.pos, packet.size):
+            shift = shifts[tmap.part(where, raw * tb)]
+            if packet.is_corrupt and tmap.at_splice(where, packet.size):
                 packet.is_corrupt = False  # the splice broke the continuity counter, not the data
             packet.pts = packet.pts + shift if packet.pts is not None else None
             packet.dts = packet.dts + shift if packet.dts is not None else None
@@ -232,6 +236,7 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
         except av.error.FFmpegError as e:
             errors += 1
             last_error = _reason(e)
+            lost = True  # the next frame's time says exactly how much is missing
             if packet.pts is not None and tb is not None:
                 at = packet.pts * tb - origin
                 hurt(at, at + (packet.duration or 0) * tb, "undecodable")
@@ -240,6 +245,7 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
             continue
         for frame in frames:
             frames_ok += 1
+            was_lost, lost = lost, False
             if frame.pts is not None and frame.time_base is not None:
                 t = float(frame.pts * frame.time_base) - origin
             else:
@@ -251,7 +257,7 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
             skip = 0
             if t < t0:  # straddles the clip start: drop the head, in output samples
                 skip = round((t0 - t) * sample_rate)
-            elif t > cursor + GAP_TOLERANCE:  # a hole (or a late stream start): pad with silence
+            elif t > cursor + (0.5 / sample_rate if was_lost else GAP_TOLERANCE):  # a hole (or a late start): silence
                 explained = damaged and damaged[-1].end >= t - GAP_TOLERANCE  # undecodable packets left it
                 if frames_ok > 1 and t - cursor >= HOLE_DAMAGE and not explained:
                     hurt(cursor, t, "missing packets")

@@ -87,11 +87,11 @@ def decode(
         answers = _torchcodec_answers(path, info, video, plan, geom)
     else:
         answers = _decord_answers(path, info, video, plan, geom)
-    yield from _batches(answers, geom, int(batch_size), total, report, damaged)
+    yield from _batches(answers, geom, int(batch_size), total, report, damaged, info.duration)
 
 
 def _batches(answers: Iterator[tuple[int, float, np.ndarray]], geom: Geometry, batch_size: int, total: int,
-             report: ProgressFn, damaged: list[Damage]) -> Iterator[FrameBatch]:
+             report: ProgressFn, damaged: list[Damage], end: float = float("inf")) -> Iterator[FrameBatch]:
     """Group ``(position, pts, image)`` into FrameBatches of ``batch_size``; each batch carries
     the damaged spans found since the previous one (``damaged`` grows as the decoder goes)."""
     h, w, _ = geom.shape
@@ -103,7 +103,7 @@ def _batches(answers: Iterator[tuple[int, float, np.ndarray]], geom: Geometry, b
     def news() -> tuple[Damage, ...]:
         nonlocal told
         fresh, told = tuple(damaged[told:]), len(damaged)
-        return fresh
+        return tuple(d for d in fresh if d.start < end)  # past the end: a file being written, read as it grew
 
     report("decode", 0, total)
     for position, stamp, image in answers:

@@ -59,6 +59,7 @@ DURATION_SHARE = 0.1  # ... or this share of it, before the packets win
 MAX_SIDE = 16384  # pixels: a picture side beyond this is not believed (FFmpeg refuses larger pictures)
 FIRST_FRAME_PACKETS = 300  # packets tried for the first decodable frame (rotation, size)
 RECENT_PROBES = 16  # probes a process keeps, by file version
+MOVING_END = 1.0  # seconds at the end of a file being written that are left out (the writer is in them)
 
 _RECENT: dict[tuple, VideoInfo] = {}  # (real path, size, mtime_ns, inode) -> probe, oldest first
 
@@ -207,6 +208,8 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
             held = f" (it holds only {', '.join(kinds)})" if kinds else ""
             raise MediaError(f"{p}: contains no audio or video stream{held}")
         scan = _scan(container, [*v_src, *a_src], size, p) if index is None and v_src else None
+        if scan is not None and p.stat().st_size > size:  # still being written: its last packets may be cut
+            _drop_moving_end(scan, size, container.bit_rate, v_src)
         if scan is not None:  # a video stream without a single packet (a radio channel's idle PID) is no video
             v_src = [s for s in v_src if scan.packets[s.index].pts]
         best_src = max(v_src, key=lambda s: (s.codec_context.width * s.codec_context.height, -s.index), default=None)
@@ -377,11 +380,13 @@ def _scan(container, streams: list, limit: int, p: Path) -> _Scan:
     watch = Watchdog(f"{p}: probing")
     seen = 0
     last = (None, 0.0)
+    pos = -1
     try:
         for packet in container.demux(*streams):
             if packet.size == 0:
                 continue
-            pos = packet.pos if packet.pos is not None else -1
+            if packet.pos is not None and packet.pos >= 0:
+                pos = packet.pos  # frames a parser split out of one packet carry none: they lie at the last one
             if pos >= limit:
                 break  # written after the probe began
             watch.step(pos, packet.dts if packet.dts is not None else packet.pts)
@@ -406,6 +411,22 @@ def _scan(container, streams: list, limit: int, p: Path) -> _Scan:
         out.stopped_at = float(stamp * stream.time_base) - (container.start_time or 0) / AV_TIME_BASE
         log.debug("%s: demuxing stopped early: %s", p, out.stopped)
     return out
+
+
+def _drop_moving_end(scan: _Scan, size: int, bit_rate: int | None, videos: list) -> None:
+    """Forget the packets of the last ``MOVING_END`` seconds (in bytes) of a file still being written:
+    the demuxer read them while the writer was half-way through them."""
+    seconds = 1.0  # how long what was read lasts, for the byte rate when the container gives none
+    for stream in videos:
+        dts = scan.packets[stream.index].dts
+        if len(dts) > 1:
+            seconds = max(seconds, (max(dts) - min(dts)) * float(stream.time_base))
+    rate = (bit_rate or 0) / 8 or size / seconds  # bytes per second
+    cut = size - rate * MOVING_END
+    for pk in scan.packets.values():
+        keep = [q < cut for q in pk.pos]
+        for name in ("pos", "dts", "pts", "key", "corrupt", "dur", "size"):
+            setattr(pk, name, [x for x, k in zip(getattr(pk, name), keep) if k])
 
 
 def _last_pos(scan: _Scan) -> int:

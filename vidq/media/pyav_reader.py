@@ -38,6 +38,7 @@ nothing about models, batching or the CLI: it yields ``(plan position, pts, fram
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import logging
 import math
@@ -59,6 +60,8 @@ MAX_SEEKS = 3  # seeks one target may cost before the walk reopens the file and 
 RETRY_BACKOFF = 1.0  # seconds: a seek that landed after its keyframe is retried this much earlier, doubling
 MAX_GOP_PACKETS = 4096  # packets held while reading forward from an early landing to the wanted keyframe
 NONREF_GAP_FRAMES = 4  # frames: the widest gap skip_frame=NONREF is expected to leave
+REORDER_FRAMES = 8  # clean frames after a decoding error that are put back in time order
+TAINT_SECONDS = 10.0  # after damage, frames are distrusted until a keyframe, or for at most this long
 
 
 class PyAVReader:
@@ -100,9 +103,15 @@ class PyAVReader:
         self._shifts = None if self.map is None else [round(s / self.tb) for s in self.map.shifts]
         self.duration = info.duration
         self.frame_ticks = max(1, round(frame_step / self.tb))  # one frame interval, ticks
+        self.taint_ticks = round(TAINT_SECONDS / self.tb)
+        # what probe saw damaged (corrupt or missing packets): decoding through it is not trusted
+        spans = sorted((self.tick_of(d.start), self.tick_of(d.end)) for d in info.damaged if d.stream != "audio")
+        self._suspect_lo = [a for a, _ in spans]
+        self._suspect_hi = [b for _, b in spans]
         self.damaged: list[Damage] = []  # spans found undecodable so far (file seconds), in the order found
         self._bad: list[int] | None = None  # [first, last] tick of the undecodable run being decoded
         self._last_tick: int | None = None  # timestamp of the last packet read
+        self._where: int | None = None  # byte offset of the last packet that had one
         self.watch = watchdog or Watchdog(f"{path}: decoding")
 
     def close(self) -> None:
@@ -235,8 +244,10 @@ class PyAVReader:
         if raw is None:
             return
         assert self.map is not None and self._shifts is not None
-        shift = self._shifts[self.map.part(packet.pos, raw * self.tb)]
-        if packet.is_corrupt and self.map.at_splice(packet.pos, packet.size):
+        if packet.pos is not None and packet.pos >= 0:
+            self._where = packet.pos  # packets a parser split out of one PES have no offset of their own
+        shift = self._shifts[self.map.part(self._where, raw * self.tb)]
+        if packet.is_corrupt and self.map.at_splice(self._where, packet.size):
             packet.is_corrupt = False  # the splice broke the continuity counter, not the data
         if packet.pts is not None:
             packet.pts = packet.pts + shift
@@ -252,6 +263,11 @@ class PyAVReader:
             self._bad = [tick, tick]
         else:
             self._bad = [min(self._bad[0], tick), max(self._bad[1], tick)]
+
+    def _suspect(self, tick: int) -> bool:
+        """Whether ``tick`` lies in a span probe found damaged."""
+        i = bisect.bisect_right(self._suspect_lo, tick) - 1
+        return i >= 0 and tick <= self._suspect_hi[i]
 
     def _clean(self, tick: int) -> None:
         """A frame at ``tick`` decoded cleanly: a damaged run before it ends there."""
@@ -280,11 +296,20 @@ class PyAVReader:
         A packet the decoder refuses, or a frame it flags corrupt, is skipped and its time
         recorded as damaged (``self.damaged``); the decoder itself resumes at the next
         keyframe, so the walk goes on from there and never answers with a broken picture.
+        A packet the demuxer flagged corrupt, or one inside a span probe found damaged
+        (packets missing before it), is decoded but taints what follows in the same way.
+        Frames shown after the damage are not trusted until a keyframe (they may refer to the
+        broken ones; ``TAINT_SECONDS`` bounds this for streams without keyframes).  After an
+        error the decoder may also hand out the frames it was holding back (B-frames) after
+        newer ones, so the next ``REORDER_FRAMES`` clean frames are put back in time order.
         """
         cc = self.stream.codec_context
         packets = self._packets
         assert packets is not None
         cc.skip_frame = skip
+        held: list[tuple[int, int, object]] = []  # (tick, arrival, frame) after damage, released in time order
+        calm = REORDER_FRAMES  # clean frames since the last damage
+        taint: int | None = None  # frames after this tick may refer to broken ones, until a keyframe
         for packet in packets:
             if needed is not None and packet.pts is not None:
                 if self._tick_set is not None and packet.pts not in self._tick_set:
@@ -293,21 +318,45 @@ class PyAVReader:
                     cc.skip_frame = skip
                 else:
                     cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
+            stamp = _stamp(packet)
+            if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
+                self._damage_at(stamp)  # it may decode, but what refers to it is not to be trusted
+                taint = stamp if taint is None else min(taint, stamp)
+                calm = 0
             try:
                 frames = cc.decode(packet)
             except self._av.error.EOFError:
                 continue  # a second drain at the end of the stream
             except self._av.error.FFmpegError:
-                self._damage_at(_stamp(packet))
+                self._damage_at(stamp)
+                taint = stamp if taint is None or stamp is None else min(taint, stamp)
+                calm = 0
                 continue
             for frame in frames:
                 self.decoded += 1
                 tick = self._frame_tick(frame, None)
-                if frame.is_corrupt:
+                if taint is not None and tick > taint:
+                    if frame.key_frame or tick - taint > self.taint_ticks:
+                        taint = None  # a keyframe (or a long stretch) after the damage: references are whole again
+                if frame.is_corrupt or (taint is not None and tick > taint):
                     self._damage_at(tick)
+                    taint = tick if taint is None else min(taint, tick)
+                    calm = 0
+                    continue
+                if calm < REORDER_FRAMES or held:
+                    calm += 1
+                    heapq.heappush(held, (tick, self.decoded, frame))
+                    while held and (len(held) > REORDER_FRAMES or calm >= REORDER_FRAMES):
+                        first, _, kept = heapq.heappop(held)
+                        self._clean(first)
+                        yield kept
                     continue
                 self._clean(tick)
                 yield frame
+        while held:
+            first, _, kept = heapq.heappop(held)
+            self._clean(first)
+            yield kept
 
     def keyframe(self, key: int):
         """Decode only the keyframe at tick ``key``: seek, feed its packet, drain.

@@ -54,8 +54,13 @@ class Expect:
     """What vidq must do with a kind of file."""
 
     probe: int  # exit code of `vidq probe`
-    decode: int  # exit code of `vidq frames` and of every job
+    decode: int  # exit code of `vidq frames` (and of every job, unless ``job`` says otherwise)
     damaged: bool | None = False  # a successful decode reports damaged spans (None: it may or may not)
+    job: int | None = None  # exit code of `vidq ads` where it differs from ``decode``
+
+    @property
+    def ads(self) -> int:
+        return self.decode if self.job is None else self.job
 
 
 EXPECT: dict[str, Expect] = {
@@ -64,6 +69,7 @@ EXPECT: dict[str, Expect] = {
     **{k: Expect(0, 0) for k in AWKWARD + TIMING},
     **{k: Expect(0, 0, True) for k in DAMAGED},
     "truncated-ts": Expect(0, 0, None),  # cut between packets or inside one: the demuxer may flag the last one
+    "one-frame": Expect(0, 0, job=2),  # `vidq ads` needs a few seconds of video
 }
 
 FILE_NAMES = {
