@@ -5,7 +5,7 @@ Speed (2 CPU cores are what the project targets; check ``uptime`` first):
 * OCR frames/s on the short synthetic scenario (320x180, 1 frame/s): vidq's settings
   (detector at the frame's own size, no angle classifier) against RapidOCR's defaults
   (upscaling to 736 px on the short side, classifier on), same frames, same run;
-* MiniLM sentences/s (batches of 64);
+* MiniLM sentences/s (the default runtime; ``benchmarks/embed.py`` compares them);
 * SmolLM2 load time (from the converted copy; ``--convert`` also times the one-off GGUF
   conversion into a temporary folder), prefill and decode tokens/s;
 * scenario generation time (short, and hour with ``--hour``), wall and CPU seconds (the
@@ -140,8 +140,8 @@ def bench_embed() -> dict:
     t0 = time.perf_counter()
     vecs = emb.encode(texts)
     dt = time.perf_counter() - t0
-    return {"load_seconds": round(load, 2), "sentences": len(texts), "sentences_per_second": round(len(texts) / dt, 1),
-            "dim": int(vecs.shape[1])}
+    return {"load_seconds": round(load, 2), "runtime": emb.runtime, "sentences": len(texts),
+            "sentences_per_second": round(len(texts) / dt, 1), "dim": int(vecs.shape[1])}
 
 
 def bench_lm(convert: bool) -> tuple[dict, object]:

@@ -1,7 +1,8 @@
 """Shared fixtures: an isolated environment per test and a CLI runner.
 
 Every test gets its own XDG cache/config directories and no ``VIDQ_*`` variables, so a
-developer's real config or cache never leaks in.  ``cli(...)`` runs the Typer app in
+developer's real config or cache never leaks in; only ``VIDQ_MODELS_DIR`` (derived model
+copies: MiniLM's ONNX export) is one folder for the whole session, so the export runs once.  ``cli(...)`` runs the Typer app in
 process; ``run_vidq(...)`` runs the installed ``vidq`` in a subprocess (for behaviour
 that needs a real process: exit codes from ``main``, no TTY, signals).
 """
@@ -30,12 +31,19 @@ class CliResult:
     stderr: str
 
 
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of derived model copies (MiniLM in ONNX) for the whole session: exported once."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> Path:
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
         if key.startswith("VIDQ_"):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("VIDQ_MODELS_DIR", str(models_dir))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vidq.tasks.query import AD_BASE, AD_MARGIN_SCALE, AD_RELEVANCE_FLOOR, calibrate, parse_intent
+from vidq.tasks.query import AD_PASS_RANK, AD_RANK_STEP, AD_RELEVANCE_FLOOR, calibrate, parse_intent
 
 
 @pytest.mark.parametrize("query, segment, subject, sources", [
@@ -32,9 +32,10 @@ def test_parse_intent(query, segment, subject, sources):
     assert intent.query == query
 
 
-def test_calibration_rewards_margin_not_relevance_alone():
-    assert calibrate(0.5, 0.5) == AD_BASE  # as related as the background: below the default threshold 0.5
-    assert calibrate(0.5, 0.5 - AD_MARGIN_SCALE) == pytest.approx(AD_BASE + 0.25)
-    assert calibrate(0.9, 0.1) == 1.0
-    assert calibrate(AD_RELEVANCE_FLOOR - 0.01, -1.0) == 0.0  # unrelated, however far above the background
-    assert calibrate(0.3, 0.6) == 0.0
+def test_calibration_scores_the_subjects_rank_among_ad_categories():
+    assert calibrate(0, 0.6) == 1.0
+    assert calibrate(AD_PASS_RANK, 0.4) == 0.55  # just above the default threshold
+    assert calibrate(AD_PASS_RANK + 1, 0.4) == 0.45
+    assert calibrate(AD_PASS_RANK - 2, 0.4) == pytest.approx(0.55 + 2 * AD_RANK_STEP)
+    assert calibrate(0, AD_RELEVANCE_FLOOR - 0.01) == 0.0  # unrelated words, however it ranks
+    assert calibrate(40, 0.5) == 0.0

@@ -276,7 +276,7 @@ def test_merge_joins_nearby_spans_of_one_stream():
 WRITER = """
 import sys, time
 data = open(sys.argv[1], "rb").read()
-step, pause = 188 * 20, float(sys.argv[3])
+step, pause = 188 * 4, float(sys.argv[3])
 with open(sys.argv[2], "wb") as out:
     for at in range(0, len(data), step):
         out.write(data[at:at + step])
@@ -287,7 +287,7 @@ with open(sys.argv[2], "wb") as out:
 
 @pytest.fixture
 def recording(tmp_path):
-    """``recording(seconds, pause)``: a TS file being written (188*20 bytes each ``pause``) while the test runs."""
+    """``recording(seconds, pause)``: a TS file being written (188*4 bytes each ``pause``) while the test runs."""
     procs = []
 
     def start(seconds: float, pause: float) -> Path:
@@ -307,7 +307,7 @@ def recording(tmp_path):
 
 
 def test_growing_recording_is_read_up_to_where_it_has_got(recording, run_vidq, tmp_path):
-    path = recording(30.0, 0.05)  # about 11 s of writing
+    path = recording(30.0, 0.01)  # about 11 s of writing
     probed = run_vidq("probe", path, "--json", timeout=60)
     framed = run_vidq("frames", path, "--frames", "10", "-o", tmp_path / "out", "--json", timeout=60)
     for r in (probed, framed):
@@ -322,7 +322,7 @@ def test_growing_recording_is_read_up_to_where_it_has_got(recording, run_vidq, t
 
 @pytest.mark.slow
 def test_growing_recording_through_a_job(recording, run_vidq):
-    path = recording(120.0, 0.05)  # about 45 s of writing
+    path = recording(120.0, 0.01)  # about 45 s of writing
     r = run_vidq("ads", path, "--model", "lite", "--json", timeout=900)
     assert r.exit_code == 0 and "Traceback" not in r.stderr, r.stderr
     meta = json.loads(r.stdout)["meta"]

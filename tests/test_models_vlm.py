@@ -5,6 +5,7 @@ on frames decoded from a generated video, loaded from a local folder with offlin
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -19,7 +20,12 @@ from vidq.media.types import FrameBatch
 from vidq.models.base import GenerateOptions, VideoInput
 from vidq.models.registry import load_backend
 from vidq.models.vlm import kvprefill, layout
-from vidq.models.vlm.engine import TransformersBackend
+from vidq.models.vlm.engine import (
+    Choice,
+    TransformersBackend,
+    keep_positions,
+    merge_bins,
+)
 from vidq.testing.tiny_models import FAMILIES, tiny_model_dir
 
 STRATEGIES = ("none", "progressive", "slowfast", "prompt", "kv")
@@ -110,6 +116,29 @@ def test_subtitles_reach_the_prompt(backends, decoded):
     # every word lands in exactly one frame: each numbered line appears once
     for i in (1, 2, 4, 5, 7, 8, 10, 11):
         assert text.count(f"the speaker says cat {i}\n") == 1
+
+
+def test_merge_bins_gives_dropped_words_to_the_next_kept_frame():
+    bins = ["a", "b c", "", "d", "e", "f"]
+    assert merge_bins(bins, {1, 3}) == ["a b c", "d e f"]  # the tail goes to the last kept frame
+    assert merge_bins(bins, [5, 0, 2]) == ["a", "b c", "d e f"]  # any order, answered ascending
+    assert merge_bins(bins, range(6)) == bins  # nothing dropped: unchanged
+    assert merge_bins(bins, {0}) == ["a b c d e f"]
+    assert merge_bins(["a", "b"], {1, 3}) == ["a b", ""]  # a kept position past the bins has no words
+    assert merge_bins([], {0, 1}) == ["", ""] and merge_bins(bins, []) == []
+
+
+def test_thinned_frames_keep_every_word(backends, decoded, monkeypatch):
+    backend = backends["smolvlm"]
+    monkeypatch.setattr(TransformersBackend, "choose", lambda self, frames, options: Choice("none", None, 4, "test: 4"))
+    prepared = backend.prepare(video_input(decoded, True), "Q?", GenerateOptions(compress="none"))
+    assert prepared.meta["frames"] == 4 and keep_positions(N_FRAMES, 4) == {0, 4, 7, 11}
+    text = backend.adapter.tokenizer.decode(prepared.payload.packed.ids[~prepared.payload.packed.visual_mask])
+    # frame 4 carries the words of 1, 2 (dropped) and its own; 7 those of 5, 6, 7; 11 those of 8..11
+    for i in (1, 2, 4, 5, 7, 8, 10, 11):
+        assert len(re.findall(rf"the speaker says cat {i}(?!\d)", text)) == 1
+    assert "the speaker says cat 2 the speaker says cat 4\n" in text
+    assert "the speaker says cat 10 the speaker says cat 11\n" in text
 
 
 def test_text_only_prompt(backends):

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 
 from vidq import __version__
-from vidq.analysis.evidence import EvidenceIndex
+from vidq.analysis.evidence import EvidenceIndex, screen_units
 from vidq.analysis.picture import PictureOptions, picture_pass
 from vidq.analysis.segments import label_segments
-from vidq.analysis.sound import sound_track
+from vidq.analysis.sound import LoudnessTap, sound_track
 from vidq.analysis.timeline import (
     TIMELINE_STAGE,
     TIMELINE_VERSION,
@@ -160,18 +160,22 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         try:
             pictures["result"] = picture_pass(path, info, span, options.pictures, store=store, file_key=key,
                                               progress=picture_progress)
+            if options.embeddings:  # the screen lines are known now: embed them while ASR still runs
+                screen = screen_units(pictures["result"].screen)
+                pictures["vectors"] = _embed(screen, store, key)
         except BaseException as e:  # handed to the main thread, which re-raises it
             pictures["error"] = e
         finally:
             pictures["seconds"] = time.perf_counter() - t0
 
+    heard = LoudnessTap()  # the sound is measured from the audio ASR decodes anyway
     worker = threading.Thread(target=run_pictures, name="vidq-pictures", daemon=True)
     worker.start()
     try:
         with clock.stage("transcribe"):
             # the span as given (None: the whole file), so `vidq transcribe` and jobs share one cache entry
             transcript = get_transcript(path, options=options.speech(), info=info, store=store,
-                                        start=options.start, end=options.end, progress=report)
+                                        start=options.start, end=options.end, progress=report, audio_tap=heard)
     except BaseException:
         stop.set()
         worker.join()
@@ -182,12 +186,12 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
     if "error" in pictures:
         raise pictures["error"]
     pic = pictures["result"]
-    heard: list[Damage] = []  # audio the sound pass could not decode
+    lost = list(heard.damaged)  # audio that could not be decoded
     with clock.stage("sound"):
-        track = sound_track(path, info, span, store=store, file_key=key, damaged=heard)
+        track = sound_track(path, info, span, store=store, file_key=key, tapped=heard.track(), damaged=lost)
     with clock.stage("embed"):
         units = build_units(transcript, pic.screen)
-        vectors = _vectors(units, options, store, key)
+        vectors = _vectors(units, options, store, key, pictures.get("vectors"))
     with clock.stage("segments"):
         segments = label_segments(pic.signals, track, transcript, [u for u in units if u.source == "screen"], span)
     meta = {
@@ -196,7 +200,7 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
                        "segments": len(transcript.segments)},
         "units": len(units), "embeddings": _embed_label() if options.embeddings else None,
         "timings": {k: round(v, 3) for k, v in clock.seconds.items()},
-        **_media_notes(path, info, pic.meta.get("damaged", []), heard),
+        **_media_notes(path, info, pic.meta.get("damaged", []), lost),
     }
     return Timeline(path, key, info, span, transcript, pic.signals, pic.screen, track, units, vectors, segments,
                     pic.thumbs, meta)
@@ -230,13 +234,45 @@ def _embed_label() -> str:
     return MODEL_LABEL
 
 
-def _vectors(units, options: AnalysisOptions, store: Store | None, key: str | None) -> np.ndarray:
-    if not options.embeddings or not units:
-        return np.zeros((len(units), 0), np.float32)
+def _embed(units, store: Store | None, key: str | None) -> dict[str, np.ndarray] | None:
+    """``{text: vector}`` of ``units`` (cached by their texts); None without a sentence encoder."""
+    if not units:
+        return {}
     try:
         index = EvidenceIndex.build(units, store=store, file_key=key)
     except ImportError as e:  # the offline extra (MiniLM) is missing: lexical retrieval still works
         log.info("sentence vectors unavailable (%s); retrieval is lexical only", e)
-        return np.zeros((len(units), 0), np.float32)
+        return None
     assert index.vectors is not None
-    return index.vectors
+    return {u.text: v for u, v in zip(units, index.vectors)}
+
+
+def _vectors(units, options: AnalysisOptions, store: Store | None, key: str | None,
+             known: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Unit vectors: sentences and screen lines are embedded (``known`` ones, embedded already,
+    are reused); an 8-word window takes the vector of the sentence it overlaps most (windows are
+    for word-level lexical matches; embedding them too would double the stage for little)."""
+    if not options.embeddings or not units:
+        return np.zeros((len(units), 0), np.float32)
+    known = dict(known or {})
+    own = [i for i, u in enumerate(units) if u.kind != "window"]
+    fresh = _embed([units[i] for i in own if units[i].text not in known], store, key)
+    if fresh is None:
+        return np.zeros((len(units), 0), np.float32)
+    known.update(fresh)
+    dim = next((v.shape[0] for v in known.values()), 0)
+    if dim == 0:
+        return np.zeros((len(units), 0), np.float32)
+    out = np.zeros((len(units), dim), np.float32)
+    for i in own:
+        out[i] = known[units[i].text]
+    sentences = [i for i in own if units[i].source == "speech"]
+    starts = np.array([units[i].start for i in sentences])
+    for w in (i for i, u in enumerate(units) if u.kind == "window"):
+        u = units[w]
+        near = sentences[max(0, int(np.searchsorted(starts, u.start, side="right")) - 2):
+                         int(np.searchsorted(starts, u.end, side="right"))]
+        best = max(near, key=lambda i: min(units[i].end, u.end) - max(units[i].start, u.start), default=None)
+        if best is not None:
+            out[w] = out[best]
+    return out

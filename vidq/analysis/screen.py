@@ -41,7 +41,7 @@ from vidq.models.lite.ocr import (
 
 log = logging.getLogger("vidq.analysis")
 
-OCR_EVERY = 3.0  # seconds between frames OCR reads (text that stays this long is always read)
+OCR_EVERY = 4.0  # seconds between frames OCR reads (text that stays this long is always read)
 OCR_MIN_GAP = 1.0  # seconds: after a picture change, a frame is read this soon after the last read
 REGION_THRESHOLD = 12.0  # mean grey difference (0..255) of a line's region thumbnail for it to still show the line
 MAX_GAP_READS = 1  # a line missing from this many consecutive reads (but seen again) keeps one span

@@ -69,6 +69,7 @@ PRIOR_CENTER = 2.5  # points at which the prior confidence is 0.5
 THRESHOLD = 0.5  # confidence at which a block is an ad
 SPONSOR_GAP = 4.0  # seconds: sentences of one sponsor read are at most this far apart
 SPONSOR_MIN_CUES = 2  # cue kinds a sponsor read must carry
+CALL_TO_ACTION = frozenset({"url", "code", "offer"})  # two of these in one sentence open a read
 REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are generic (signals.repeated_segments)
 
 WEIGHTS = {  # points each feature adds to a block's score
@@ -81,6 +82,7 @@ WEIGHTS = {  # points each feature adds to a block's score
     "text_cue": 0.6,  # per kind of ad cue in its speech or on-screen text (at most 3 kinds)
 }
 LOUDER_DB = 4.0  # dB above the programme's median that counts as louder
+CUE_COVERAGE = 0.25  # share of a block that cue-bearing speech or on-screen text must cover for its cues to count
 
 CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen text (lower-cased)
     "price": re.compile(r"\$\s?\d|\b\d+\.\d\d\b|\b\d+ (?:dollars|euros|pounds|bucks)\b|\bonly \d|"
@@ -358,7 +360,7 @@ def fired_features(f: dict[str, Any], stats: FileStats) -> tuple[str, ...]:
         "fast_cuts": f["cuts_per_minute"] >= max(CUT_RATE_MIN, 2 * stats.median_cut_rate),
         "repeated": f["repeated"] >= 0.5,
         "separated": bool(f["separated"]),
-        "text_cue": bool(f["cues"]),
+        "text_cue": bool(f["cues"]) and f.get("cue_coverage", 1.0) >= CUE_COVERAGE,
     }
     return tuple(k for k in WEIGHTS if tests[k])
 
@@ -445,6 +447,23 @@ def merge_breaks(blocks: Sequence[Block], seps: Sequence[Separator], stats: File
     return merged
 
 
+def cue_coverage(units: Sequence[Unit], start: float, end: float) -> float:
+    """Share of ``[start, end]`` covered by speech or on-screen text that carries an ad cue.
+
+    An ad says and shows its price, address and offer most of the time it is on; a sponsor
+    read or a quoted price inside ten minutes of programme covers a sliver of it.
+    """
+    spans = sorted((max(start, u.start), min(end, u.end)) for u in units
+                   if u.start < end and start < u.end and text_cues(u.text))
+    covered, cursor = 0.0, start
+    for a, b in spans:
+        a = max(a, cursor)
+        if b > a:
+            covered += b - a
+            cursor = b
+    return round(covered / max(end - start, 1e-6), 3)
+
+
 def _text_in(units: Sequence[Unit], start: float, end: float) -> str:
     """Speech units whose middle lies in the span, and screen units that overlap it."""
     return " ".join(u.text for u in units
@@ -467,6 +486,7 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     for s, e in spans:
         text = _text_in(units, s, e)
         f = block_features(s, e, pic, track, stats, merged, repeats, text)
+        f["cue_coverage"] = cue_coverage(units, s, e)
         points, why = score_block(f, stats)
         prior = round(prior_confidence(points), 3)
         blocks.append(Block(s, e, f, round(points, 3), prior, prior, why, text))
@@ -477,7 +497,15 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
 
 # -- sponsor reads ----------------------------------------------------------------------------
 def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, float]] = ()) -> list[AdSegment]:
-    """Sponsor reads in the speech (see the module docstring), outside ``exclude`` intervals."""
+    """Sponsor reads in the speech (see the module docstring), outside ``exclude`` intervals.
+
+    A read starts at a sentence with a sponsor cue ("sponsored by X", "brought to you by X"),
+    or at a call to action carrying at least two of an address, a promo code and an offer
+    ("go to x.com and use code Y for 60% off": speech recognition may garble "sponsored")
+    together with the sentences just before it that name the same brand.  It runs on
+    through sentences with cues or the sponsor's name, and counts with ``SPONSOR_MIN_CUES``
+    kinds of cue.
+    """
     sentences = [u for u in speech_units(transcript, windows=False)
                  if not any(s <= u.mid <= e for s, e in exclude)]
     out: list[AdSegment] = []
@@ -485,12 +513,22 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
     while i < len(sentences):
         u = sentences[i]
         low = u.text.lower()
-        if "sponsor" not in text_cues(low):
+        cues = set(text_cues(low))
+        if "sponsor" in cues:
+            names, first = _sponsor_names(low), i
+        elif len(cues & CALL_TO_ACTION) >= 2:
+            names = _brand_of(low)
+            first = i
+            while (first > 0 and u.start - sentences[first - 1].end <= SPONSOR_GAP * (i - first + 1)
+                   and _names_in(names, sentences[first - 1].text.lower())
+                   and sentences[first - 1].start >= (out[-1].end if out else -1.0)):
+                first -= 1
+        else:
             i += 1
             continue
-        names = _sponsor_names(low)
-        run = [u]
-        cues = set(text_cues(low))
+        run = sentences[first:i + 1]
+        for v in run:
+            cues |= set(text_cues(v.text))
         j = i + 1
         while j < len(sentences) and sentences[j].start - run[-1].end <= SPONSOR_GAP:
             nxt = sentences[j].text.lower()
@@ -508,9 +546,24 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
             confidence = round(min(0.95, 0.45 + 0.15 * len(kinds) + 0.05 * (len(run) - 1)), 3)
             out.append(AdSegment(run[0].start, run[-1].end, "sponsor", confidence,
                                  "sponsor read: " + ", ".join(kinds) + f' — "{_clip(run[0].text)}"',
-                                 blocks=0, cues=kinds, text=" ".join(u.text for u in run)))
+                                 blocks=0, cues=kinds, text=" ".join(v.text for v in run)))
         i = j
     return out
+
+
+_URL_BRAND = re.compile(r"((?:[a-z0-9-]+ ){0,2}[a-z0-9-]+)\s?(?:\.|dot )(?:com|net|org|io|tv|co)\b")
+
+
+def _brand_of(low: str) -> list[str]:
+    """Distinctive words of the brand in a sentence's web address ("right path.com" -> ["right", "path"])."""
+    m = _URL_BRAND.search(low)
+    if not m:
+        return []
+    words = [w for w in re.findall(r"[a-z0-9]+", m.group(1)) if len(w) >= 4 and w not in _NOT_BRAND]
+    return words[-2:]
+
+
+_NOT_BRAND = frozenset({"visit", "head", "over", "today", "online", "just", "check", "out", "www", "http", "https"})
 
 
 def _names_in(names: Sequence[str], low: str) -> bool:

@@ -22,11 +22,44 @@ AUDIO_CHUNK = 30.0  # seconds of audio per decoded chunk (a multiple of LOUDNESS
 SAMPLE_RATE = 16000  # Hz
 
 
+class LoudnessTap:
+    """Measures loudness chunk by chunk while another stage (ASR) decodes the audio."""
+
+    def __init__(self) -> None:
+        self.damaged: list[Damage] = []  # spans the decoder could not read (filled with silence)
+        self.parts: list[signals.Loudness] = []
+        self.buffer = np.zeros(0, np.float32)  # samples not yet in a whole window
+        self.start: float | None = None  # seconds of the first buffered sample
+
+    def __call__(self, chunk) -> None:
+        self.damaged += chunk.damaged
+        if not chunk.samples.size:  # ASR decodes at SAMPLE_RATE, mono, contiguous chunks
+            return
+        if self.start is None:
+            self.start = float(chunk.start)
+        self.buffer = np.concatenate([self.buffer, chunk.samples.astype(np.float32, copy=False)])
+        win = round(LOUDNESS_WINDOW * SAMPLE_RATE)
+        whole = (self.buffer.size // win) * win
+        if whole:
+            self.parts.append(signals.loudness(self.buffer[:whole], SAMPLE_RATE, window=LOUDNESS_WINDOW,
+                                               start=self.start))
+            self.buffer = self.buffer[whole:]
+            self.start += whole / SAMPLE_RATE
+
+    def track(self) -> signals.Loudness | None:
+        """The track measured so far (None when no audio went by)."""
+        return signals.concat_loudness(self.parts) if self.parts else None
+
+
 def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, float], *, store: Store | None = None,
-                file_key: str | None = None, damaged: list[Damage] | None = None) -> signals.Loudness | None:
+                file_key: str | None = None, tapped: signals.Loudness | None = None,
+                damaged: list[Damage] | None = None) -> signals.Loudness | None:
     """RMS loudness of the audio over ``span``, per ``LOUDNESS_WINDOW``; None without audio.
 
-    ``damaged``, when given, receives the spans of audio that could not be decoded (filled with silence).
+    ``tapped``: the track a :class:`LoudnessTap` measured during ASR's decode of the same
+    audio; used (and cached) instead of decoding the audio again.  ``damaged``: the audio
+    spans known to be undecodable (the tap's); what decoding here finds, or the cache
+    remembers, is added to it, and it is cached with the track.
     """
     from vidq.media.audio import iter_audio
 
@@ -38,16 +71,21 @@ def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, flo
         if damaged is not None:
             damaged += [Damage(float(a), float(b), "audio", "undecodable") for a, b in hit.get("damaged", [])]
         return signals.Loudness(float(hit["start"]), float(hit["hop"]), float(hit["window"]), hit["db"], "rms")
-    parts, found = [], []
-    for c in iter_audio(path, sample_rate=SAMPLE_RATE, start=span[0], end=span[1], chunk_seconds=AUDIO_CHUNK, info=info):
-        found += c.damaged
-        if c.samples.size:
-            parts.append(signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start))
-    if damaged is not None:
-        damaged += found
-    if not parts:
-        return None
-    track = signals.concat_loudness(parts)
+    found = list(damaged or [])
+    if tapped is not None:
+        track = tapped
+    else:
+        parts = []
+        for c in iter_audio(path, sample_rate=SAMPLE_RATE, start=span[0], end=span[1], chunk_seconds=AUDIO_CHUNK,
+                            info=info):
+            found += c.damaged
+            if c.samples.size:
+                parts.append(signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start))
+        if damaged is not None:
+            damaged[:] = found
+        if not parts:
+            return None
+        track = signals.concat_loudness(parts)
     if store is not None and file_key:
         store.put_arrays(file_key, LOUDNESS_STAGE, params, {
             "start": np.array(track.start), "hop": np.array(track.hop), "window": np.array(track.window),

@@ -100,8 +100,13 @@ def get_transcript(
     start: float | None = None,
     end: float | None = None,
     progress: ProgressFn | None = None,
+    audio_tap: Callable[[Any], None] | None = None,
 ) -> Transcript:
     """The transcript of ``path`` (or of ``[start, end]`` seconds of it).
+
+    ``audio_tap``, when ASR runs, sees every decoded 16 kHz mono ``AudioChunk`` as it is
+    transcribed, so a caller can measure the sound in the same audio pass (it is not called
+    when the transcript comes from the cache or from subtitles).
 
     Sources, by ``options.subtitles``: ``none`` -> empty; a path -> that file; ``auto`` ->
     a sidecar file, else an embedded text subtitle stream, else ASR; ``asr`` -> ASR.  A
@@ -160,7 +165,7 @@ def get_transcript(
             raise MediaError(f"{p}: has no audio stream and no text subtitles: nothing to transcribe{hint}")
         log.info("%s has no audio stream: no speech text (empty transcript)", p.name)
         return _empty()
-    return _asr(p, seen, options, store, start, end, progress)
+    return _asr(p, seen, options, store, start, end, progress, audio_tap)
 
 
 def _embedded(p: Path, index: int, seen: StreamsSeen, options: SpeechOptions, store: Store | None) -> Transcript:
@@ -184,6 +189,12 @@ def _memo_transcript(store: Store | None, key: str | None, params: dict[str, Any
     return store.memo(key, TRANSCRIPT_STAGE, params, compute, dump=transcript_to_dict, load=transcript_from_dict)
 
 
+def _tapped(chunks, tap: Callable[[Any], None]):
+    for chunk in chunks:
+        tap(chunk)
+        yield chunk
+
+
 def asr_params(options: SpeechOptions, identity: str, start: float | None, end: float | None) -> dict[str, Any]:
     """The cache parameters of an ASR transcript: everything that changes its text or times."""
     return {
@@ -195,7 +206,7 @@ def asr_params(options: SpeechOptions, identity: str, start: float | None, end: 
 
 
 def _asr(p: Path, seen: StreamsSeen, options: SpeechOptions, store: Store | None, start: float | None,
-         end: float | None, progress: ProgressFn | None) -> Transcript:
+         end: float | None, progress: ProgressFn | None, audio_tap: Callable[[Any], None] | None = None) -> Transcript:
     from vidq.speech.models import resolve_model
 
     resolved = resolve_model(options.engine, options.model, offline=options.offline)
@@ -227,6 +238,8 @@ def _asr(p: Path, seen: StreamsSeen, options: SpeechOptions, store: Store | None
 
             check = EnglishCheck(p.name, resolved.label, device=options.device, threads=options.threads)
         chunks = iter_audio(p, sample_rate=SAMPLE_RATE, start=start, end=end, stream_index=seen.audio[0])
+        if audio_tap is not None:
+            chunks = _tapped(chunks, audio_tap)
         span_end = end if end is not None else seen.duration
         segments, language = transcribe_chunks(chunks, engine, language=options.language,
                                                window_seconds=options.window_seconds,

@@ -10,13 +10,15 @@ talk about X" speech only, "the sign that says X" or "when X appears on screen" 
 text only.  :func:`parse_intent` maps those phrasings to the timeline's segment kinds and
 evidence sources; anything else is a plain search for the words and their meaning.
 
-Segment hits are ranked by meaning *within* the segments of that kind: each spot's
-relevance is the best cosine similarity between the subject and the spot's own text
-(speech and on-screen lines), or 1 when the spot's text contains every subject word.  The
-score is calibrated against the rest of the video, so an absent product fails the
-threshold however ad-like the spots are: it rises with the relevance's margin over the
-most related programme sentence and over the other spots, not with the relevance alone
-(:func:`calibrate`).
+Segment hits are ranked by meaning *within* the segments of that kind: a spot's relevance
+to the subject is the best cosine similarity between the subject and the spot's own text
+(speech and on-screen lines).  A cosine alone says little (a cereal ad is 0.35 from
+"perfume" and a bank ad 0.34 from "mortgage"), so the score asks a sharper question: among
+``AD_CATEGORIES``, a fixed list of everyday advertised categories, how many are closer to
+this spot than the subject is?  The subject of the right ad ranks among the first few
+(:func:`calibrate`); an absent product ranks behind the spot's own category and fails the
+threshold, however ad-like the spot is.  A spot whose text holds every subject word ranks
+first.
 
 Shared by ``find`` and the library's search; not a job.  Knows nothing about Typer.
 """
@@ -50,10 +52,21 @@ _ON_SCREEN = re.compile(r"^(?:when|where)?\s*(?P<x>.+?)\s+(?:appears|is\s+shown|
                         r"is\s+displayed|comes\s+up)(?:\s+on(?:\s+the)?\s+screen)?$|^(?P<y>.+?)\s+on(?:\s+the)?\s+screen$",
                         re.I)
 
-AD_RELEVANCE_FLOOR = 0.2  # cosine below which a spot is unrelated to the subject, whatever the margins
-AD_MARGIN_SCALE = 0.12  # margin (cosine) over the background that takes a spot from 0.5 to 0.75
-AD_BASE = 0.35  # score of a spot exactly as related as the background
-LEXICAL_RELEVANCE = 0.9  # relevance of a spot whose text holds every subject word
+AD_CATEGORIES = (  # what ads sell, to rank a subject against (everyday categories, not tuned to any file)
+    "soda", "beer", "wine", "coffee", "tea", "energy drink", "bottled water", "juice", "snacks", "candy",
+    "chocolate", "cereal", "fast food", "pizza", "burgers", "restaurant", "groceries", "supermarket", "car", "truck",
+    "motorcycle", "car insurance", "life insurance", "health insurance", "bank", "credit card", "loan", "mortgage",
+    "investing", "phone", "mobile phone plan", "internet service", "streaming service", "video game", "laptop",
+    "television", "headphones", "camera", "shoes", "clothing", "jewelry", "watch", "perfume", "cosmetics", "shampoo",
+    "toothpaste", "laundry detergent", "cleaning products", "furniture", "mattress", "home improvement", "lawn mower",
+    "pet food", "toys", "medicine", "pharmacy", "vitamins", "fitness", "gym", "airline", "hotel", "travel", "cruise",
+    "real estate", "lawyer", "charity", "politics", "movie", "concert", "newspaper", "dating app", "education",
+    "software", "vpn", "web hosting", "delivery service", "ride sharing", "solar panels", "electricity", "gasoline",
+)
+SYNONYM = 0.9  # a category this close to the subject (cosine) is the subject itself, not a competitor
+AD_RELEVANCE_FLOOR = 0.2  # cosine below which a spot is unrelated to the subject, whatever its rank
+AD_PASS_RANK = 5  # the subject may rank behind this many categories and still pass (score 0.55) ...
+AD_RANK_STEP = 0.1  # ... each place further back (or ahead) lowers (raises) the score by this
 
 
 @dataclass(frozen=True)
@@ -126,28 +139,26 @@ class SegmentHit:
     end: float  # seconds
     score: float  # 0..1, calibrated (see calibrate)
     relevance: float  # how related the segment's own text is to the subject (cosine, or LEXICAL_RELEVANCE)
+    rank: int  # ad categories closer to the segment's words than the subject is (0: none)
     kind: str  # "ad" (a spot), "break", "sponsor"
     text: str  # the segment's text (what it says and shows)
     reason: str  # one line
     source: str  # "speech" or "screen": where the best evidence came from
 
 
-def calibrate(relevance: float, background: float) -> float:
-    """A 0..1 score from a segment's relevance and the background it must stand out from.
+def calibrate(rank: int, relevance: float) -> float:
+    """A 0..1 score from how many categories beat the subject for this spot (``rank``).
 
-    ``background`` is the relevance of the best competitor (the most related programme
-    sentence, or the best other spot when that is higher).  Exactly as related as the
-    background scores ``AD_BASE``; every ``AD_MARGIN_SCALE`` of margin adds a quarter;
-    below ``AD_RELEVANCE_FLOOR`` nothing passes.
+    Rank ``AD_PASS_RANK`` scores 0.55 (just above the default threshold 0.5), each place
+    ahead adds ``AD_RANK_STEP``, each place behind takes it off; below
+    ``AD_RELEVANCE_FLOOR`` cosine nothing passes.
 
-    >>> round(calibrate(0.5, 0.2), 3)
-    0.975
-    >>> calibrate(0.15, 0.0)
-    0.0
+    >>> calibrate(0, 0.6), calibrate(5, 0.4), calibrate(6, 0.4), calibrate(0, 0.1)
+    (1.0, 0.55, 0.45, 0.0)
     """
     if relevance < AD_RELEVANCE_FLOOR:
         return 0.0
-    return float(min(1.0, max(0.0, AD_BASE + 0.25 * (relevance - background) / AD_MARGIN_SCALE)))
+    return float(round(min(1.0, max(0.0, 0.5 + AD_RANK_STEP * (AD_PASS_RANK + 0.5 - rank))), 4))
 
 
 def _spot_rows(tl: Timeline, start: float, end: float) -> list[int]:
@@ -155,23 +166,21 @@ def _spot_rows(tl: Timeline, start: float, end: float) -> list[int]:
             if ((start <= u.mid <= end) if u.source == "speech" else (u.start < end and start < u.end))]
 
 
-def _relevance(tl: Timeline, rows: list[int], cos: np.ndarray, subject_terms: set[str]) -> tuple[float, int | None]:
-    """Best relevance among ``rows`` (cosine, or LEXICAL_RELEVANCE when a unit holds every subject word)."""
-    best, at = 0.0, None
-    for r in rows:
-        value = float(cos[r]) if cos.size else 0.0
-        if subject_terms and subject_terms <= set(tokens(tl.units[r].text)):
-            value = max(value, LEXICAL_RELEVANCE)
-        if value > best:
-            best, at = value, r
-    return best, at
+def _category_vectors(encoder) -> np.ndarray:
+    global _CATEGORY_VECTORS
+    if _CATEGORY_VECTORS is None:
+        _CATEGORY_VECTORS = np.asarray(encoder.encode(list(AD_CATEGORIES)), np.float32)
+    return _CATEGORY_VECTORS
+
+
+_CATEGORY_VECTORS: np.ndarray | None = None  # AD_CATEGORIES embedded, once per process
 
 
 def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
     """Spots, breaks or sponsor reads answering ``intent``, best first (see the module docstring)."""
     segs = tl.segments
     if intent.segment == "break":
-        return [SegmentHit(b.start, b.end, b.confidence, b.confidence, "break", " ".join(s.text for s in b.spots),
+        return [SegmentHit(b.start, b.end, b.confidence, b.confidence, 0, "break", " ".join(s.text for s in b.spots),
                            f"ad break: {b.reason}", "speech") for b in segs.breaks]
     if intent.segment == "sponsor":
         pool: list[tuple[float, float, str, str]] = [(a.start, a.end, a.text, a.reason) for a in segs.sponsors]
@@ -182,31 +191,42 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
     if not pool:
         return []
     if not intent.subject:  # "sponsor": every read, by confidence
-        return [SegmentHit(s, e, a.confidence, a.confidence, kind, text, why, "speech")
+        return [SegmentHit(s, e, a.confidence, a.confidence, 0, kind, text, why, "speech")
                 for (s, e, text, why), a in zip(pool, segs.sponsors)]
     index = tl.index()
-    cos = index.cosine(intent.subject) if index.vectors is not None else np.zeros(0)
     terms = set(tokens(intent.subject))
-    inserted = [(s, e) for s, e, _, _ in pool] + [(b.start, b.end) for b in segs.breaks + segs.sponsors]
-    programme = [i for i, u in enumerate(tl.units) if not any(s - 1.0 <= u.mid <= e + 1.0 for s, e in inserted)]
-    rel = [_relevance(tl, _spot_rows(tl, s, e), cos, terms) for s, e, _, _ in pool]
-    back_prog, _ = _relevance(tl, programme, cos, terms)
+    if index.vectors is None or index.encoder is None:  # no sentence vectors: the subject's words decide
+        return sorted((_lexical_hit(tl, intent, kind, p, terms) for p in pool), key=lambda h: (-h.score, h.start))
+    q = np.asarray(index.encoder.encode([intent.subject]), np.float32).reshape(-1)
+    cats = _category_vectors(index.encoder)
+    rivals = cats[cats @ q < SYNONYM]  # the subject's own synonyms are not its competitors
     out: list[SegmentHit] = []
-    for k, ((s, e, text, why), (r, at)) in enumerate(zip(pool, rel)):
-        others = [rel[j][0] for j in range(len(pool)) if j != k and not _same_text(pool[j][2], text)]
-        back = max([back_prog, *others])
-        score = calibrate(r, back)
-        source = tl.units[at].source if at is not None else "speech"
-        next_best = f"; next best {'spot' if others and max(others) >= back_prog else 'programme text'} {back:.2f}"
-        reason = f'{why}: closest in meaning to "{intent.subject}" ({r:.2f}{next_best})'
-        out.append(SegmentHit(s, e, round(score, 4), round(r, 4), kind, text, reason, source))
-    return sorted(out, key=lambda h: (-h.score, -h.relevance, h.start))
+    for s, e, text, why in pool:
+        rows = _spot_rows(tl, s, e)
+        if not rows:
+            continue
+        v = index.vectors[rows]  # (n, D)
+        sims = v @ q  # (n,)
+        best = int(np.argmax(sims))
+        rel = float(sims[best])
+        rank = int((np.max(v @ rivals.T, axis=0) > rel).sum()) if rivals.size else 0
+        if terms and any(terms <= set(tokens(tl.units[r].text)) for r in rows):
+            rank, rel = 0, max(rel, AD_RELEVANCE_FLOOR)  # the spot says the subject's words
+        score = calibrate(rank, rel)
+        place = "first" if rank == 0 else f"behind {rank}"
+        reason = (f'{why}: "{intent.subject}" is {place} of {len(rivals) + 1} ad categories for its words '
+                  f"(cosine {rel:.2f})")
+        out.append(SegmentHit(s, e, score, round(rel, 4), rank, kind, text, reason,
+                              tl.units[rows[best]].source))
+    return sorted(out, key=lambda h: (-h.score, h.rank, -h.relevance, h.start))
 
 
-def _same_text(a: str, b: str) -> bool:
-    """Two spots with the same words (one ad aired twice) do not compete with each other."""
-    ta, tb = set(tokens(a)), set(tokens(b))
-    return bool(ta) and len(ta & tb) >= 0.8 * min(len(ta), len(tb))
+def _lexical_hit(tl: Timeline, intent: Intent, kind: str, item: tuple[float, float, str, str],
+                 terms: set[str]) -> SegmentHit:
+    s, e, text, why = item
+    found = bool(terms) and terms <= set(tokens(text))
+    return SegmentHit(s, e, 1.0 if found else 0.0, 1.0 if found else 0.0, 0 if found else len(AD_CATEGORIES), kind,
+                      text, f"{why}: {'says' if found else 'does not say'} \"{intent.subject}\"", "speech")
 
 
 def _spot_reason(b: AdSegment, k: int, spot: Spot) -> str:

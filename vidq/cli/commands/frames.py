@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vidq.cli.commands.probe import warn_damage
+from vidq.cli.commands.probe import still_growing, warn_damage
 from vidq.cli.output import dump_json, resolve_format, time_fields
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
@@ -136,6 +136,7 @@ def register(app: typer.Typer) -> None:
                 _write_folder(batches, plan.times, out_dir, ext, quality, rows)
         target = str(sheet if sheet is not None else out_dir)
         log.info("wrote %d frames to %s", len(rows), target)
+        info = still_growing(info, file)
         warn_damage(info, found)
         damaged = merge([*info.damaged, *found])
         out = typer.get_text_stream("stdout")

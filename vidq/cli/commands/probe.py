@@ -39,6 +39,17 @@ def probe_json(info: VideoInfo) -> dict[str, Any]:
     return doc
 
 
+def still_growing(info: VideoInfo, path: Path) -> VideoInfo:
+    """``info`` marked partial when the file has grown since it was probed (a recording in progress)."""
+    from dataclasses import replace
+
+    try:
+        grown = path.stat().st_size != info.size_bytes
+    except OSError:
+        grown = False
+    return replace(info, partial=True) if grown and not info.partial else info
+
+
 def warn_damage(info: VideoInfo, found=()) -> None:
     """The one stderr warning about damage (the probe's and ``found`` while decoding), and the
     note that a file still being written was read only up to where it had got."""

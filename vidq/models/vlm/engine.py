@@ -4,7 +4,9 @@ Stages (each checked where it meets the next):
 
 1. **encode**: frames arrive streamed (``VideoInput.batches``), are re-batched into
    ``ENCODE_BATCH`` frames and run through the vision tower + projector (``Adapter.encode``)
-   into token grids ``[T, H, W, D]``; raw frames are dropped batch by batch.
+   into token grids ``[T, H, W, D]``; raw frames are dropped batch by batch.  When the
+   budget keeps only some frames (``keep_positions``), the subtitle words of a dropped
+   frame go to the next kept one (``merge_bins``): no word is lost or shown twice.
 2. **compress**: ``vidq.compress.compress`` on the grids (none | progressive | slowfast |
    prompt).  ``kv`` instead streams the grids straight into a windowed prefill that prunes
    the KV cache (``vidq.models.vlm.kvprefill``), so nothing grows with the frame count.
@@ -130,6 +132,27 @@ def keep_positions(total: int, keep: int) -> set[int]:
     return {round(i * (total - 1) / (keep - 1)) for i in range(keep)}
 
 
+def merge_bins(bins: Sequence[str], kept: Iterable[int]) -> list[str]:
+    """The subtitle bin of each kept plan position (ascending) once the others are dropped.
+
+    A kept frame takes the words of the dropped frames since the previous kept one, then
+    its own; words after the last kept frame go to the last kept frame.  So every word of
+    ``bins`` lands in exactly one returned bin, in order (empty bins add nothing; a kept
+    position past the end of ``bins`` has none of its own).
+
+    >>> merge_bins(["a", "b", "", "c", "d"], {1, 3})
+    ['a b', 'c d']
+    """
+    positions = sorted(set(kept))
+    merged: list[str] = []
+    start = 0
+    for n, pos in enumerate(positions):
+        end = len(bins) if n == len(positions) - 1 else pos + 1
+        merged.append(" ".join(s for s in bins[start:end] if s))
+        start = max(start, end)
+    return merged
+
+
 def peak_memory_bytes(device: str) -> int:
     """Peak device memory (CUDA) or peak resident set size of this process (CPU)."""
     if device.startswith("cuda"):
@@ -248,6 +271,10 @@ class TransformersBackend(Backend):
         times: list[float] = []
         subs: list[str] = []
         has_subs = video.subtitles is not None
+        words: dict[int, str] = {}  # plan position -> its bin, with the words of the dropped frames before it
+        if has_subs:
+            kept: Sequence[int] = sorted(keep) if keep is not None else range(len(video.times))
+            words = dict(zip(kept, merge_bins([str(s) for s in video.subtitles], kept)))
 
         def flush(final: bool) -> Iterator[tuple[np.ndarray, list[float], list[str] | None, int]]:
             nonlocal frames, times, subs
@@ -267,7 +294,7 @@ class TransformersBackend(Backend):
                     continue
                 frames.append(img)
                 times.append(float(pts))
-                subs.append(str(video.subtitles[i]) if has_subs and i < len(video.subtitles) else "")
+                subs.append(words.get(i, ""))
                 if len(frames) >= ENCODE_BATCH:
                     yield from flush(False)
         yield from flush(True)
