@@ -207,16 +207,19 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
             kinds = sorted({s.type for s in container.streams})
             held = f" (it holds only {', '.join(kinds)})" if kinds else ""
             raise MediaError(f"{p}: contains no audio or video stream{held}")
-        scan = _scan(container, [*v_src, *a_src], size, p) if index is None and v_src else None
+        # every packet is read once for files without an MP4 index; an audio-only capture only when its clock may jump
+        scan = _scan(container, [*v_src, *a_src], size, p) if index is None and (v_src or may_jump(container)) else None
         if scan is not None and p.stat().st_size > size:  # still being written: its last packets may be cut
             _drop_moving_end(scan, size, container.bit_rate, v_src)
         if scan is not None:  # a video stream without a single packet (a radio channel's idle PID) is no video
             v_src = [s for s in v_src if scan.packets[s.index].pts]
         best_src = max(v_src, key=lambda s: (s.codec_context.width * s.codec_context.height, -s.index), default=None)
         tmap = None
-        if scan is not None and best_src is not None and may_jump(container):
-            pk = scan.packets[best_src.index]
-            found = find_discontinuities(pk.pos, pk.dts, pk.pts, float(best_src.time_base), start)
+        clock_src = best_src if best_src is not None else next((s for s in a_src if scan and scan.packets[s.index].pts),
+                                                               None)
+        if scan is not None and clock_src is not None and may_jump(container):
+            pk = scan.packets[clock_src.index]
+            found = find_discontinuities(pk.pos, pk.dts, pk.pts, float(clock_src.time_base), start)
             tmap = TimeMap(found, start, size, 0.0) if found else None
         if tmap is not None:  # corrupt flags the splice itself caused (the data is whole) are no damage
             for pk in scan.packets.values():
@@ -271,7 +274,8 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
             damaged.append(Damage(round(cut[0] - start, 6), round(max(cut[1] - start, cut[0] - start), 6), "file",
                                   f"truncated: {size} of {cut[2]} bytes"))
         if scan is not None and scan.stopped:
-            damaged.append(Damage(round(scan.stopped_at, 6), round(max(duration, scan.stopped_at), 6), "file",
+            at = scan.stopped_at - start if tmap is None else tmap.to_file(scan.stopped_at, scan.stopped_pos)
+            damaged.append(Damage(round(at, 6), round(max(duration, at), 6), "file",
                                   f"unreadable from there on ({scan.stopped})"))
         fmt = container.format.name if container.format is not None else "unknown"
         bit_rate = int(container.bit_rate) if container.bit_rate else None
@@ -365,7 +369,8 @@ class _Packets:
 class _Scan:
     packets: dict[int, _Packets]  # stream index -> packets
     stopped: str | None = None  # why the scan ended before the end of the file
-    stopped_at: float = 0.0  # file seconds (raw clock) where it did
+    stopped_at: float = 0.0  # raw clock (seconds) of the last packet read before it did
+    stopped_pos: int = -1  # and its byte offset
 
 
 def _scan(container, streams: list, limit: int, p: Path) -> _Scan:
@@ -406,9 +411,9 @@ def _scan(container, streams: list, limit: int, p: Path) -> _Scan:
     except av.error.FFmpegError as e:
         if not seen:
             raise MediaError(f"{p}: corrupt or truncated ({_ffmpeg_reason(e)})") from e
-        out.stopped = f"{_ffmpeg_reason(e)} after byte {_last_pos(out)}"
+        out.stopped = f"{_ffmpeg_reason(e)} after byte {pos}"
         stream, stamp = last
-        out.stopped_at = float(stamp * stream.time_base) - (container.start_time or 0) / AV_TIME_BASE
+        out.stopped_at, out.stopped_pos = float(stamp * stream.time_base), pos
         log.debug("%s: demuxing stopped early: %s", p, out.stopped)
     return out
 
@@ -427,10 +432,6 @@ def _drop_moving_end(scan: _Scan, size: int, bit_rate: int | None, videos: list)
         keep = [q < cut for q in pk.pos]
         for name in ("pos", "dts", "pts", "key", "corrupt", "dur", "size"):
             setattr(pk, name, [x for x, k in zip(getattr(pk, name), keep) if k])
-
-
-def _last_pos(scan: _Scan) -> int:
-    return max([rec.pos[-1] for rec in scan.packets.values() if rec.pos] or [0])
 
 
 def _file_times(pk: _Packets, stream, start: float, tmap: TimeMap | None, only: list[bool] | None = None) -> np.ndarray:
