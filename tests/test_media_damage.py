@@ -197,6 +197,9 @@ def test_find_discontinuities_backwards_with_reordered_frames():
     # audio muxed across the boundary: raw time, not byte offset alone, says which part it belongs to
     assert tmap.part(4900, 8000 * TB) == 1 and tmap.part(5100, 35000 * TB) == 0
     assert tmap.seek_pos(0.0) == 0 and tmap.seek_pos(d.at + 0.1) < 5000  # lands early, never late
+    keyed = TimeMap((d,), 7200 * TB, 6000, 1.0, keyframes=[0.0, 0.2, d.at], keyframe_pos=[0, 564, 5000])
+    assert keyed.seek_pos(d.at + 0.1, back=0.0) == 5000 and keyed.seek_pos(0.25, back=0.0) == 564
+    assert keyed.seek_pos(d.at + 0.1, back=0.2) == 564  # the keyframe at or before 0.2 s earlier
 
 
 def test_forward_jumps_under_the_threshold_are_gaps_not_splices():

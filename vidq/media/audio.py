@@ -157,7 +157,7 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
         target = t0 - SEEK_MARGIN + origin  # a little early: estimated seeks (VBR MP3) may land late
         try:
             if tmap is not None:  # the demuxer's timestamp search assumes a clock that never jumps
-                container.seek(tmap.seek_pos(t0 - SEEK_MARGIN), unsupported_byte_offset=True)
+                container.seek(tmap.seek_pos(t0, back=SEEK_MARGIN), unsupported_byte_offset=True)
             else:
                 container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
         except av.error.FFmpegError as e:

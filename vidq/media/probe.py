@@ -139,6 +139,8 @@ def info_from_dict(data: dict[str, Any]) -> VideoInfo:
         d = dict(d)
         if d.get("keyframes") is not None:
             d["keyframes"] = tuple(float(x) for x in d["keyframes"])
+        if d.get("keyframe_pos") is not None:
+            d["keyframe_pos"] = tuple(int(x) for x in d["keyframe_pos"])
         return VideoStream(**d)
 
     return VideoInfo(
@@ -234,6 +236,8 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
                 pk = scan.packets[stream.index]
                 scanned = (_file_times(pk, stream, start, tmap), _file_times(pk, stream, start, tmap, pk.key))
             video, end = _video_stream(stream, start, track, scanned, p, measured=tmap is not None or cut is not None)
+            if tmap is not None:  # where the clock jumps, seeks go by byte offset: keep each keyframe's
+                video = replace(video, keyframe_pos=_keyframe_offsets(scan.packets[stream.index], stream, start, tmap))
             videos.append(video)
             if end is not None:
                 ends.append(end)
@@ -443,6 +447,15 @@ def _file_times(pk: _Packets, stream, start: float, tmap: TimeMap | None, only: 
         return np.sort(raw - start)
     pos = np.asarray(pk.pos, dtype=np.int64)[sel]
     return np.sort(np.array([tmap.to_file(float(r), int(q)) for r, q in zip(raw, pos)], dtype=np.float64))
+
+
+def _keyframe_offsets(pk: _Packets, stream, start: float, tmap: TimeMap) -> tuple[int, ...]:
+    """Byte offsets of a stream's keyframes, in the order of their (mapped, sorted) times."""
+    sel = np.asarray(pk.key, dtype=bool)
+    raw = np.asarray(pk.pts, dtype=np.float64)[sel] * float(stream.time_base)
+    pos = np.asarray(pk.pos, dtype=np.int64)[sel]
+    times = np.array([tmap.to_file(float(r), int(q)) for r, q in zip(raw, pos)], dtype=np.float64)
+    return tuple(int(x) for x in pos[np.argsort(times, kind="stable")])
 
 
 def _losses(times: np.ndarray, bad: np.ndarray, stream: str, *, regular: bool) -> list[Damage]:

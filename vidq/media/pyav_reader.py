@@ -161,7 +161,7 @@ class PyAVReader:
         else:
             try:
                 if self.map is not None:  # the demuxer's timestamp search assumes a clock that never jumps
-                    self.container.seek(self.map.seek_pos(self.secs(tick)), unsupported_byte_offset=True)
+                    self.container.seek(self.map.seek_pos(self.secs(tick), back=0.0), unsupported_byte_offset=True)
                 else:
                     self.container.seek(int(tick), stream=self.stream, backward=True, any_frame=False)
             except self._av.error.FFmpegError:

@@ -22,8 +22,8 @@ its data is whole; :meth:`TimeMap.at_splice` tells such flags apart.  The decode
 (:mod:`vidq.media.pyav_reader`) and audio extraction (:mod:`vidq.media.audio`) rewrite
 packet timestamps through the same map before decoding, so video frames, audio samples,
 and everything built on them share one monotonic timeline.  Seeks in such files go by byte
-offset (:meth:`TimeMap.seek_pos`), since the demuxer's own timestamp search assumes a
-monotonic clock.
+offset (:meth:`TimeMap.seek_pos`: the keyframe's own offset, which probe keeps for such
+files), since the demuxer's own timestamp search assumes a monotonic clock.
 
 Knows nothing about decoding; plain arithmetic on timestamps and byte offsets.
 """
@@ -113,8 +113,11 @@ class _Part:
 class TimeMap:
     """Raw stream clock -> file time for a file with discontinuities (see the module docstring)."""
 
-    def __init__(self, discontinuities: Sequence[Discontinuity], start: float, size: int, duration: float):
+    def __init__(self, discontinuities: Sequence[Discontinuity], start: float, size: int, duration: float,
+                 keyframes: Sequence[float] = (), keyframe_pos: Sequence[int] = ()):
         self.discontinuities = tuple(discontinuities)
+        self._keys = list(keyframes) if len(keyframes) == len(keyframe_pos) else []  # file seconds, sorted
+        self._key_pos = list(keyframe_pos) if self._keys else []  # byte offset of each
         ds = self.discontinuities
         self.size = max(1, int(size))
         parts = [_Part(0, ds[0].pos, start, ds[0].raw_before, 0.0, 0.0)]
@@ -132,7 +135,10 @@ class TimeMap:
         """The map of ``info``'s file, or ``None`` when its clock never jumps (every MP4, most files)."""
         if not info.discontinuities:
             return None
-        return cls(info.discontinuities, info.start_time, info.size_bytes, info.duration)
+        video = info.video
+        keys = (video.keyframes or ()) if video is not None else ()
+        offsets = (video.keyframe_pos or ()) if video is not None else ()
+        return cls(info.discontinuities, info.start_time, info.size_bytes, info.duration, keys, offsets)
 
     @property
     def shifts(self) -> list[float]:
@@ -166,8 +172,13 @@ class TimeMap:
         """File time (seconds) of a raw clock time read at byte ``pos``."""
         return raw + self.parts[self.part(pos, raw)].shift - self.start
 
-    def seek_pos(self, t: float) -> int:
-        """A byte offset ``SEEK_BACK`` seconds before file time ``t`` (interpolated within its part)."""
+    def seek_pos(self, t: float, back: float = SEEK_BACK) -> int:
+        """A byte offset at or before file time ``t - back``: the keyframe there when the keyframes'
+        offsets are known (video), else interpolated within the part with ``SEEK_BACK`` more to spare."""
+        if self._keys:
+            i = bisect.bisect_right(self._keys, t - back + 1e-6) - 1
+            return self._key_pos[i] if i >= 0 else 0
+        t -= back
         k = max(0, bisect.bisect_right(self._ats, t) - 1)
         part = self.parts[k]
         hi_t = self.parts[k + 1].at if k + 1 < len(self.parts) else max(self.duration, part.at + 1e-3)

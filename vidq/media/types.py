@@ -37,6 +37,7 @@ class VideoStream:
     start_time: float  # stream start in seconds on the container clock
     keyframes: tuple[float, ...] | None  # keyframe times (0-based seconds) from the index; None if unknown
     bit_rate: int | None = None  # bits per second, when known
+    keyframe_pos: tuple[int, ...] | None = None  # byte offset of each keyframe, only where the clock jumps (seeks go by byte)
 
     @property
     def display_size(self) -> tuple[int, int]:
