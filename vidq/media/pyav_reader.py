@@ -320,8 +320,7 @@ class PyAVReader:
                     cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
             stamp = _stamp(packet)
             if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
-                self._damage_at(stamp)  # it may decode, but what refers to it is not to be trusted
-                taint = stamp if taint is None else min(taint, stamp)
+                taint = stamp if taint is None else min(taint, stamp)  # it may decode; what refers to it may not
                 calm = 0
             try:
                 frames = cc.decode(packet)
