@@ -218,13 +218,21 @@ def _media_notes(path: Path, info, seen: list, heard: list[Damage]) -> dict[str,
     return {"damaged": damage.to_json(spans), "partial": bool(info.partial or grown)}
 
 
+_SAID: set[str] = set()  # warnings given in this process (`vidq report` runs several jobs on one timeline)
+
+
 def _noted(tl: Timeline) -> Timeline:
     """Say once on stderr that the timeline skips damaged spans, or covers only part of a growing file."""
+    notes = []
     if tl.meta.get("damaged"):
-        log.warning(damage.summary(str(tl.path), damage.from_json(tl.meta["damaged"])))
+        notes.append(damage.summary(str(tl.path), damage.from_json(tl.meta["damaged"])))
     if tl.meta.get("partial"):
-        log.warning("%s: partial: the file grew while it was read (a recording in progress?); the analysis "
-                    "covers its first %.3f s", tl.path, tl.info.duration)
+        notes.append(f"{tl.path}: partial: the file grew while it was read (a recording in progress?); "
+                     f"the analysis covers its first {tl.info.duration:.3f} s")
+    for note in notes:
+        if note not in _SAID:
+            _SAID.add(note)
+            log.warning("%s", note)
     return tl
 
 
