@@ -138,16 +138,18 @@ def walk_times(doc, found: list[tuple[float, float]]) -> None:
             walk_times(value, found)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", KINDS)
-def test_ads_job(media_dir, tmp_path, kind):
-    """`vidq ads` with the offline lite models: the picture pass (decode, OCR), loudness, segments.
+SPEECH_KINDS = ("garbage-mp4", "dropped-ts", "truncated-ts", "spliced-ts", "audio-longer")  # audio read by ASR
 
-    Speech recognition is left out (``--subtitles none``: it reads audio through the same
-    ``iter_audio`` as the loudness pass, and would double the test's time)."""
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "subtitles"), [*((k, "none") for k in KINDS), *((k, "asr") for k in SPEECH_KINDS)])
+def test_ads_job(media_dir, tmp_path, kind, subtitles):
+    """`vidq ads` with the offline lite models: the picture pass (decode, OCR), loudness and
+    segments on every kind; speech recognition too (the loudness then comes from the audio it
+    decodes) on the kinds whose audio is damaged, spliced or longer than the video."""
     path = make_case(kind, media_dir)
     expect = EXPECT[kind]
-    run = vidq(["ads", str(path), "--model", "lite", "--subtitles", "none", "--json"],
+    run = vidq(["ads", str(path), "--model", "lite", "--subtitles", subtitles, "--json"],
                JOB_LIMIT_BASE + JOB_LIMIT_FACTOR * duration_of(path), tmp_path / "cache")
     check_exit(run, expect.ads, logs=True)
     if run.code != 0:
