@@ -41,7 +41,7 @@ _vidq() {
     done
     case "$prev" in
         --cache-dir|--config|--embed-model|--haystack|--needles|--output|--png|--sheet|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--count|--depths|--device|--end|--engine|--every|--format|--fps|--frames|--image-format|--kinds|--language|--length|--limit|--match|--model|--policy|--prompt-tokens|--quality|--quant|--query|--ratio|--resolution|--shard|--size|--start|--subtitles|--threshold|--timeout|--tolerance|--top|--vram|-Q|-k|-l|-m|-n|-t) return ;;
+        --answer-tokens|--api-base|--asr-engine|--asr-model|--backend|--beam-size|--bins|--chapters|--choice|--columns|--compress|--context|--count|--depths|--device|--end|--engine|--every|--format|--fps|--frames|--image-format|--kinds|--language|--length|--limit|--match|--model|--policy|--prompt-tokens|--quality|--quant|--query|--ratio|--remote-vision|--request-timeout|--resolution|--retries|--shard|--size|--start|--subtitles|--threshold|--timeout|--tolerance|--top|--vram|-Q|-k|-l|-m|-n|-t) return ;;
     esac
     case "$path" in
         "")
@@ -57,19 +57,19 @@ _vidq() {
             if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--engine --model --language --word-timestamps --bins --start --end --subtitles --beam-size --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "summarize")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--length -l --chapters --keep-ads --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--length -l --chapters --keep-ads --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "find")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--top -k --threshold -t --embed-model --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--top -k --threshold -t --embed-model --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             fi ;;
         "ads")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --mark --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--write-edl --mark --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "ask")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--choices --choice --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--choices --choice --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "report")
-            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--query -Q --top -k --threshold -t --length -l --chapters --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
+            if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--query -Q --top -k --threshold -t --length -l --chapters --model -m --frames -n --exact --fast --compress --ratio --subtitles --asr-model --asr-engine --language --start --end --quant --trust-remote-code --api-base --remote-vision --context --request-timeout --retries --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));
             else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
         "plan")
             if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--model -m --frames -n --vram --quant --compress --ratio --resolution --prompt-tokens --answer-tokens --format --json -o --output -q --quiet -v --verbose --no-progress --offline --config --device --cache-dir --no-cache --timeout --version" -- "$cur"));

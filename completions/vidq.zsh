@@ -171,7 +171,11 @@ _vidq_summarize() {
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
+        '--remote-vision[openai\:MODEL\: does the model take images? auto (ask it once with a tiny picture;]:remote_vision:' \
+        '--context[openai\:MODEL\: the server'\''s context in tokens (default\: what the server reports, ]:context:' \
+        '--request-timeout[openai\:MODEL\: seconds to wait for one answer (default\: sized to the request, 30-]:seconds:' \
+        '--retries[openai\:MODEL\: repeats of a request answered 408, 429, 502, 503 or 504 or dropped]:retries:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -214,7 +218,11 @@ _vidq_find() {
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
+        '--remote-vision[openai\:MODEL\: does the model take images? auto (ask it once with a tiny picture;]:remote_vision:' \
+        '--context[openai\:MODEL\: the server'\''s context in tokens (default\: what the server reports, ]:context:' \
+        '--request-timeout[openai\:MODEL\: seconds to wait for one answer (default\: sized to the request, 30-]:seconds:' \
+        '--retries[openai\:MODEL\: repeats of a request answered 408, 429, 502, 503 or 504 or dropped]:retries:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -255,7 +263,11 @@ _vidq_ads() {
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
+        '--remote-vision[openai\:MODEL\: does the model take images? auto (ask it once with a tiny picture;]:remote_vision:' \
+        '--context[openai\:MODEL\: the server'\''s context in tokens (default\: what the server reports, ]:context:' \
+        '--request-timeout[openai\:MODEL\: seconds to wait for one answer (default\: sized to the request, 30-]:seconds:' \
+        '--retries[openai\:MODEL\: repeats of a request answered 408, 429, 502, 503 or 504 or dropped]:retries:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -295,7 +307,11 @@ _vidq_ask() {
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
+        '--remote-vision[openai\:MODEL\: does the model take images? auto (ask it once with a tiny picture;]:remote_vision:' \
+        '--context[openai\:MODEL\: the server'\''s context in tokens (default\: what the server reports, ]:context:' \
+        '--request-timeout[openai\:MODEL\: seconds to wait for one answer (default\: sized to the request, 30-]:seconds:' \
+        '--retries[openai\:MODEL\: repeats of a request answered 408, 429, 502, 503 or 504 or dropped]:retries:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -344,7 +360,11 @@ _vidq_report() {
         '--end[Clip end\: seconds or \[HH\:\]MM\:SS\[.mmm\].]:end:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
+        '--remote-vision[openai\:MODEL\: does the model take images? auto (ask it once with a tiny picture;]:remote_vision:' \
+        '--context[openai\:MODEL\: the server'\''s context in tokens (default\: what the server reports, ]:context:' \
+        '--request-timeout[openai\:MODEL\: seconds to wait for one answer (default\: sized to the request, 30-]:seconds:' \
+        '--retries[openai\:MODEL\: repeats of a request answered 408, 429, 502, 503 or 504 or dropped]:retries:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -526,7 +546,7 @@ _vidq_eval_niah() {
         '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -566,7 +586,7 @@ _vidq_eval_mc() {
         '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -605,7 +625,7 @@ _vidq_eval_find() {
         '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \
@@ -642,7 +662,7 @@ _vidq_eval_ads() {
         '--language[Spoken language\: auto (default\: detect) or an ISO 639-1 code (en, fr, ...).]:language:' \
         '--quant[4bit, 8bit or none (default\: 4bit on CUDA, none on CPU).]:quant:' \
         '--trust-remote-code[Allow models that ship their own Python code (Video-XL).]' \
-        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL.]:api_base:' \
+        '--api-base[Base URL of an OpenAI-compatible server, for --model openai\:MODEL (usually ends ]:api_base:' \
         '--format[Output format\: text, json, jsonl, md, srt, vtt, edl, csv, html, ffmeta, mkvchapt]:format:' \
         '--json[Shortcut for --format json.]' \
         '(-o --output)-o[Write the result to this file (atomically) instead of stdout; '\''-'\'' is stdout.]:output:_files' \

@@ -193,7 +193,9 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         units = build_units(transcript, pic.screen)
         vectors = _vectors(units, options, store, key, pictures.get("vectors"))
     with clock.stage("segments"):
-        segments = label_segments(pic.signals, track, transcript, [u for u in units if u.source == "screen"], span)
+        sentences = [i for i, u in enumerate(units) if u.source == "speech" and u.kind == "sentence"]
+        segments = label_segments(pic.signals, track, transcript, [u for u in units if u.source == "screen"], span,
+                                  sentences=([units[i] for i in sentences], vectors[sentences]))
     meta = {
         "vidq": __version__, "timeline": TIMELINE_VERSION, "pictures": pic.meta,
         "transcript": {"source": transcript.source, "language": transcript.language,

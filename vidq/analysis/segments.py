@@ -79,22 +79,36 @@ WEIGHTS = {  # points each feature adds to a block's score
     "fast_cuts": 0.75,  # cut rate at least CUT_RATE_MIN per minute and twice the median
     "repeated": 1.5,  # the same footage airs elsewhere in the file
     "separated": 0.5,  # black frames or silence on both sides
+    "black_bounded": 1.0,  # black frames on both sides (with "separated": 1.5 in all)
+    "off_topic": 1.0,  # its speech is unrelated to the programme's speech around it
     "text_cue": 0.6,  # per kind of ad cue in its speech or on-screen text (at most 3 kinds)
 }
 LOUDER_DB = 4.0  # dB above the programme's median that counts as louder
 CUE_COVERAGE = 0.25  # share of a block that cue-bearing speech or on-screen text must cover for its cues to count
+CONTEXT_SECONDS = 90.0  # seconds of programme speech either side a block's speech is compared with
+TYPICAL_SPOT = 60.0  # seconds: ads run 10-60 s; a longer block's change of subject is the programme's own
+STRONG_PICTURE = 4.0  # points from picture and sound alone that make a block an ad without a word of ad talk
+OFF_TOPIC = 0.75  # off_topic (1 - cosine) above which a block's speech is unrelated to the programme around it
 
 CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen text (lower-cased)
     "price": re.compile(r"\$\s?\d|\b\d+\.\d\d\b|\b\d+ (?:dollars|euros|pounds|bucks)\b|\bonly \d|"
                         r"\b(?:a|per) month\b|\bfor just\b"),
-    "url": re.compile(r"\b[a-z0-9-]+\.(?:com|net|org|io|tv|co)\b|\bdot com\b|\bwww\b"),
+    "url": re.compile(r"\b[a-z0-9-]+\.(?:com|net|org|io|tv|co|app|ai|shop|store)\b|"
+                      r"\bdot (?:com|net|org|app|io|co|tv)\b|\bwww\b"),
     "code": re.compile(r"\b(?:use|promo|discount|coupon|offer) code\b|\bcode [a-z]*\d[a-z0-9]*\b"),
-    "offer": re.compile(r"(?:\b\d+|\b[a-z]+) ?(?:%|percent) off\b|\bfree trial\b|\border now\b|\bcall now\b|\bbuy now\b|"
-                        r"\bapply online\b|\blimited time\b|\bsign up (?:today|now)\b|\bswitch to\b|\btoday only\b"),
+    "offer": re.compile(r"(?:\b\d+|\b[a-z]+) ?(?:%|percent) off\b|\bhalf[ -]?off\b|\bfree trial\b|\border now\b|"
+                        r"\bcall now\b|\bbuy now\b|\bapply online\b|\blimited time\b|\bsign up (?:today|now|at)\b|"
+                        r"\bswitch to\b|\btoday only\b|\blink (?:is )?(?:in the description|below)\b|\bat checkout\b|"
+                        r"\b(?:first|\d+|one|two|three) (?:month|months|week|weeks|box|boxes) (?:for )?free\b|"
+                        r"\bfree (?:for|shipping|delivery)\b"),
     "sponsor": re.compile(r"\bsponsored by\b|\bbrought to you by\b|\btoday'?s sponsor\b|\bfor sponsoring\b|"
-                          r"\bpartnered with\b|\bpaid promotion\b"),
+                          r"\bpartnered with\b|\bpaid promotion\b|\bmade possible by\b|\bin partnership with\b|"
+                          r"\bpresented by\b|\bthanks to our (?:partner|sponsor)s?\b|"
+                          r"\bsupport for (?:this|the|today'?s)\b[a-z ]{0,24}?\b(?:comes|is provided) (?:from|by)\b"),
 }
-_SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to you by|thanks to) ([a-z0-9][a-z0-9 &'-]{1,40})")
+_SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to you by|made possible by|presented by|in partnership with|"
+                           r"thanks to(?: our (?:partner|sponsor)s?)?,?|comes from|provided by) "
+                           r"([a-z0-9][a-z0-9 &'-]{1,40})")
 
 
 
@@ -360,6 +374,9 @@ def fired_features(f: dict[str, Any], stats: FileStats) -> tuple[str, ...]:
         "fast_cuts": f["cuts_per_minute"] >= max(CUT_RATE_MIN, 2 * stats.median_cut_rate),
         "repeated": f["repeated"] >= 0.5,
         "separated": bool(f["separated"]),
+        "black_bounded": bool(f.get("black_bounded")),
+        "off_topic": (f.get("off_topic") is not None and f["off_topic"] >= OFF_TOPIC
+                      and f["duration"] <= TYPICAL_SPOT),
         "text_cue": bool(f["cues"]) and f.get("cue_coverage", 1.0) >= CUE_COVERAGE,
     }
     return tuple(k for k in WEIGHTS if tests[k])
@@ -374,7 +391,8 @@ def _label(key: str, values: Sequence[dict[str, Any]]) -> str:
     if key == "text_cue":
         return "ad text: " + ", ".join(sorted({c for v in values for c in v["cues"]}))
     return {"logo_absent": "no station logo", "aspect": "different framing", "repeated": "footage repeated elsewhere",
-            "separated": "black/silence on both sides"}[key]
+            "separated": "black/silence on both sides", "black_bounded": "black frames on both sides",
+            "off_topic": "speech off the programme's topic"}[key]
 
 
 def score_block(f: dict[str, Any], stats: FileStats) -> tuple[float, str]:
@@ -424,8 +442,8 @@ def merge_breaks(blocks: Sequence[Block], seps: Sequence[Separator], stats: File
                                  spots=tuple(spots)))
         run.clear()
 
-    for b in blocks:
-        is_ad = b.confidence >= THRESHOLD
+    ads = ad_blocks(blocks, stats)
+    for b, is_ad in zip(blocks, ads):
         if is_ad and run and b.start - run[-1].end > RUN_GAP:
             flush()
         if is_ad:
@@ -447,6 +465,34 @@ def merge_breaks(blocks: Sequence[Block], seps: Sequence[Separator], stats: File
     return merged
 
 
+def black_bounded(start: float, end: float, seps: Sequence[Separator]) -> bool:
+    """Black frames on both sides of the block: how broadcasters set an inserted spot apart."""
+    black = [x for x in seps if x.kind == "black"]
+    return (any(x.start - EDGE_REACH <= start <= x.end + EDGE_REACH for x in black)
+            and any(x.start - EDGE_REACH <= end <= x.end + EDGE_REACH for x in black))
+
+
+def off_topic(start: float, end: float, sentences: tuple[Sequence[Unit], np.ndarray]) -> float | None:
+    """How far the block's speech is in meaning from the speech around it: 1 - cosine of their
+    mean sentence vectors (None without speech on either side).
+
+    The speech around is the sentences in ``CONTEXT_SECONDS`` before and after the block.
+    An ad or a promo talks about its product, not about what the programme around it is
+    discussing; a programme block continues the programme's subject.
+    """
+    units, vectors = sentences
+    if vectors is None or len(units) == 0 or vectors.ndim != 2 or vectors.shape[1] == 0:
+        return None
+    mids = np.array([u.mid for u in units])
+    inside = (mids >= start) & (mids < end)
+    around = (((mids >= start - CONTEXT_SECONDS) & (mids < start)) | ((mids >= end) & (mids < end + CONTEXT_SECONDS)))
+    if not inside.any() or not around.any():
+        return None
+    a, b = vectors[inside].mean(axis=0), vectors[around].mean(axis=0)
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return round(1.0 - float(a @ b) / denom, 3) if denom > 0 else None
+
+
 def cue_coverage(units: Sequence[Unit], start: float, end: float) -> float:
     """Share of ``[start, end]`` covered by speech or on-screen text that carries an ad cue.
 
@@ -464,6 +510,29 @@ def cue_coverage(units: Sequence[Unit], start: float, end: float) -> float:
     return round(covered / max(end - start, 1e-6), 3)
 
 
+def ad_blocks(blocks: Sequence[Block], stats: FileStats) -> list[bool]:
+    """Which blocks are ads.
+
+    A block is an ad when its confidence reaches ``THRESHOLD`` and something in what it
+    *says or shows* is an ad's (text cues, or speech off the programme's subject), unless
+    the picture and sound alone are overwhelming (``STRONG_PICTURE`` points) or a model that
+    sees re-scored it: a programme scene where the logo drops out behind a bright
+    background is not an ad.  Then a short block (at most ``TYPICAL_SPOT`` s) between two ad
+    blocks is a spot too: a break does not pause for a few seconds of programme.
+    """
+    out = []
+    for b in blocks:
+        fired = fired_features(b.features, stats)
+        content = "text_cue" in fired or "off_topic" in fired
+        out.append(b.confidence >= THRESHOLD and (content or b.points >= STRONG_PICTURE or b.confidence != b.prior))
+    for k in range(1, len(blocks) - 1):
+        b = blocks[k]
+        if (not out[k] and out[k - 1] and out[k + 1] and b.end - b.start <= TYPICAL_SPOT
+                and b.start - blocks[k - 1].end <= RUN_GAP and blocks[k + 1].start - b.end <= RUN_GAP):
+            out[k] = True
+    return out
+
+
 def _text_in(units: Sequence[Unit], start: float, end: float) -> str:
     """Speech units whose middle lies in the span, and screen units that overlap it."""
     return " ".join(u.text for u in units
@@ -471,8 +540,13 @@ def _text_in(units: Sequence[Unit], start: float, end: float) -> str:
 
 
 def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript: Transcript,
-                   screen: Sequence[Unit], span: tuple[float, float]) -> Segments:
-    """Blocks, ad breaks with their spots, and sponsor reads over ``span``; see the module docstring."""
+                   screen: Sequence[Unit], span: tuple[float, float],
+                   sentences: tuple[Sequence[Unit], np.ndarray] | None = None) -> Segments:
+    """Blocks, ad breaks with their spots, and sponsor reads over ``span``; see the module docstring.
+
+    ``sentences``: the transcript's sentence units with their unit-length vectors ``(N, D)``,
+    for the ``off_topic`` feature (without them it is not measured).
+    """
     cuts = cut_intervals(pic.times.tolist(), pic.shot.tolist())
     stats = file_stats(pic, track)
     if pic.times.size < 4:
@@ -487,6 +561,8 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         text = _text_in(units, s, e)
         f = block_features(s, e, pic, track, stats, merged, repeats, text)
         f["cue_coverage"] = cue_coverage(units, s, e)
+        f["black_bounded"] = black_bounded(s, e, seps)
+        f["off_topic"] = off_topic(s, e, sentences) if sentences is not None else None
         points, why = score_block(f, stats)
         prior = round(prior_confidence(points), 3)
         blocks.append(Block(s, e, f, round(points, 3), prior, prior, why, text))

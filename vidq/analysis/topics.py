@@ -141,8 +141,9 @@ def topic_boundaries(units: Sequence[Unit], vectors: np.ndarray, cuts: Sequence[
     """Chapter starts (after the first) for time-ordered units with unit-length ``vectors`` ``(N, D)``.
 
     ``chapters=None`` (auto): TextTiling gaps deeper than ``mean + AUTO_CUTOFF * std``,
-    then neighbours about the same thing merged (:func:`merge_similar`); a number: the
-    deepest gaps that give that many chapters.  Each gap is then placed in time by
+    then neighbours about the same thing merged (:func:`merge_similar`), plus the pauses
+    where the picture cuts and a title appears (:func:`titled_cuts`); a number: the deepest
+    gaps that give that many chapters.  Each gap is then placed in time by
     :func:`snap_boundaries`.
     """
     from vidq.analysis.tiling import (
@@ -163,13 +164,41 @@ def topic_boundaries(units: Sequence[Unit], vectors: np.ndarray, cuts: Sequence[
     segments = segment_topics(starts, ends, vectors, n=chapters, block=block, min_chapter=minimum, span=span,
                               cutoff=AUTO_CUTOFF)
     gaps = [s.first - 1 for s in segments[1:]]
+    depth = depth_scores(gap_similarity(vectors, block=block))
     if chapters is None:
         gaps = merge_similar(vectors, gaps)
-    depth = depth_scores(gap_similarity(vectors, block=block))
+        titled = titled_cuts(starts, ends, cuts, titles, minimum)
+        # a titled cut is the surer place: a text-only gap within a short chapter of one gives way
+        gaps = sorted(set(titled) | {g for g in gaps
+                                     if all(abs(float(starts[g + 1]) - float(starts[t + 1])) >= minimum
+                                            for t in titled)})
     bounds = snap_boundaries(starts, ends, gaps, depth, cuts, titles)
     log.debug("topic gaps %s (depth %s) -> chapters at %s", gaps, [round(float(depth[g]), 2) for g in gaps],
               [(round(b.time, 2), b.reason) for b in bounds])
     return bounds
+
+
+def titled_cuts(starts: Sequence[float], ends: Sequence[float], cuts: Sequence[tuple[float, float]],
+                titles: Sequence[float], minimum: float) -> list[int]:
+    """Gaps whose speech pause holds both a shot change and the appearance of an on-screen title.
+
+    A programme that cuts to new pictures *and* puts up a title (a chapter card, a lower
+    third naming the next segment) has announced a new chapter, whatever its words say:
+    speech recognition garbles the sentences around such changes often enough for
+    TextTiling to miss them.  A gap closer than ``minimum`` seconds to an earlier titled cut
+    is left out.
+    """
+    taken: list[float] = []
+    out: list[int] = []
+    spans = [(t, t) for t in titles]
+    for g in range(len(starts) - 1):
+        if _in_pause(starts, ends, g, cuts) is None or _in_pause(starts, ends, g, spans) is None:
+            continue
+        t = float(starts[g + 1])
+        if all(abs(t - x) >= minimum for x in taken):
+            out.append(g)
+            taken.append(t)
+    return out
 
 
 def title_cards(screen: Sequence[Unit]) -> list[Unit]:

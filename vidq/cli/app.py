@@ -49,7 +49,8 @@ GLOBAL_VALUED = frozenset({"--format", "-o", "--output", "--config", "--device",
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache verify: problems found · "
-    "2 usage or input error · 3 model/runtime failure, --timeout expired · 130 interrupted."
+    "2 usage or input error · 3 model/runtime failure (a remote server unusable; ask --choices: the reply "
+    "names no option), --timeout expired · 130 interrupted."
 )
 GLOBAL_NOTE = "Global options (--json, --format, -o, -q, -v, --device, --offline, ...) may be given anywhere; see 'vidq --help'."
 

@@ -40,7 +40,15 @@ QuantOpt = Annotated[str | None, typer.Option("--quant", envvar="VIDQ_QUANT", sh
                                               help="4bit, 8bit or none (default: 4bit on CUDA, none on CPU).")]
 TrustRemoteCodeOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow models that ship their own Python code (Video-XL).")]
 ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", envvar="VIDQ_API_BASE", show_default=False,
-                                                help="Base URL of an OpenAI-compatible server, for --model openai:MODEL.")]
+                                                help="Base URL of an OpenAI-compatible server, for --model openai:MODEL (usually ends in /v1).")]
+RemoteVisionOpt = Annotated[str, typer.Option("--remote-vision", envvar="VIDQ_REMOTE_VISION",
+                                              help="openai:MODEL: does the model take images? auto (ask it once with a tiny picture; the answer is cached), yes, or no (a text model: it is given the transcript and on-screen text and writes from them).")]
+ContextOpt = Annotated[int | None, typer.Option("--context", envvar="VIDQ_CONTEXT", show_default=False,
+                                                help="openai:MODEL: the server's context in tokens (default: what the server reports, else 4096 on this machine, 128000 elsewhere).")]
+RequestTimeoutOpt = Annotated[float | None, typer.Option("--request-timeout", envvar="VIDQ_REQUEST_TIMEOUT", metavar="SECONDS", show_default=False,
+                                                         help="openai:MODEL: seconds to wait for one answer (default: sized to the request, 30-150 s); a request that times out is not repeated.")]
+RetriesOpt = Annotated[int | None, typer.Option("--retries", envvar="VIDQ_RETRIES", show_default=False,
+                                                help="openai:MODEL: repeats of a request answered 408, 429, 502, 503 or 504 or dropped by the server (default 2); other errors are final.")]
 
 
 def job_options(
@@ -60,6 +68,10 @@ def job_options(
     quant: str | None = None,
     trust_remote_code: bool = False,
     api_base: str | None = None,
+    remote_vision: str = "auto",
+    context: int | None = None,
+    request_timeout: float | None = None,
+    retries: int | None = None,
 ):
     """Check the shared flags (exit 2 on absurd values) and build ``JobOptions``."""
     from vidq.tasks.pipeline import JobOptions
@@ -82,5 +94,6 @@ def job_options(
         model=model, frames=frames, accuracy="exact" if exact else "fast", compress=compress, ratio=ratio,
         subtitles=subtitles, asr_engine=asr_engine, asr_model=asr_model, language=language, start=t0, end=t1,
         device=settings.device, offline=settings.offline, quant=quant, trust_remote_code=trust_remote_code,
-        api_base=api_base,
-    )
+        api_base=api_base, remote_vision=remote_vision.strip().lower(), context=context,
+        request_timeout=request_timeout, retries=retries,
+    ).validate()

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vidq.errors import ModelError
 from vidq.media.types import FrameBatch
 
 
@@ -26,8 +27,20 @@ class Capabilities:
 
     sees_images: bool  # consumes pixels (False for `lite`, which reads speech and on-screen text)
     max_context: int  # context window in tokens
+    writes_text: bool = False  # writes prose from text evidence it is given (a text LLM); False: `lite`'s
+    # extractive tools only.  Jobs read it only when sees_images is False: such a backend gets the
+    # timeline's text (transcript, on-screen text, segment labels, times) and writes from it.
     compressions: tuple[str, ...] = ("none",)  # --compress strategies it supports
     kv_compression: bool = False  # supports `--compress kv` (windowed prefill with KV pruning)
+
+
+class ContextExceeded(ModelError):
+    """A prompt longer than the model's context; ``context`` is the size in tokens the model
+    (or its server) named, so a caller that builds prompts to a budget can refit once."""
+
+    def __init__(self, line: str, context: int):
+        super().__init__(line)
+        self.context = context
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class VideoInput:
     times: Sequence[float]  # target time of every plan position, seconds
     subtitles: Sequence[str] | None = None  # per plan position, or None
     duration: float | None = None  # video duration in seconds, for the prompt header
+    span: tuple[float, float] | None = None  # the window shown (seconds on the file), for the header; None: all
 
 
 @dataclass

@@ -69,10 +69,20 @@ def load_videoxl(request: LoadRequest) -> Backend:
 
 
 def load_openai(request: LoadRequest) -> Backend:
-    """``openai:MODEL`` against ``--api-base``."""
+    """``openai:MODEL`` against ``--api-base``, checked before any work (``OpenAIBackend.connect``).
+
+    ``request.extra`` may carry ``remote_vision`` (auto|yes|no), ``context`` (tokens),
+    ``request_timeout`` (seconds), ``retries`` and ``store`` (caches the probed vision answer).
+    """
+    from vidq.models.http import RETRIES
     from vidq.models.openai_http import OpenAIBackend
 
-    return OpenAIBackend(request.source, api_base=request.api_base, offline=request.offline)
+    extra = request.extra
+    backend = OpenAIBackend(request.source, api_base=request.api_base, offline=request.offline,
+                            vision=extra.get("remote_vision") or "auto", context=extra.get("context"),
+                            request_timeout=extra.get("request_timeout"),
+                            retries=RETRIES if extra.get("retries") is None else int(extra["retries"]))
+    return backend.connect(extra.get("store"))
 
 
 def register(registry: Registry) -> None:
@@ -82,7 +92,7 @@ def register(registry: Registry) -> None:
     registry.add_family(Family(name="videoxl", load=load_videoxl, remote_code=True,
                                summary="Video-XL through its own code (--trust-remote-code)"))
     registry.add_family(Family(name="openai", load=load_openai, scheme="openai",
-                               summary="any OpenAI-compatible server (vLLM, SGLang): openai:MODEL --api-base URL"))
+                               summary="any OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama): openai:MODEL --api-base URL"))
     for name, hf_id, family, frames, tier, cpu_ok, summary in _MODELS:
         dims = KNOWN_DIMS.get(hf_id)
         registry.add_model(ModelEntry(name=name, family=family, hf_id=hf_id, frames=frames,

@@ -85,7 +85,7 @@ def detect_ads(
         probe(path, store=store)  # a bad file fails before any model loads
     if backend is None:
         with clock.stage("load"):
-            backend = load_job_backend(options)
+            backend = load_job_backend(options, store=store)
     sees = bool(backend.capabilities.sees_images)
     tl = open_timeline(path, options, store=store, clock=clock, progress=report,
                        frames=None if sees else options.frames)
@@ -115,5 +115,7 @@ def detect_ads(
                               else round(segs.stats.programme_db, 2),
                               "repeats": segs.repeats})
     if not sees:
-        meta["limits"] = LIMITS
+        meta["limits"] = LIMITS if not getattr(backend.capabilities, "writes_text", False) else (
+            f"{backend.name} cannot see pictures: ad breaks and sponsor reads come from picture and sound signals "
+            "and text cues, as with lite; the text model is not asked")
     return AdsResult(str(path), tl.info.duration, tl.span, segments, backend.name, sees, blocks, meta, tl.thumbs)

@@ -3,7 +3,7 @@
     result = ask(path, options, "When was the lighthouse built?", choices=["A) 1850", "B) 1887"], store=store)
     result.letter, result.answer, result.citations
 
-Two ways, chosen by the backend's capabilities:
+Three ways, chosen by the backend's capabilities:
 
 - **a backend that cannot see** (``lite``: reads speech and on-screen text): retrieval over
   the text evidence of the file's timeline (:mod:`vidq.analysis`: transcript sentences and
@@ -20,6 +20,11 @@ Two ways, chosen by the backend's capabilities:
   SmolLM2 is not consulted: on the generated spoken items the evidence scorer misses only
   where Whisper misheard the name or number an option names, which a model reading the
   same transcript cannot repair; there is nothing left for it to add.
+- **a text model** (writes but cannot see): it reads the timeline's time-stamped transcript
+  and on-screen lines -- all of them when they fit its context, else those retrieval ranks
+  most relevant first -- and writes the option's letter (asked once more, for the letter
+  alone, when its reply names none) or a short open answer citing times; the lines it
+  cites are the citations.
 - **a video LLM**: the same retrieval (over the transcript, when there is one) picks
   windows around the best evidence; frames from those windows plus a few from the whole
   span go to the model with their subtitles and the question; the reply's letter (or
@@ -112,7 +117,7 @@ class AskResult:
     letter: str | None  # the chosen option's letter (None: open question, or no option named)
     answer: str  # the chosen option's text, or the open answer
     citations: tuple[Citation, ...]  # best first
-    method: str  # "evidence" (lite) or "video-llm"
+    method: str  # "evidence" (lite), "text-model" (a text LLM) or "video-llm"
     model: str  # backend name
     sees_images: bool  # False for lite
     notices: tuple[str, ...] = ()  # what the reader should know
@@ -370,7 +375,7 @@ def _answer_vlm(tl: Timeline, backend: Backend, question: str, choices: list[tup
               else OPEN_PROMPT.format(question=question))
     gen = GenerateOptions(max_new_tokens=16 if choices else 128, compress=ctx.options.compress, ratio=ctx.options.ratio)
     video = VideoInput(batches=frame_batches(ctx, size=shown_side(backend), plan=plan), times=plan.times,
-                       subtitles=subtitles if ctx.subtitles else None, duration=ctx.info.duration)
+                       subtitles=subtitles if ctx.subtitles else None, duration=ctx.info.duration, span=span)
     with clock.stage("answer"):
         reply = backend.answer(video, prompt, gen)
     progress("answer", 1, 1)
@@ -395,6 +400,95 @@ def _answer_vlm(tl: Timeline, backend: Backend, question: str, choices: list[tup
                      backend=backend_meta)
     return AskResult(ctx.path, question, span[0], span[1], scored, letter, answer, tuple(cites), "video-llm",
                      backend.name, bool(backend.capabilities.sees_images), tuple(notices), meta, tuple(tl.thumbs))
+
+
+# -- text model -------------------------------------------------------------------------------
+TEXT_MC_PROMPT = ("Question: {question}\nOptions:\n{options}\n"
+                  "Answer with the letter of the best option first, then say in one sentence why, citing the time "
+                  "[mm:ss] of the line it rests on.")
+TEXT_MC_RETRY = ("Question: {question}\nOptions:\n{options}\nReply with one letter only: {letters}.")
+TEXT_OPEN_PROMPT = ("Question: {question}\nAnswer in at most {sentences} sentences, using only the lines above, "
+                    "and cite the time [mm:ss] of the line the answer rests on. If the lines do not say, answer "
+                    "\"The video does not say.\"")
+TEXT_OPEN_SENTENCES = 2  # an open answer from a text model is held to this many sentences
+TEXT_RETRIEVE_K = 12  # evidence units that get priority when the whole text does not fit
+
+
+def _text_citations(reply: str, lines: Sequence[Any], hits: Sequence[Any], units: Sequence[Unit]) -> tuple[Citation, ...]:
+    """The lines a reply cites by time; else the moments retrieval ranked best for the question."""
+    from vidq.tasks.write import cited_times
+
+    out: list[Citation] = []
+    for t in cited_times(reply):
+        near = [ln for ln in lines if ln.kind != "segment" and ln.start - 1.0 <= t <= ln.end + 1.0]
+        if near:
+            ln = min(near, key=lambda x: abs(x.start - t))
+            cite = Citation(ln.start, ln.end, ln.text, "speech" if ln.kind == "said" else "screen", 1.0)
+            if cite not in out:
+                out.append(cite)
+    if out:
+        return tuple(out[:CITE_K])
+    cites: list[Citation] = []
+    for h in hits:
+        c = _citation(_sentence_around(units, h.unit), h.score)
+        if all((c.start, c.end) != (x.start, x.end) for x in cites):
+            cites.append(c)
+    return tuple(cites[:CITE_K])
+
+
+def _answer_write(tl: Timeline, backend: Backend, question: str, choices: list[tuple[str, str]], *,
+                  clock: StageClock) -> AskResult:
+    """A text model answers from the timeline's text: everything when it fits the context, else
+    the lines retrieval ranks most relevant to the question (and options) first."""
+    from vidq.tasks.write import TEXT_ONLY_NOTE, evidence_lines, fit_lines, grounded, render_lines, split_sentences, write
+
+    long = tl.info.duration >= 3600
+    lines = evidence_lines(tl)
+    with clock.stage("retrieve"):
+        hits = tl.index().search(" ".join([question, *(t for _, t in choices)]), k=TEXT_RETRIEVE_K) if tl.units else []
+        priority = [max((h.score for h in hits if h.unit.start < ln.end + 0.5 and ln.start < h.unit.end + 0.5),
+                        default=0.0) for ln in lines]
+    kept: list[Any] = []
+
+    def prompt(template: str, **fields: Any) -> Any:
+        def build(budget: int) -> str:
+            kept[:] = fit_lines(lines, budget, priority=priority, long=long)
+            return f"{render_lines(kept, long)}\n\n" + template.format(question=question, **fields)
+        return build
+
+    notices = [TEXT_ONLY_NOTE]
+    replies: list[str] = []
+    with clock.stage("answer"):
+        if choices:
+            listed = "\n".join(f"{letter}. {text}" for letter, text in choices)
+            reply = write(backend, prompt(TEXT_MC_PROMPT, options=listed), max_new_tokens=64)
+            replies.append(reply.text)
+            letter = parse_letter(reply.text, choices)
+            if letter is None:  # held to what was asked: once more, for the letter alone
+                letters = ", ".join(lt for lt, _ in choices)
+                reply = write(backend, prompt(TEXT_MC_RETRY, options=listed, letters=letters), max_new_tokens=4)
+                replies.append(reply.text)
+                letter = parse_letter(reply.text, choices)
+            if letter is None:
+                notices.append(f"the model's reply names no option: {replies[0][:200]!r}")
+            scored = tuple(Choice(lt, t, 1.0 if lt == letter else 0.0, 1.0 if lt == letter else 0.0)
+                           for lt, t in choices)
+            answer = next((t for lt, t in choices if lt == letter), "")
+        else:
+            reply = write(backend, prompt(TEXT_OPEN_PROMPT, sentences=TEXT_OPEN_SENTENCES), max_new_tokens=120)
+            replies.append(reply.text)
+            kept_sentences, invented = grounded(split_sentences(reply.text), (tl.start, tl.end))
+            if invented:
+                notices.append(f"{invented} sentence(s) of the answer cited times the video does not have and were "
+                               "left out")
+            letter, scored, answer = None, (), " ".join(kept_sentences[:TEXT_OPEN_SENTENCES])
+    citations = _text_citations(" ".join(replies), kept or lines, hits, tl.units)
+    backend_meta = {k: v for k, v in reply.meta.items() if k != "timings"}
+    meta = base_meta(tl, clock, model=backend.name, sees_images=False, method="text-model", text_only=True,
+                     limits=TEXT_ONLY_NOTE, reply=replies[0], replies=len(replies), backend=backend_meta,
+                     evidence_lines={"sent": len(kept), "left_out_to_fit": len(lines) - len(kept)})
+    return AskResult(tl.path, question, tl.start, tl.end, scored, letter, answer, citations, "text-model",
+                     backend.name, False, tuple(notices), meta, tuple(tl.thumbs))
 
 
 # -- the job ----------------------------------------------------------------------------------
@@ -422,17 +516,20 @@ def ask(
     parsed = parse_choices(choices) if choices else []
     options.validate()
     from vidq.media import probe
-    from vidq.tasks.pipeline import load_job_backend
+    from vidq.tasks.pipeline import job_path, load_job_backend
 
     clock = StageClock()
     report = progress or no_progress
     with clock.stage("probe"):
         probe(path, store=store)  # a bad file fails before any model loads
     with clock.stage("load"):
-        backend = backend or load_job_backend(options)
-    sees = bool(backend.capabilities.sees_images)
+        backend = backend or load_job_backend(options, store=store)
+    way = job_path(backend)
+    sees = way == "see"
     tl = open_timeline(path, options, store=store, clock=clock, progress=report,
                        frames=None if sees else options.frames)
+    if way == "write":
+        return _answer_write(tl, backend, question, parsed, clock=clock)
     if not sees:
         return _answer_text(tl, backend, question, parsed, clock=clock)
     return _answer_vlm(tl, backend, question, parsed, options=options, clock=clock, progress=report)

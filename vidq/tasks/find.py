@@ -23,6 +23,9 @@ Per file, on the file's timeline (:mod:`vidq.analysis`: built once, then read fr
      candidate (:func:`vidq.tasks.look.look`: frames with the words spoken in them) and
      the question "does this show or say X?"; its yes/no sets most of the score, the
      retrieval evidence the rest;
+   * a text model (writes but cannot see) reads the text around each of the best text
+     candidates (:func:`vidq.tasks.write.read`) and says whether it says or shows the
+     query; its yes/no and the term match weigh alike (``TEXT_VERIFY_WEIGHT``);
    * ``lite`` (cannot see) checks the evidence text itself: the fraction of the query's
      terms the unit contains (exactly, or by close spelling; numbers must match exactly),
      plus a little of the MiniLM similarity; the reason quotes the text.  A visual
@@ -58,6 +61,7 @@ from vidq.tasks.pipeline import (
     base_meta,
     frame_batches,
     frames_context,
+    job_path,
     load_job_backend,
     open_timeline,
 )
@@ -74,7 +78,9 @@ CANDIDATES = 20  # text candidates retrieved per file
 VISUAL_CANDIDATES = 5  # frames retrieved per file by image-text similarity
 VERIFY_WINDOW = 8.0  # seconds around a candidate shown to a VLM
 VERIFY_WEIGHT = 0.7  # share of a VLM's verdict in the final score (the rest: retrieval evidence)
-VLM_VERIFIED = 8  # candidates per file a VLM verifies (the best by retrieval)
+VLM_VERIFIED = 8  # candidates per file a VLM (or a text model) verifies (the best by retrieval)
+TEXT_VERIFY_WEIGHT = 0.5  # share of a text model's yes/no in the final score: it reads the same text the
+# term match did, so its judgement of meaning and the exact match weigh alike
 TERM_WEIGHT = 0.85  # lite: weight of query-term coverage in a text candidate's score
 COSINE_WEIGHT = 0.15  # lite: weight of MiniLM similarity
 SEMANTIC_WEIGHT = 0.9  # lite: a unit scores at least this times its MiniLM similarity (paraphrases)
@@ -278,6 +284,29 @@ def vlm_verify(query: str, tl: Timeline, backend: Any, candidate: FindHit, *, ac
     return replace(candidate, score=score, reason=f"{backend.name}: {reason}", verified_by=backend.name)
 
 
+def text_model_verify(query: str, tl: Timeline, backend: Any, candidates: list[FindHit], *,
+                      store: Store | None) -> list[FindHit]:
+    """A text model reads the text around the best text candidates and says whether it says
+    or shows the query; its yes/no weighs ``TEXT_VERIFY_WEIGHT``, the term match the rest.
+    Visual candidates (it cannot see them) and the rest keep their retrieval scores."""
+    from vidq.tasks.write import read
+
+    prompt = (f'Is "{query}" said or written on screen in these lines? Answer "yes" or "no" first, then give a '
+              "one-line reason.")
+    text = sorted((c for c in candidates if c.source != "visual"), key=lambda c: -c.retrieval)
+    checked = {id(c) for c in text[:VLM_VERIFIED]}
+    out = []
+    for c in candidates:
+        if id(c) not in checked:
+            out.append(c)
+            continue
+        verdict, reason = read(tl, backend, c.start, c.end, prompt, store=store)
+        score = round(TEXT_VERIFY_WEIGHT * verdict + (1 - TEXT_VERIFY_WEIGHT) * c.retrieval, 4)
+        out.append(replace(c, score=score, reason=f"{c.reason}; {backend.name} (text only): {reason}",
+                           verified_by=backend.name))
+    return out
+
+
 def _dedupe(hits: list[FindHit]) -> list[FindHit]:
     """Best first; drop a hit overlapping a better one of the same file."""
     kept: list[FindHit] = []
@@ -316,7 +345,8 @@ def find_in_file(
     """Verified candidates in one file (best first, overlapping ones merged) and its meta."""
     report = progress or no_progress
     clock = StageClock()
-    sees = bool(backend.capabilities.sees_images)
+    way = job_path(backend)
+    sees = way == "see"
     tl = open_timeline(path, options, store=store, clock=clock, progress=report,
                        frames=None if sees else options.frames)
     intent = parse_intent(query)
@@ -340,7 +370,7 @@ def find_in_file(
                 score = prior if sees else round(VISUAL_UNVERIFIED * prior, 4)
                 reason = f"picture resembles the query (image-text similarity {cos:.2f}; {image_model.path.name})"
                 if not sees:
-                    reason += "; not verified: lite cannot see pictures"
+                    reason += f"; not verified: {backend.name} cannot see pictures"
                 candidates.append(FindHit(str(path), s, e, score, reason, "visual", "", prior, "image-text"))
         visual_meta = {"embed_model": str(image_model.path), "frames_embedded": int(times.size)}
     if sees and intent.segment is None:
@@ -350,6 +380,9 @@ def find_in_file(
                         for c in ranked[:VLM_VERIFIED]]
             candidates = verified + [replace(c, score=round((1 - VERIFY_WEIGHT) * c.retrieval, 4))
                                      for c in ranked[VLM_VERIFIED:]]
+    elif way == "write" and intent.segment is None:
+        with clock.stage("verify"):
+            candidates = text_model_verify(query, tl, backend, candidates, store=store)
     hits = _dedupe(candidates)
     meta = base_meta(tl, clock, intent=intent.label, units=len(tl.units), candidates=len(candidates), **visual_meta)
     meta["thumbs"] = tl.thumbs  # taken out again by find(): not part of the JSON
@@ -386,7 +419,7 @@ def find(
         if not Path(p).is_file():
             raise InputError(f"{p}: no such file" if not Path(p).exists() else f"{p}: is not a file")
     if backend is None:
-        backend = load_job_backend(options)
+        backend = load_job_backend(options, store=store)
     image_model = ImageTextModel(embed_model, device=_torch_device(options.device)) if embed_model else None
     candidates: list[FindHit] = []
     files: list[dict[str, Any]] = []
@@ -402,7 +435,11 @@ def find(
     sees = bool(backend.capabilities.sees_images)
     intent = parse_intent(query)
     meta: dict[str, Any] = {"model": backend.name, "sees_images": sees, "intent": intent.label, "files": files}
-    if not sees:
+    if job_path(backend) == "write":
+        from vidq.tasks.write import TEXT_ONLY_NOTE
+
+        meta.update(text_only=True, limits=TEXT_ONLY_NOTE)
+    elif not sees:
         meta["limits"] = ("lite reads speech and on-screen text and verifies hits by the query's words in that "
                           "text; it cannot see objects, people or actions")
     return FindResult(query, top, threshold, passing, candidates, backend.name, sees, meta, intent.label, thumbs)

@@ -54,7 +54,7 @@ def look(tl: Timeline, backend: Any, start: float, end: float, prompt: str, *, a
     video = tl.info.video
     size = min(side, max(video.display_size)) if video is not None else side
     batches = decode(tl.path, plan, info=tl.info, size=size, batch_size=frames)
-    reply = backend.answer(VideoInput(batches, plan.times, subs, duration=tl.info.duration), prompt,
+    reply = backend.answer(VideoInput(batches, plan.times, subs, duration=tl.info.duration, span=(lo, hi)), prompt,
                            GenerateOptions(max_new_tokens=LOOK_MAX_TOKENS))
     verdict, reason = parse_verdict(reply.text)
     if store is not None and tl.file_key:

@@ -37,7 +37,7 @@ MAX_FRAMES = 1_000_000  # --frames above this is a typo
 ACCURACIES = ("exact", "fast")
 
 __all__ = ["JobOptions", "StageClock", "VideoContext", "base_meta", "frame_batches", "frames_context",
-           "load_job_backend", "open_timeline", "open_video", "shown_frames", "shown_side"]
+           "job_path", "load_job_backend", "open_timeline", "open_video", "shown_frames", "shown_side"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,10 @@ class JobOptions:
     quant: str | None = None  # 4bit|8bit|none (None: the backend's default for the device)
     trust_remote_code: bool = False  # allow models that ship their own code (Video-XL)
     api_base: str | None = None  # OpenAI-compatible server for openai:MODEL
+    remote_vision: str = "auto"  # openai:MODEL: does it take images? auto (probe once, cached) | yes | no
+    context: int | None = None  # openai:MODEL: the server's context in tokens (None: what it reports)
+    request_timeout: float | None = None  # openai:MODEL: seconds per answer (None: sized to each request)
+    retries: int | None = None  # openai:MODEL: repeats on 408/429/502/503/504 and dropped connections
 
     def validate(self) -> JobOptions:
         """``InputError`` (exit 2) for values no file can satisfy; returns self."""
@@ -72,6 +76,14 @@ class JobOptions:
                 raise InputError(f"--{name} must be a finite, non-negative time, not {value}")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise InputError(f"--end ({self.end:g} s) must be after --start ({self.start:g} s)")
+        if self.remote_vision not in ("auto", "yes", "no"):
+            raise InputError(f"--remote-vision must be auto, yes or no, not {self.remote_vision!r}")
+        if self.context is not None and not 512 <= int(self.context) <= 10_000_000:
+            raise InputError(f"--context must be a number of tokens from 512 to 10000000, not {self.context}")
+        if self.request_timeout is not None and not (math.isfinite(self.request_timeout) and self.request_timeout > 0):
+            raise InputError(f"--request-timeout must be a positive number of seconds, not {self.request_timeout}")
+        if self.retries is not None and not 0 <= int(self.retries) <= 10:
+            raise InputError(f"--retries must be between 0 and 10, not {self.retries}")
         return self
 
     def speech(self) -> SpeechOptions:
@@ -152,17 +164,29 @@ def open_video(
     return VideoContext(Path(path), info, plan, transcript, subtitles, options)
 
 
-def load_job_backend(options: JobOptions, **extra: Any):
+def load_job_backend(options: JobOptions, *, store: Store | None = None, **extra: Any):
     """The ``vidq.models.base.Backend`` that ``options.model`` names, through the model registry.
 
-    ``auto`` resolves (and logs on stderr) to a cached VLM or ``lite``; ``extra`` goes to the
-    family's loader.  Raises ``InputError`` for an unknown model, ``ModelError`` /
-    ``MissingDependency`` when it cannot load.
+    ``auto`` resolves (and logs on stderr) to a cached VLM or ``lite``; a remote server is
+    checked before any work (one line and exit 3 when it is unusable); ``store`` caches what
+    was learnt about it; ``extra`` goes to the family's loader.  Raises ``InputError`` for an
+    unknown model, ``ModelError`` / ``MissingDependency`` when it cannot load.
     """
     from vidq.models.registry import load_backend
 
     return load_backend(options.model, device=options.device, quant=options.quant, offline=options.offline,
-                        trust_remote_code=options.trust_remote_code, api_base=options.api_base, **extra)
+                        trust_remote_code=options.trust_remote_code, api_base=options.api_base,
+                        remote_vision=options.remote_vision, context=options.context,
+                        request_timeout=options.request_timeout, retries=options.retries, store=store, **extra)
+
+
+def job_path(backend: Any) -> Literal["see", "write", "extract"]:
+    """How a job uses ``backend``: ``see`` (it is shown frames), ``write`` (a text model: it is
+    given the timeline's text and writes from it), ``extract`` (``lite``: extractive tools)."""
+    caps = backend.capabilities
+    if caps.sees_images:
+        return "see"
+    return "write" if getattr(caps, "writes_text", False) else "extract"
 
 
 def shown_frames(backend: Any, wanted: int, options: JobOptions) -> int:

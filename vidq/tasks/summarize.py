@@ -4,7 +4,7 @@
     result.summary            # tuple[Sentence]: the overall summary, time order
     result.chapters           # tuple[Chapter]: start, end, title, summary sentences
 
-Two ways, chosen by the backend's capabilities:
+Three ways, chosen by the backend's capabilities:
 
 - **a backend that cannot see** (``lite``): everything is *extractive*, so every sentence
   can be traced to the transcript or to on-screen text, all read off the file's timeline
@@ -18,6 +18,12 @@ Two ways, chosen by the backend's capabilities:
   else its key phrases; the overall summary is chosen from the chapters' sentences (a
   summary of summaries).  SmolLM2 writes nothing here: ``benchmarks/lite.py`` measured it
   adding facts to free-form titles and summaries.
+- **a text model** (writes but cannot see: a text LLM on an OpenAI-compatible server): the
+  same chapters (topic changes, ad breaks and sponsor reads left out), and for each the
+  model reads the chapter's time-stamped transcript and on-screen lines
+  (:mod:`vidq.tasks.write`) and writes its title and paragraph; then a summary of those
+  summaries.  Replies are held to the sentences asked for; the result says the model saw
+  what was said and written, not the pictures.
 - **a video LLM** (sees pictures): hierarchical.  The span is cut into segments (``--chapters N``, or about
   one per :data:`VLM_SEGMENT_SECONDS`), each segment's frames and subtitles go to the
   model for a title and a paragraph, and a text-only call summarizes those summaries.
@@ -82,7 +88,7 @@ class Sentence:
     text: str  # the sentence (verbatim from its source when source is "speech" or "screen")
     start: float  # seconds: when it was said / shown (for "model": the span it summarizes)
     end: float  # seconds
-    source: str  # "speech" (transcript), "screen" (OCR), or "model" (written by a video LLM)
+    source: str  # "speech" (transcript), "screen" (OCR), or "model" (written by a text or video LLM)
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ class SummaryResult:
     end: float  # seconds
     duration: float  # seconds: the whole file
     length: str  # short | medium | long
-    method: str  # "extractive" (lite) or "hierarchical" (video LLM)
+    method: str  # "extractive" (lite), "text-model" (a text LLM) or "hierarchical" (video LLM)
     model: str  # backend name
     sees_images: bool  # False for lite
     sentences: tuple[Sentence, ...]  # the overall summary, time order (empty when nothing was found)
@@ -168,6 +174,14 @@ def pick_sentences(vectors: np.ndarray, texts: Sequence[str], k: int, *, relevan
     return sorted(pool[i] for i in chosen)
 
 
+def chapter_edges(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[Unit],
+                  cuts: Sequence[tuple[float, float]], *, span: tuple[float, float], chapters: int | None) -> list[float]:
+    """Chapter edges from ``span[0]`` to ``span[1]``: topic changes in ``units`` (see the module docstring)."""
+    titles = [u.start for u in title_cards(screen)]
+    bounds = topic_boundaries(units, vectors, cuts, span=span, chapters=chapters, titles=titles)
+    return [span[0], *[b.time for b in bounds], span[1]]
+
+
 def lite_chapters(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[Unit],
                   cuts: Sequence[tuple[float, float]], *, span: tuple[float, float], length: str,
                   chapters: int | None) -> tuple[list[Chapter], list[Sentence]]:
@@ -181,8 +195,7 @@ def lite_chapters(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[U
     from vidq.analysis.extractive import centrality, keyphrases, title_from_phrases
 
     cards = title_cards(screen)
-    bounds = topic_boundaries(units, vectors, cuts, span=span, chapters=chapters, titles=[u.start for u in cards])
-    edges = [span[0], *[b.time for b in bounds], span[1]]
+    edges = chapter_edges(units, vectors, screen, cuts, span=span, chapters=chapters)
     groups: list[list[int]] = [[] for _ in range(len(edges) - 1)]
     for i, u in enumerate(units):
         k = int(np.searchsorted(edges[1:-1], u.start, side="right"))
@@ -249,17 +262,21 @@ def summarize(
         raise InputError(f"--chapters must be 'auto' or a number from 1 to {MAX_CHAPTERS}, not {chapters}")
     options.validate()
     from vidq.media import probe
-    from vidq.tasks.pipeline import load_job_backend
+    from vidq.tasks.pipeline import job_path, load_job_backend
 
     clock = StageClock()
     report = progress or no_progress
     with clock.stage("probe"):
         probe(path, store=store)  # a bad file fails before any model loads
     with clock.stage("load"):
-        backend = backend or load_job_backend(options)
-    sees = bool(backend.capabilities.sees_images)
+        backend = backend or load_job_backend(options, store=store)
+    way = job_path(backend)
+    sees = way == "see"
     tl = open_timeline(path, options, store=store, clock=clock, progress=report,
                        frames=None if sees else options.frames)
+    if way == "write":
+        return _summarize_write(tl, backend, length=length, chapters=chapters, skip_ads=skip_ads, clock=clock,
+                                progress=report)
     if not sees:
         return _summarize_text(tl, backend, length=length, chapters=chapters, skip_ads=skip_ads, clock=clock)
     ctx = frames_context(tl, options, frames=shown_frames(backend, options.frames or VLM_DEFAULT_FRAMES, options))
@@ -270,17 +287,25 @@ def _inside(t: float, spans: Sequence[Skipped]) -> bool:
     return any(s.start <= t <= s.end for s in spans)
 
 
-def _summarize_text(tl: Timeline, backend: Backend, *, length: str, chapters: int | None, skip_ads: bool,
-                    clock: StageClock) -> SummaryResult:
-    """Extractive chapters and summary from the timeline's text (a backend that cannot see)."""
+def _summary_units(tl: Timeline, skip_ads: bool) -> tuple[list[Skipped], list[tuple[float, float]], list[int],
+                                                           list[Unit]]:
+    """What a summary is made from: the segments left out, the shot changes outside them, the
+    rows of the units to summarize (speech sentences; on-screen lines too when little is
+    said) and the readable on-screen lines (title cards)."""
     skipped = [Skipped(float(a.start), float(a.end), a.kind, a.reason) for a in tl.segments.segments] if skip_ads else []
     cuts = [(a, b) for a, b in tl.cuts if not (_inside(a, skipped) and _inside(b, skipped))]
     kept = [i for i, u in enumerate(tl.units) if u.kind != "window" and not _inside(u.mid, skipped)]
     speech = [i for i in kept if tl.units[i].source == "speech"]
     screen_rows = [i for i in kept if tl.units[i].source == "screen" and readable_screen_units([tl.units[i]])]
-    screen = [tl.units[i] for i in screen_rows]
     rows = speech if len(speech) >= 3 or not screen_rows else sorted(speech + screen_rows,
                                                                     key=lambda i: (tl.units[i].start, tl.units[i].end))
+    return skipped, cuts, rows, [tl.units[i] for i in screen_rows]
+
+
+def _summarize_text(tl: Timeline, backend: Backend, *, length: str, chapters: int | None, skip_ads: bool,
+                    clock: StageClock) -> SummaryResult:
+    """Extractive chapters and summary from the timeline's text (a backend that cannot see)."""
+    skipped, cuts, rows, screen = _summary_units(tl, skip_ads)
     units = [tl.units[i] for i in rows]
     notices: list[str] = []
     span = (tl.start, tl.end)
@@ -334,8 +359,9 @@ def parse_segment_reply(text: str, max_title_words: int = 12) -> tuple[str, str]
 
 def split_text_sentences(text: str) -> list[str]:
     """Sentences of generated text (ends at ., ! or ? followed by a space)."""
-    parts = re.split(r"(?<=[.!?])\s+", text.strip())
-    return [p.strip() for p in parts if p.strip()]
+    from vidq.tasks.write import split_sentences
+
+    return split_sentences(text)
 
 
 def segment_edges(start: float, end: float, count: int) -> list[float]:
@@ -366,21 +392,23 @@ def _summarize_vlm(tl: Timeline, ctx: VideoContext, backend: Backend, *, length:
         sub = SamplePlan(tuple(times[i] for i in idx), ctx.plan.mode, ctx.plan.accuracy, ctx.plan.tolerance, lo, hi)
         video = VideoInput(batches=frame_batches(ctx, size=shown_side(backend), plan=sub), times=sub.times,
                            subtitles=[ctx.subtitles[i] for i in idx] if ctx.subtitles else None,
-                           duration=ctx.info.duration)
+                           duration=ctx.info.duration, span=(lo, hi))
         prompt = SEGMENT_PROMPT.format(part=c + 1, parts=count, start=hms(lo), end=hms(hi),
                                        sentences=CHAPTER_SENTENCES[length])
         with clock.stage("segments"):
             reply = backend.answer(video, prompt, gen)
         progress("segments", c + 1, count)
         title, body = parse_segment_reply(reply.text)
-        sentences = tuple(Sentence(s, lo, hi, "model") for s in split_text_sentences(body))
+        sentences = tuple(Sentence(s, lo, hi, "model")
+                          for s in split_text_sentences(body)[:CHAPTER_SENTENCES[length]])
         found.append(Chapter(c, lo, hi, title, "model", sentences))
         used.append({k: v for k, v in reply.meta.items() if k != "timings"} | {"frames": len(idx)})
     parts = "\n".join(f"[{hms(ch.start)} - {hms(ch.end)}] {ch.title}: {ch.summary}" for ch in found)
     with clock.stage("summary"):
         final = backend.answer(None, FINAL_PROMPT.format(parts=parts, sentences=SUMMARY_SENTENCES[length]),
                                replace(gen, max_new_tokens=40 * SUMMARY_SENTENCES[length] + 32))
-    summary = tuple(Sentence(s, ctx.start, ctx.end, "model") for s in split_text_sentences(final.text))
+    summary = tuple(Sentence(s, ctx.start, ctx.end, "model")
+                    for s in split_text_sentences(final.text)[:SUMMARY_SENTENCES[length]])
     model_meta = {k: v for k, v in used[0].items()} if used else {}
     meta = base_meta(tl, clock, model=backend.name, sees_images=bool(backend.capabilities.sees_images),
                      method="hierarchical", segments=count, backend=model_meta,
@@ -390,8 +418,104 @@ def _summarize_vlm(tl: Timeline, ctx: VideoContext, backend: Backend, *, length:
                          thumbs=tuple(tl.thumbs))
 
 
+# -- the text-model path ----------------------------------------------------------------------
+TEXT_SEGMENT_PROMPT = (
+    "Above is what is said and written on screen in part {part} of {parts} of a video, from {start} to {end}. "
+    "Reply with a short title on the first line, written as 'Title: ...', then a summary of this part in at most "
+    "{sentences} sentences, using only these lines."
+)
+TITLE_WORDS = 8  # a chapter title a text model writes is cut to this many words
+
+
+def _chapter_spans(tl: Timeline, rows: list[int], screen: list[Unit], cuts: list[tuple[float, float]], *,
+                   chapters: int | None) -> list[float]:
+    """Chapter edges for a text model: the timeline's topic changes (as for lite), or equal
+    parts (about one per ``VLM_SEGMENT_SECONDS``) when there is no text to find them in."""
+    span = (tl.start, tl.end)
+    if rows and tl.vectors.shape[1] > 0:
+        return chapter_edges([tl.units[i] for i in rows], tl.vectors[rows], screen, cuts, span=span,
+                             chapters=chapters)
+    count = chapters or int(min(max(round((span[1] - span[0]) / VLM_SEGMENT_SECONDS), 1), VLM_MAX_SEGMENTS))
+    return segment_edges(span[0], span[1], count)
+
+
+def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: int | None, skip_ads: bool,
+                     clock: StageClock, progress: ProgressFn) -> SummaryResult:
+    """A text model writes each chapter's title and paragraph from the chapter's text, then the summary."""
+    from vidq.tasks.write import (
+        TEXT_ONLY_NOTE,
+        evidence_lines,
+        fit_lines,
+        grounded,
+        render_lines,
+        stamp,
+        write,
+    )
+
+    skipped, cuts, rows, screen = _summary_units(tl, skip_ads)
+    spans = [(s.start, s.end) for s in skipped]
+    with clock.stage("chapters"):
+        edges = _chapter_spans(tl, rows, screen, cuts, chapters=chapters)
+    long = tl.info.duration >= 3600
+    count = len(edges) - 1
+    found: list[Chapter] = []
+    used: list[dict[str, Any]] = []
+    sent = dropped = invented = 0
+    span = (tl.start, tl.end)
+    for c in range(count):
+        lo, hi = edges[c], edges[c + 1]
+        lines = evidence_lines(tl, lo, hi, skip=spans, segments=False)
+        if not lines:
+            found.append(Chapter(c, lo, hi, "", "model", ()))
+            continue
+        sentences = CHAPTER_SENTENCES[length]
+        ask = TEXT_SEGMENT_PROMPT.format(part=c + 1, parts=count, start=stamp(lo, long), end=stamp(hi, long),
+                                         sentences=sentences)
+        kept: list = []
+
+        def build(budget: int, lines: list = lines, ask: str = ask, kept: list = kept) -> str:
+            kept[:] = fit_lines(lines, budget, long=long)
+            return f"{render_lines(kept, long)}\n\n{ask}"
+
+        with clock.stage("segments"):
+            reply = write(backend, build, max_new_tokens=48 + 40 * sentences)
+        progress("segments", c + 1, count)
+        sent += len(kept)
+        dropped += len(lines) - len(kept)
+        title, body = parse_segment_reply(reply.text)
+        kept_sentences, bad = grounded(split_text_sentences(body), span)
+        invented += bad
+        said = tuple(Sentence(s, lo, hi, "model") for s in kept_sentences[:sentences])
+        titles, _ = grounded([title], span)  # a title citing a time the video lacks is dropped too
+        found.append(Chapter(c, lo, hi, " ".join((titles or [""])[0].split()[:TITLE_WORDS]), "model", said))
+        used.append({k: v for k, v in reply.meta.items() if k != "timings"})
+    notices = [TEXT_ONLY_NOTE]
+    summary: tuple[Sentence, ...] = ()
+    written = [ch for ch in found if ch.sentences]
+    if written:
+        parts = "\n".join(f"[{stamp(ch.start, long)} - {stamp(ch.end, long)}] {ch.title}: {ch.summary}" for ch in written)
+        with clock.stage("summary"):
+            final = write(backend, lambda budget: FINAL_PROMPT.format(parts=parts, sentences=SUMMARY_SENTENCES[length]),
+                          max_new_tokens=40 * SUMMARY_SENTENCES[length] + 32)
+        said = parse_segment_reply(final.text)[1] if _TITLE_RE.search(final.text) else final.text  # a title it added
+        kept_sentences, bad = grounded(split_text_sentences(said), span)
+        invented += bad
+        summary = tuple(Sentence(s, tl.start, tl.end, "model") for s in kept_sentences[:SUMMARY_SENTENCES[length]])
+    else:
+        notices.append(f"{NO_TEXT}, so the text model had nothing to read (a video model sees what is shown)")
+    if invented:
+        notices.append(f"{invented} sentence(s) the model wrote cited times the video does not have and were left out")
+    meta = base_meta(tl, clock, model=backend.name, sees_images=False, method="text-model", text_only=True,
+                     limits=TEXT_ONLY_NOTE, segments=count, backend=used[0] if used else {},
+                     evidence_lines={"sent": sent, "left_out_to_fit": dropped}, invented_sentences=invented,
+                     ads_skipped=skip_ads)
+    return SummaryResult(tl.path, tl.start, tl.end, tl.info.duration, length, "text-model", backend.name, False,
+                         summary, tuple(found), notices=tuple(notices), skipped=tuple(skipped), meta=meta,
+                         thumbs=tuple(tl.thumbs))
+
+
 __all__ = [
     "CHAPTER_SENTENCES", "LENGTHS", "SCHEMA", "SUMMARY_SENTENCES", "Chapter", "Sentence", "Skipped",
-    "SummaryResult", "lite_chapters", "parse_segment_reply", "pick_sentences", "segment_edges",
+    "SummaryResult", "chapter_edges", "lite_chapters", "parse_segment_reply", "pick_sentences", "segment_edges",
     "split_text_sentences", "summarize",
 ]

@@ -1,12 +1,16 @@
-"""Synthetic "broadcast" videos with ground truth, for the job tests (summarize, find, ads, ask).
+"""Synthetic "broadcast" videos with ground truth, for the job tests (summarize, find, ads, ask)
+and the evaluation families (:mod:`vidq.testing.families`).
 
     sc = short_scenario(cache_dir)     # ~2.9 min: 3 topics, 4 needles, 1 ad break, a sponsor read
     sc = hour_scenario(cache_dir)      # ~61 min: 12 topics, 10 needles at 10 depths, 3 breaks (one ad aired twice)
+    sc = build_scenario(cache_dir, recipe)   # any Recipe: content, positions and a Style
+    plan_scenario(recipe)              # its truth without rendering (espeak-ng only)
     sc.video, sc.truth                 # the .mp4 and the .json beside it
-    sc.needles, sc.ad_breaks, sc.sponsors, sc.topics, sc.qa, sc.of_kind("speech")
+    sc.needles, sc.ad_breaks, sc.ads, sc.sponsors, sc.topics, sc.qa, sc.of_kind("speech")
     load_scenario(sc.truth)            # the same Scenario back from the JSON
 
-What is in a video (320x180, 5 fps, H.264 + AAC mono 16 kHz):
+What is in a video (320x180, 5 fps, H.264 + AAC mono 16 kHz), in the classic ``Style`` (the
+job tests' scenarios and the tuning family):
 
 - **Programme**: one topic after another (lighthouses, beekeeping, volcanoes, ...), each
   with its own muted background colour and moving pattern, a station logo ("VQ" in a box,
@@ -24,16 +28,27 @@ What is in a video (320x180, 5 fps, H.264 + AAC mono 16 kHz):
 - **A sponsor read** spoken at programme level over the programme's own picture ("This
   video is sponsored by Brightpath VPN ...") with no visual change.
 
-Ground truth (``Event``: start, end, kind, text, label, channel, query) is written as JSON
-next to the video; kinds are ``topic``, ``speech`` (every sentence spoken, label
-programme/needle/ad/sponsor), ``screen`` (every on-screen text), ``needle``, ``ad``,
-``ad_break``, ``black``, ``sponsor``.  ``QAItem`` s are multiple-choice questions about the
-spoken programme, with the answer's letter and the span of the sentence that answers it.
-Times of speech are the first and last audible sample of each sentence.
+A ``Style`` changes the voice and speed, fonts, text looks and positions, the logo (or none),
+the pattern panel's size and motion, levels, a noise floor and cuts inside topics; an ``Ad``
+carries its own voice, loudness, jingle, saturation, card rhythm and whether the logo stays;
+a ``BreakSpec`` says whether black frames or hard cuts bound and separate its spots and how
+many seconds of narration-free programme (a "tail", bed only or quiet) precede it.  The
+held-out family (:mod:`vidq.testing.heldout`) uses all of that; the defaults are the classic.
 
-Files are cached under the caller's directory, keyed by a digest of the recipe: a second
-call returns at once.  Uses the ``ffmpeg`` and ``espeak-ng`` binaries (argument lists,
-never a shell).  Knows nothing about vidq's decoders, models or jobs.
+Ground truth (``Event``: start, end, kind, text, label, channel, query, category) is written
+as JSON next to the video; kinds are ``topic``, ``speech`` (every sentence spoken, label
+programme/needle/ad/sponsor), ``screen`` (every on-screen text), ``needle``, ``ad`` (one per
+spot: brand, category, the query that should find it), ``ad_break`` (one per break, black
+frames included), ``black``, ``sponsor`` and ``tail`` (narration stopped before a break).
+``QAItem`` s are multiple-choice questions about the spoken programme, with the answer's
+letter and the span of the sentence that answers it.  Times of speech are the first and
+last audible sample of each sentence.  Schema ``vidq-scenario/2`` adds ``category``,
+``tail``, ``family`` and ``info`` (voices, speeds, fonts) to schema 1, which still loads.
+
+Files are cached under the caller's directory, keyed by a digest of the recipe (content,
+style, and the font files it resolves to on this machine): a second call returns at once.
+Generation is deterministic from the recipe.  Uses the ``ffmpeg`` and ``espeak-ng`` binaries
+(argument lists, never a shell).  Knows nothing about vidq's decoders, models or jobs.
 """
 
 from __future__ import annotations
@@ -62,8 +77,9 @@ from vidq.testing.video import find_font
 
 log = logging.getLogger("vidq.testing")
 
-SCHEMA = "vidq-scenario/1"  # the truth JSON's schema
-RECIPE_VERSION = 3  # bump when the rendering changes, so cached files are rebuilt
+SCHEMA = "vidq-scenario/2"  # the truth JSON's schema
+READABLE_SCHEMAS = ("vidq-scenario/1", SCHEMA)  # what load_scenario reads
+RECIPE_VERSION = 4  # bump when the rendering changes, so cached files are rebuilt
 SIZE = (320, 180)  # width, height in pixels
 FPS = 5  # frames per second (low: the generator's cost is per frame)
 SAMPLE_RATE = 16000  # Hz, audio track
@@ -77,6 +93,12 @@ AD_BED_DB = -22.0  # ad jingle bed, dBFS RMS
 CAPTION_SECONDS = 4.0  # a topic's title caption stays this long
 SIGN_SECONDS = 6.0  # an on-screen needle stays this long
 LETTERS = "ABCD"
+GRADIENT_COLORS = ("0x3060c0", "0xc06030", "0x30a050", "0xc0b030", "0x8040b0", "0x30b0c0", "0xd08040")  # gradient panels
+FONT_DIRS = (  # where Style.fonts names are looked up (Debian/Ubuntu, Arch/Fedora, macOS)
+    "/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation", "/usr/share/fonts/truetype/liberation2",
+    "/usr/share/fonts/TTF", "/usr/share/fonts/dejavu-sans-fonts", "/usr/share/fonts/dejavu-serif-fonts",
+    "/usr/share/fonts/liberation-sans", "/usr/share/fonts/liberation-serif", "/Library/Fonts",
+)
 
 
 # -- content ------------------------------------------------------------------------------------
@@ -85,8 +107,8 @@ class Topic:
     title: str  # caption and chapter title
     sentences: tuple[str, ...]  # spoken in order, cycling when the topic is long
     questions: tuple[tuple[int, str, tuple[str, str, str, str]], ...]  # (sentence index, question, options; first correct)
-    color: str  # background colour (muted)
-    pattern: str  # moving pattern: life | grid | gradient | bars
+    color: str  # background colour (0xRRGGBB)
+    pattern: str  # moving pattern: life | grid | gradient | bars | cellauto | mandelbrot | sierpinski | testsrc
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -262,29 +284,114 @@ NEEDLES: tuple[Needle, ...] = (
 
 
 @dataclass(frozen=True)
+class TextLook:
+    """How one kind of on-screen text is drawn (ffmpeg ``drawtext``)."""
+
+    size: int  # font size, pixels
+    color: str  # text colour
+    box: str | None  # colour of a box behind the text (None: no box)
+    x: str  # drawtext x expression
+    y: str  # drawtext y expression
+    border: int = 0  # black outline width in pixels (for text without a box)
+
+
+@dataclass(frozen=True)
+class Logo:
+    """The station logo ("bug") in a corner of every programme frame."""
+
+    text: str = "VQ"
+    corner: str = "tr"  # tl | tr | bl | br
+    size: int = 15  # font size, pixels
+    color: str = "white"  # text colour (with @alpha for a translucent bug)
+    frame: str | None = "white@0.9"  # colour of an outline rectangle around it (None: none)
+    fill: str | None = None  # colour of a filled box behind it (None: none)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a scenario looks and sounds.  The defaults are the classic look every recipe of the
+    job tests and the tuning family uses; the held-out family (:mod:`vidq.testing.heldout`)
+    changes every field."""
+
+    voice: str = "en-us"  # espeak-ng voice (with +variant) of the programme, needles and sponsor read
+    wpm: int = 150  # espeak-ng speed, words per minute
+    fonts: tuple[str, ...] = ()  # programme font file names, the first installed wins (() -> DejaVu Sans Mono Bold)
+    ad_fonts: tuple[str, ...] = ()  # the same for the ad cards
+    speech_db: float = PROGRAMME_SPEECH_DB  # programme speech, dBFS RMS
+    bed_db: float = BED_DB  # programme music bed, dBFS RMS
+    bed_chord: tuple[float, ...] = (196.0, 247.0, 294.0)  # bed notes, Hz
+    bed_note: float = 1.5  # seconds per bed note
+    noise_db: float | None = None  # white-noise floor under the whole track (None: black is digital silence)
+    black: float = BLACK  # seconds of each black separator
+    caption: TextLook = TextLook(16, "white", "black@0.7", "12", "h-34")  # a topic's title at its start
+    caption_seconds: float = CAPTION_SECONDS
+    sign: TextLook = TextLook(22, "0x101010", "0xf0f0e0", "(w-text_w)/2", "(h-text_h)/2-10")  # screen needles
+    sign_seconds: float = SIGN_SECONDS
+    logo: Logo | None = Logo()  # None: no station logo at all
+    panel: float = 1 / 3  # the moving pattern's size, a fraction of the frame's width and height (1: full frame)
+    motion: str = "slide"  # the pattern panel: slide (left-right) | rise (up-down) | still
+    shot_seconds: float = 0.0  # programme shots cut about this often inside a topic (0: one shot per topic)
+
+
+CLASSIC_STYLE = Style()
+
+
+@dataclass(frozen=True)
 class Ad:
     brand: str  # label in the ground truth
     speech: str  # what the spot says
     cards: tuple[str, ...]  # on-screen texts, one card each, cycling
-    colors: tuple[str, ...]  # saturated backgrounds, one per card
+    colors: tuple[str, ...]  # card backgrounds, one per card
     framing: str  # "full", "pillarbox" (4:3 in 16:9) or "letterbox" (2.35:1)
+    category: str = ""  # what is advertised, as a user names it ("soda"): the truth's `category`
+    query: str = ""  # what a user types to find the spot ("" -> "ad for <category>")
+    avoid: tuple[str, ...] = ()  # words the spot never says or shows (its category and near synonyms)
+    voice: str = ""  # espeak-ng voice of the spot ("" -> the scenario's)
+    wpm: int = 0  # espeak-ng speed (0 -> the scenario's)
+    loud_db: float = AD_SPEECH_DB - PROGRAMME_SPEECH_DB  # the spot's speech level above the programme's speech
+    bed_db: float = AD_BED_DB  # jingle bed, dBFS RMS
+    jingle: tuple[float, ...] = (523.0, 659.0, 784.0, 1047.0)  # jingle notes, Hz
+    note: float = 0.25  # seconds per jingle note
+    lead: float = 0.8  # seconds from the spot's first frame to its first word
+    seconds: float = 0.0  # the spot's minimum length (0 -> the recipe's spot_seconds)
+    card_seconds: float = 2.0  # a new card (a hard cut inside the spot) about this often
+    saturation: float = 1.0  # colour saturation of the whole spot (1.0: as the colours say)
+    keeps_logo: bool = False  # the station logo stays on screen during the spot
+    text: TextLook = TextLook(26, "white", "black@0.5", "(w-text_w)/2", "(h-text_h)/2")  # the cards' text
+    mover: bool = True  # a white square jumps around the card (every frame differs)
+
+    @property
+    def search(self) -> str:
+        """The query that should find this spot."""
+        return self.query or f"ad for {self.category}"
 
 
 ADS: dict[str, Ad] = {
     "fizz": Ad("Fizz Cola", "Ice-cold Fizz Cola, only 1.99! Visit fizzcola dot com and use code FIZZ10.",
                ("FIZZ COLA", "ONLY $1.99", "fizzcola.com", "CODE FIZZ10"), ("0xff1010", "0xffd000", "0xff1010", "0xff00a0"),
-               "full"),
+               "full", category="soda"),
     "nova": Ad("Nova Mobile", "Switch to Nova Mobile today. Unlimited data for just 15 dollars a month.",
-               ("NOVA MOBILE", "$15 A MONTH", "UNLIMITED DATA"), ("0x00e0ff", "0xff00ff", "0x00ff60"), "pillarbox"),
+               ("NOVA MOBILE", "$15 A MONTH", "UNLIMITED DATA"), ("0x00e0ff", "0xff00ff", "0x00ff60"), "pillarbox",
+               category="phone plan", query="ad for a phone plan"),
     "oats": Ad("Crunchy Oats", "New Crunchy Oats, the breakfast of champions, now with twice the honey.",
-               ("CRUNCHY OATS", "2X HONEY", "BREAKFAST!"), ("0xff8000", "0x40ff00", "0xffe000"), "letterbox"),
+               ("CRUNCHY OATS", "2X HONEY", "BREAKFAST!"), ("0xff8000", "0x40ff00", "0xffe000"), "letterbox",
+               category="cereal"),
     "sunny": Ad("Sunny Bank", "Sunny Bank home loans from 3.9 percent. Apply online at sunnybank dot com today.",
-                ("SUNNY BANK", "3.9% HOME LOANS", "sunnybank.com"), ("0xffee00", "0x0080ff", "0xffee00"), "full"),
+                ("SUNNY BANK", "3.9% HOME LOANS", "sunnybank.com"), ("0xffee00", "0x0080ff", "0xffee00"), "full",
+                category="mortgage", query="ad for a mortgage"),
 }
+
+
+@dataclass(frozen=True)
+class Sponsor:
+    brand: str  # label in the ground truth
+    text: str  # the read, spoken at programme level over the programme's picture
+
 
 SPONSOR_READ = ("This video is sponsored by Brightpath VPN. Brightpath keeps your browsing private on every device. "
                 "Go to brightpath dot com slash vidq and use code VIDQ for sixty percent off your first year.")
 SPONSOR_BRAND = "Brightpath VPN"
+SPONSOR = Sponsor(SPONSOR_BRAND, SPONSOR_READ)
 
 
 # -- plain data of a built scenario ----------------------------------------------------------
@@ -294,11 +401,12 @@ class Event:
 
     start: float  # seconds
     end: float  # seconds
-    kind: str  # topic | speech | screen | needle | ad | ad_break | black | sponsor
+    kind: str  # topic | speech | screen | needle | ad | ad_break | black | sponsor | tail
     text: str = ""  # what is said or shown (topic: its title; ad_break: brands joined by ", ")
-    label: str = ""  # speech: programme|needle|ad|sponsor; screen: caption|sign|ad|logo; ad: brand
+    label: str = ""  # speech: programme|needle|ad|sponsor; screen: caption|sign|ad|logo; ad: brand; tail: bed|quiet
     channel: str = ""  # needle / sponsor: "speech" or "screen"
-    query: str = ""  # needle: what a user would search for
+    query: str = ""  # needle / ad: what a user would search for
+    category: str = ""  # ad: what it advertises; ad_break: its spots' categories joined by ", "
 
 
 @dataclass(frozen=True)
@@ -320,7 +428,7 @@ class QAItem:
 class Scenario:
     """A generated video and its ground truth."""
 
-    name: str  # e.g. "short", "hour"
+    name: str  # e.g. "short", "hour", "heldout-03"
     video: Path  # the .mp4
     truth: Path  # the .json beside it
     duration: float  # seconds
@@ -329,6 +437,8 @@ class Scenario:
     events: tuple[Event, ...] = ()  # time order
     qa: tuple[QAItem, ...] = ()  # questions about the programme's speech
     build_seconds: float = 0.0  # wall time of the build that made the files (0.0: unknown)
+    family: str = ""  # "tuning" | "heldout" for the evaluation families ("" for the job tests' scenarios)
+    info: dict = field(default_factory=dict)  # how it was made: voices, speeds, fonts (JSON-able)
 
     def of_kind(self, kind: str) -> list[Event]:
         return [e for e in self.events if e.kind == kind]
@@ -368,8 +478,14 @@ class Scenario:
 @dataclass(frozen=True)
 class BreakSpec:
     topic: int  # index into the recipe's topics: the break interrupts this topic
-    offset: float  # seconds into the topic's programme time
-    ads: tuple[str, ...]  # keys of ADS, in airing order
+    offset: float  # seconds into the topic's programme time (0: at the topic change, before its caption)
+    ads: tuple[Ad, ...]  # the spots, in airing order
+    edges: str = "black"  # "black": black frames open and close the break; "cut": hard cuts from/to the programme
+    between: str = "black"  # "black" separators between spots, or "cut" (hard cuts)
+    black: float = 0.0  # seconds of each black separator (0 -> the style's)
+    tail: float = 0.0  # seconds before the break with no narration (only the bed, or quiet)
+    tail_bed: bool = True  # the music bed plays on through the tail (False: it fades out: near silence)
+    resume: float = 0.0  # extra seconds after the break before narration resumes
 
 
 @dataclass(frozen=True)
@@ -377,26 +493,32 @@ class Recipe:
     """Everything that decides a scenario's content (its digest names the cache entry)."""
 
     name: str
-    topics: tuple[int, ...]  # indices into TOPICS, in order
+    topics: tuple[Topic, ...]  # in order
     topic_seconds: float  # programme seconds per topic
-    needles: tuple[tuple[int, float], ...]  # (index into NEEDLES, depth as a fraction of the programme time)
+    needles: tuple[tuple[Needle, float], ...]  # (needle, depth as a fraction of the programme time)
     breaks: tuple[BreakSpec, ...] = ()
     sponsor: tuple[int, float] | None = None  # (topic index into `topics`, offset seconds) of the sponsor read
+    sponsor_read: Sponsor = SPONSOR  # what is read there
     gap: tuple[float, float] = (1.5, 3.0)  # seconds of pause between programme sentences (uniform range)
-    spot_seconds: float = 12.0  # minimum length of an ad spot
+    spot_seconds: float = 12.0  # minimum length of an ad spot (an Ad's own `seconds` wins)
     seed: int = 0
+    family: str = ""  # "tuning" | "heldout" (recorded in the truth)
+    style: Style = CLASSIC_STYLE
     version: int = RECIPE_VERSION
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        """16 hex digits over the whole recipe (content and style) and the font files it resolves to."""
+        fonts = [Path(p).name for p in style_fonts(self.style)]
+        payload = json.dumps({"recipe": asdict(self), "fonts": fonts}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def short_recipe() -> Recipe:
     """About 3 minutes: 3 topics of 50 s, 4 needles, one break of two spots, one sponsor read."""
     return Recipe(
-        name="short", topics=(0, 1, 2), topic_seconds=50.0,
-        needles=((0, 0.12), (1, 0.25), (2, 0.80), (3, 0.90)),
-        breaks=(BreakSpec(topic=1, offset=15.0, ads=("fizz", "nova")),),
+        name="short", topics=TOPICS[:3], topic_seconds=50.0,
+        needles=((NEEDLES[0], 0.12), (NEEDLES[1], 0.25), (NEEDLES[2], 0.80), (NEEDLES[3], 0.90)),
+        breaks=(BreakSpec(topic=1, offset=15.0, ads=(ADS["fizz"], ADS["nova"])),),
         sponsor=(2, 5.0), gap=(1.2, 2.0),
     )
 
@@ -405,11 +527,12 @@ def hour_recipe(minutes: float = 60.0) -> Recipe:
     """About ``minutes`` of programme in 12 topics, 10 needles at 10 depths, 3 breaks, a sponsor read."""
     per_topic = minutes * 60.0 / len(TOPICS)
     return Recipe(
-        name="hour" if minutes == 60.0 else f"hour{minutes:g}", topics=tuple(range(len(TOPICS))),
+        name="hour" if minutes == 60.0 else f"hour{minutes:g}", topics=TOPICS,
         topic_seconds=per_topic,
-        needles=tuple((k, (k + 0.5) / len(NEEDLES)) for k in range(len(NEEDLES))),
-        breaks=(BreakSpec(3, per_topic / 2, ("fizz", "nova")), BreakSpec(6, per_topic / 2, ("oats", "sunny")),
-                BreakSpec(10, per_topic / 2, ("fizz",))),
+        needles=tuple((n, (k + 0.5) / len(NEEDLES)) for k, n in enumerate(NEEDLES)),
+        breaks=(BreakSpec(3, per_topic / 2, (ADS["fizz"], ADS["nova"])),
+                BreakSpec(6, per_topic / 2, (ADS["oats"], ADS["sunny"])),
+                BreakSpec(10, per_topic / 2, (ADS["fizz"],))),
         sponsor=(8, per_topic / 4), gap=(2.0, 5.0), spot_seconds=15.0,
     )
 
@@ -425,17 +548,18 @@ def hour_scenario(cache_dir: str | os.PathLike, minutes: float = 60.0) -> Scenar
 
 
 def load_scenario(truth: str | os.PathLike) -> Scenario:
-    """Read a scenario back from its truth JSON."""
+    """Read a scenario back from its truth JSON (schema 1 or 2)."""
     path = Path(truth)
     data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("schema") != SCHEMA:
+    if data.get("schema") not in READABLE_SCHEMAS:
         raise ValueError(f"{path}: not a {SCHEMA} file")
     return Scenario(
         name=data["name"], video=path.with_name(data["video"]), truth=path, duration=float(data["duration"]),
         size=(int(data["size"][0]), int(data["size"][1])), fps=float(data["fps"]),
         events=tuple(Event(**e) for e in data["events"]),
         qa=tuple(QAItem(q["question"], tuple(q["options"]), q["answer"], q["start"], q["end"]) for q in data["qa"]),
-        build_seconds=float(data.get("build_seconds", 0.0)),
+        build_seconds=float(data.get("build_seconds", 0.0)), family=data.get("family", ""),
+        info=data.get("info", {}),
     )
 
 
@@ -447,10 +571,11 @@ class _Piece:
     kind: str  # programme | black | ad
     start: float  # seconds on the final timeline
     duration: float  # seconds, a whole number of frames
-    topic: int = -1  # programme: index into TOPICS
+    topic: int = -1  # programme: index into the recipe's topics
     overlays: list[tuple[float, float, str, str]] = field(default_factory=list)  # (start, end, text, style) piece-local
-    ad: str = ""  # ad: key into ADS
+    ad: Ad | None = None  # ad: the spot
     seed: int = 0
+    shot: int = 0  # programme: 0 for a topic's first shot, 1, 2, ... for the cuts inside it
 
 
 def _frames(seconds: float) -> int:
@@ -459,6 +584,23 @@ def _frames(seconds: float) -> int:
 
 def _snap(seconds: float) -> float:
     return _frames(seconds) * FRAME
+
+
+def style_fonts(style: Style) -> tuple[str, str]:
+    """The programme and ad font files of ``style``: the first of each list that is installed."""
+    return _font_file(style.fonts), _font_file(style.ad_fonts)
+
+
+def _font_file(names: Sequence[str]) -> str:
+    if not names:
+        return find_font()
+    for name in names:
+        for folder in FONT_DIRS:
+            path = Path(folder) / name
+            if path.is_file():
+                return str(path)
+    raise RuntimeError(f"none of the fonts {', '.join(names)} is installed "
+                       "(apt-get install fonts-dejavu-core fonts-dejavu-extra fonts-liberation)")
 
 
 def build_scenario(cache_dir: str | os.PathLike, recipe: Recipe) -> Scenario:
@@ -483,13 +625,23 @@ def build_scenario(cache_dir: str | os.PathLike, recipe: Recipe) -> Scenario:
     return scenario
 
 
-def _speak_all(texts: Sequence[str]) -> dict[str, np.ndarray]:
-    """espeak-ng every distinct text (in parallel), resampled to SAMPLE_RATE."""
+def plan_scenario(recipe: Recipe) -> Scenario:
+    """The scenario ``recipe`` builds, without rendering any media: its truth, for checks of the layout.
+
+    Only espeak-ng runs (the lengths of the sentences decide where everything goes); the
+    returned paths name the files ``build_scenario`` would write, relative to its cache dir.
+    """
+    stem = f"{recipe.name}-{recipe.digest()}"
+    return _build(recipe, None, Path(f"{stem}.mp4"), Path(f"{stem}.json"))
+
+
+def _speak_all(texts: Sequence[tuple[str, str, int]]) -> dict[str, np.ndarray]:
+    """espeak-ng every distinct ``(text, voice, wpm)`` (in parallel), resampled to SAMPLE_RATE; keyed by text."""
     unique = list(dict.fromkeys(texts))
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        voices = list(pool.map(espeak, unique))
+        voices = list(pool.map(lambda item: espeak(item[0], voice=item[1], wpm=item[2]), unique))
     out = {}
-    for text, audio in zip(unique, voices):
+    for (text, _, _), audio in zip(unique, voices):
         n = round(audio.size * SAMPLE_RATE / ESPEAK_RATE)
         resampled = np.interp(np.arange(n) * (ESPEAK_RATE / SAMPLE_RATE), np.arange(audio.size), audio)
         out[text] = resampled.astype(np.float32)
@@ -501,16 +653,24 @@ def _at_level(audio: np.ndarray, db: float) -> np.ndarray:
     return (audio * (10 ** (db / 20) / rms)).astype(np.float32)
 
 
-def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
+def _break_window(bp: float, brk: BreakSpec) -> tuple[float, float]:
+    """Programme time around break point ``bp`` that programme narration keeps out of."""
+    return bp - brk.tail - 0.5, bp + 0.5 + brk.resume
+
+
+def _build(recipe: Recipe, work: Path | None, video: Path, truth: Path) -> Scenario:
+    """Lay out ``recipe``, make its audio and, when ``work`` is a folder, render ``video`` there."""
     rng = random.Random(recipe.seed)
-    topics = [TOPICS[i] for i in recipe.topics]
-    all_text = [s for t in topics for s in t.sentences] + [NEEDLES[k].text for k, _ in recipe.needles
-                                                           if NEEDLES[k].channel == "speech"]
-    all_text += [ADS[a].speech for b in recipe.breaks for a in b.ads]
+    style = recipe.style
+    topics = recipe.topics
+    sponsor = recipe.sponsor_read
+    said = [(s, style.voice, style.wpm) for t in topics for s in t.sentences]
+    said += [(n.text, style.voice, style.wpm) for n, _ in recipe.needles if n.channel == "speech"]
+    said += [(a.speech, a.voice or style.voice, a.wpm or style.wpm) for b in recipe.breaks for a in b.ads]
     if recipe.sponsor is not None:
-        all_text.append(SPONSOR_READ)
+        said.append((sponsor.text, style.voice, style.wpm))
     t0 = time.perf_counter()
-    voice = _speak_all(all_text)
+    voice = _speak_all(said)
     log.debug("scenario %s: espeak-ng %.1f s", recipe.name, time.perf_counter() - t0)
     t0 = time.perf_counter()
 
@@ -520,13 +680,13 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
     if recipe.sponsor is not None:
         ti, off = recipe.sponsor
         p = ti * recipe.topic_seconds + off
-        fixed.append((p, p + voice[SPONSOR_READ].size / SAMPLE_RATE, "sponsor", SPONSOR_READ, "speech", ""))
-    break_points = sorted((b.topic * recipe.topic_seconds + b.offset, b) for b in recipe.breaks)
-    for k, depth in recipe.needles:
-        needle = NEEDLES[k]
-        length = voice[needle.text].size / SAMPLE_RATE if needle.channel == "speech" else SIGN_SECONDS
+        fixed.append((p, p + voice[sponsor.text].size / SAMPLE_RATE, "sponsor", sponsor.text, "speech", ""))
+    break_points = sorted(((b.topic * recipe.topic_seconds + b.offset, b) for b in recipe.breaks), key=lambda x: x[0])
+    windows = [_break_window(bp, b) for bp, b in break_points]
+    for needle, depth in recipe.needles:
+        length = voice[needle.text].size / SAMPLE_RATE if needle.channel == "speech" else style.sign_seconds
         p = _snap(depth * programme_total)
-        p = _free_spot(p, length, fixed, [bp for bp, _ in break_points], recipe.topic_seconds, programme_total)
+        p = _free_spot(p, length, fixed, windows, recipe.topic_seconds, programme_total, style.caption_seconds)
         fixed.append((p, p + length, "needle", needle.text, needle.channel, needle.query))
     fixed.sort()
 
@@ -541,10 +701,10 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
             length = voice[text].size / SAMPLE_RATE
             if t + length > end:
                 break
-            clash = [f for f in fixed if f[4] == "speech" and f[0] - 0.8 < t + length and t < f[1] + 0.8]
-            clash += [(bp, bp) for bp, _ in break_points if t - 0.5 < bp < t + length + 0.5]
-            if clash:
-                t = max(c[1] for c in clash) + 1.0
+            resume = [f[1] + 1.0 for f in fixed if f[4] == "speech" and f[0] - 0.8 < t + length and t < f[1] + 0.8]
+            resume += [w1 + 0.5 for w0, w1 in windows if t < w1 and t + length > w0]
+            if resume:
+                t = max(resume)
                 continue
             speech_plan.append((t, text, "programme"))
             t += length + rng.uniform(*recipe.gap)
@@ -553,48 +713,61 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
         if f[4] == "speech":
             speech_plan.append((f[0], f[3], "sponsor" if f[2] == "sponsor" else "needle"))
 
-    # Timeline: programme pieces split at breaks; breaks = black, spot, black, spot, ..., black.
+    # Timeline: programme pieces split at breaks (and at shot cuts inside topics);
+    # a break is [black] spot [black|cut] spot ... [black].
     pieces: list[_Piece] = []
     events: list[Event] = []
     clock = 0.0  # final timeline
-    cuts = sorted({ti * recipe.topic_seconds for ti in range(len(topics))} | {bp for bp, _ in break_points})
+    topic_starts = {ti * recipe.topic_seconds for ti in range(len(topics))}
+    shot_cuts = _shot_cuts(recipe, rng) if style.shot_seconds > 0 else set()
+    cuts = sorted(topic_starts | {bp for bp, _ in break_points} | shot_cuts)
     cuts.append(programme_total)
     breaks_at = {bp: b for bp, b in break_points}
-    spot_len: dict[str, float] = {}
-    for key in {a for b in recipe.breaks for a in b.ads}:
-        spot_len[key] = _snap(max(recipe.spot_seconds, voice[ADS[key].speech].size / SAMPLE_RATE + 2.0))
-    ad_speech: list[tuple[float, str]] = []  # (final time, text) of each spot's speech
+    spot_len = {ad.brand: _snap(max(ad.seconds or recipe.spot_seconds, ad.lead + voice[ad.speech].size / SAMPLE_RATE + 1.2))
+                for b in recipe.breaks for ad in b.ads}
+    ad_speech: list[tuple[float, str, float]] = []  # (final time, text, level dB) of each spot's speech
+    tails: list[tuple[float, float, bool]] = []  # (start, end, bed plays on) on the final timeline
     offsets: list[tuple[float, float]] = []  # (programme time, shift added by the breaks before it)
     shift = 0.0
+    shot = 0
     for a, b in itertools.pairwise(cuts):
         if a in breaks_at:
             brk = breaks_at[a]
+            black = brk.black or style.black
             b_start = clock
-            for key in brk.ads:
-                pieces.append(_Piece("black", clock, BLACK))
-                events.append(Event(clock, clock + BLACK, "black"))
-                clock += BLACK
-                ad = ADS[key]
-                pieces.append(_Piece("ad", clock, spot_len[key], ad=key))
-                s0 = clock + 0.8
+            if brk.tail > 0:
+                tails.append((b_start - brk.tail, b_start, brk.tail_bed))
+                events.append(Event(b_start - brk.tail, b_start, "tail", "", "bed" if brk.tail_bed else "quiet"))
+            for j, ad in enumerate(brk.ads):
+                if (brk.edges if j == 0 else brk.between) == "black":
+                    pieces.append(_Piece("black", clock, black))
+                    events.append(Event(clock, clock + black, "black"))
+                    clock += black
+                length = spot_len[ad.brand]
+                pieces.append(_Piece("ad", clock, length, ad=ad))
+                s0 = clock + ad.lead
                 s1 = s0 + voice[ad.speech].size / SAMPLE_RATE
-                events.append(Event(clock, clock + spot_len[key], "ad", ad.speech, ad.brand))
+                events.append(Event(clock, clock + length, "ad", ad.speech, ad.brand, query=ad.search,
+                                    category=ad.category))
                 events.append(Event(s0, s1, "speech", ad.speech, "ad"))
-                ad_speech.append((s0, ad.speech))
-                card_len = spot_len[key] / max(1, round(spot_len[key] / 2.0))
-                n_cards = round(spot_len[key] / card_len)
+                ad_speech.append((s0, ad.speech, style.speech_db + ad.loud_db))
+                n_cards = max(1, round(length / ad.card_seconds))
+                card_len = length / n_cards
                 for c in range(n_cards):
                     events.append(Event(clock + c * card_len, clock + (c + 1) * card_len, "screen",
                                         ad.cards[c % len(ad.cards)], "ad"))
-                clock += spot_len[key]
-            pieces.append(_Piece("black", clock, BLACK))
-            events.append(Event(clock, clock + BLACK, "black"))
-            clock += BLACK
-            events.append(Event(b_start, clock, "ad_break", ", ".join(ADS[k].brand for k in brk.ads)))
+                clock += length
+            if brk.edges == "black":
+                pieces.append(_Piece("black", clock, black))
+                events.append(Event(clock, clock + black, "black"))
+                clock += black
+            events.append(Event(b_start, clock, "ad_break", ", ".join(ad.brand for ad in brk.ads),
+                                category=", ".join(ad.category for ad in brk.ads)))
             shift += clock - b_start
         offsets.append((a, shift))
         ti = min(int(a // recipe.topic_seconds), len(topics) - 1)
-        piece = _Piece("programme", clock, _snap(b - a), topic=recipe.topics[ti], seed=len(pieces))
+        shot = 0 if a in topic_starts else shot + (a in shot_cuts)
+        piece = _Piece("programme", clock, _snap(b - a), topic=ti, seed=len(pieces), shot=shot)
         pieces.append(piece)
         clock += piece.duration
     duration = clock
@@ -610,8 +783,8 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
     for ti, topic in enumerate(topics):
         p0 = ti * recipe.topic_seconds
         events.append(Event(final(p0), final(p0 + recipe.topic_seconds), "topic", topic.title))
-        _overlay(pieces, final(p0), final(p0) + CAPTION_SECONDS, topic.title.upper(), "caption")
-        events.append(Event(final(p0), final(p0) + CAPTION_SECONDS, "screen", topic.title.upper(), "caption"))
+        _overlay(pieces, final(p0), final(p0) + style.caption_seconds, topic.title.upper(), "caption")
+        events.append(Event(final(p0), final(p0) + style.caption_seconds, "screen", topic.title.upper(), "caption"))
     for p_start, p_end, kind, text, channel, query in fixed:
         s, e = final(p_start), final(p_end)
         if kind == "needle":
@@ -620,24 +793,30 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
                 _overlay(pieces, s, e, text, "sign")
                 events.append(Event(s, e, "screen", text, "sign"))
         else:
-            events.append(Event(s, e, "sponsor", text, SPONSOR_BRAND, channel="speech"))
-    for piece in pieces:
-        if piece.kind == "programme":
-            events.append(Event(piece.start, piece.start + piece.duration, "screen", "VQ", "logo"))
+            events.append(Event(s, e, "sponsor", text, sponsor.brand, channel="speech"))
+    if style.logo is not None:
+        for piece in pieces:
+            if piece.kind == "programme" or (piece.kind == "ad" and piece.ad is not None and piece.ad.keeps_logo):
+                events.append(Event(piece.start, piece.start + piece.duration, "screen", style.logo.text, "logo"))
 
-    # Audio: beds, then speech at its level.
+    # Audio: beds, then speech at its level, then the noise floor.
     track = np.zeros(round(duration * SAMPLE_RATE), np.float32)
     for piece in pieces:
         a, b = round(piece.start * SAMPLE_RATE), round((piece.start + piece.duration) * SAMPLE_RATE)
         if piece.kind == "programme":
-            track[a:b] += _bed(b - a, a, BED_DB, (196.0, 247.0, 294.0), 1.5)
-        elif piece.kind == "ad":
-            track[a:b] += _bed(b - a, a, AD_BED_DB, (523.0, 659.0, 784.0, 1047.0), 0.25)
+            track[a:b] += _bed(b - a, a, style.bed_db, style.bed_chord, style.bed_note)
+        elif piece.kind == "ad" and piece.ad is not None:
+            track[a:b] += _bed(b - a, a, piece.ad.bed_db, piece.ad.jingle, piece.ad.note)
+    for start, end, bed in tails:
+        if not bed:  # the bed fades out over 0.5 s and stays out until the break
+            a, b = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
+            track[a:b] *= np.clip(1.0 - np.arange(b - a) / (0.5 * SAMPLE_RATE), 0.0, 1.0).astype(np.float32)
     qa: list[QAItem] = []
     spoken_at: dict[str, tuple[float, float]] = {}
-    placed = [(final(p), text, label) for p, text, label in speech_plan] + [(t, x, "ad") for t, x in ad_speech]
-    for start, text, label in placed:
-        clip = _at_level(voice[text], AD_SPEECH_DB if label == "ad" else PROGRAMME_SPEECH_DB)
+    placed = [(final(p), text, label, style.speech_db) for p, text, label in speech_plan]
+    placed += [(t, x, "ad", db) for t, x, db in ad_speech]
+    for start, text, label, db in placed:
+        clip = _at_level(voice[text], db)
         i = round(start * SAMPLE_RATE)
         j = min(track.size, i + clip.size)
         track[i:j] += clip[:j - i]
@@ -645,6 +824,9 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
         if label != "ad":  # ad speech events were recorded with their spots
             events.append(Event(start, end, "speech", text, label))
         spoken_at.setdefault(text, (start, end))
+    if style.noise_db is not None:
+        noise = np.random.default_rng(recipe.seed).standard_normal(track.size).astype(np.float32)
+        track += noise * np.float32(10 ** (style.noise_db / 20))
     for topic in topics:
         for k, question, options in topic.questions:
             sentence = topic.sentences[k]
@@ -658,23 +840,41 @@ def _build(recipe: Recipe, work: Path, video: Path, truth: Path) -> Scenario:
 
     log.debug("scenario %s: layout and audio %.1f s", recipe.name, time.perf_counter() - t0)
     t0 = time.perf_counter()
-    _render(pieces, track, work, video)
-    log.debug("scenario %s: ffmpeg %.1f s", recipe.name, time.perf_counter() - t0)
-    events = [Event(round(e.start, 3), round(e.end, 3), e.kind, e.text, e.label, e.channel, e.query) for e in events]
+    fonts = style_fonts(style)
+    if work is not None:
+        _render(pieces, recipe, fonts, track, work, video)
+        log.debug("scenario %s: ffmpeg %.1f s", recipe.name, time.perf_counter() - t0)
+    events = [dataclasses.replace(e, start=round(e.start, 3), end=round(e.end, 3)) for e in events]
     events.sort(key=lambda e: (e.start, e.kind, e.end))
     qa = [QAItem(q.question, q.options, q.answer, round(q.start, 3), round(q.end, 3)) for q in qa]
+    info = {"voice": style.voice, "wpm": style.wpm, "font": Path(fonts[0]).name, "ad_font": Path(fonts[1]).name,
+            "ad_voices": {ad.brand: ad.voice or style.voice for b in recipe.breaks for ad in b.ads}}
     return Scenario(name=recipe.name, video=video, truth=truth, duration=round(duration, 6), size=SIZE, fps=FPS,
-                    events=tuple(events), qa=tuple(qa))
+                    events=tuple(events), qa=tuple(qa), family=recipe.family, info=info)
 
 
-def _free_spot(p: float, length: float, fixed, breaks: Sequence[float], topic_seconds: float, total: float) -> float:
-    """The first programme time >= ``p`` where ``length`` seconds fit clear of other items, breaks and captions."""
+def _shot_cuts(recipe: Recipe, rng: random.Random) -> set[float]:
+    """Programme times of cuts inside topics, about every ``style.shot_seconds``, clear of captions and breaks."""
+    style = recipe.style
+    cuts: set[float] = set()
+    for ti in range(len(recipe.topics)):
+        t = ti * recipe.topic_seconds + style.caption_seconds + rng.uniform(0.5, 1.0) * style.shot_seconds
+        while t < (ti + 1) * recipe.topic_seconds - 3.0:
+            if all(abs(t - (b.topic * recipe.topic_seconds + b.offset)) > 3.0 for b in recipe.breaks):
+                cuts.add(_snap(t))
+            t += rng.uniform(0.6, 1.4) * style.shot_seconds
+    return cuts
+
+
+def _free_spot(p: float, length: float, fixed, windows: Sequence[tuple[float, float]], topic_seconds: float,
+               total: float, caption_seconds: float = CAPTION_SECONDS) -> float:
+    """The first programme time >= ``p`` where ``length`` seconds fit clear of other items, break windows and captions."""
     t = p
     for _ in range(1000):
         topic_start = (t // topic_seconds) * topic_seconds
-        bad = t < topic_start + CAPTION_SECONDS + 1.0 or t + length > topic_start + topic_seconds - 1.0
+        bad = t < topic_start + caption_seconds + 1.0 or t + length > topic_start + topic_seconds - 1.0
         bad = bad or any(f[0] - 2.0 < t + length and t < f[1] + 2.0 for f in fixed)
-        bad = bad or any(t - 2.0 < bp < t + length + 2.0 for bp in breaks)
+        bad = bad or any(w0 - 1.5 < t + length and t < w1 + 1.5 for w0, w1 in windows)
         if not bad:
             return _snap(t)
         t += 1.0
@@ -684,11 +884,15 @@ def _free_spot(p: float, length: float, fixed, breaks: Sequence[float], topic_se
 
 
 def _overlay(pieces: list[_Piece], start: float, end: float, text: str, style: str) -> None:
+    """Put ``text`` on every programme piece that ``[start, end)`` covers (piece-local times)."""
+    placed = False
     for piece in pieces:
-        if piece.kind == "programme" and piece.start <= start < piece.start + piece.duration:
-            piece.overlays.append((start - piece.start, end - piece.start, text, style))
-            return
-    raise ValueError(f"no programme piece at {start:.1f} s for {text!r}")
+        p0, p1 = piece.start, piece.start + piece.duration
+        if piece.kind == "programme" and start < p1 - 1e-9 and end > p0 + 1e-9:
+            piece.overlays.append((max(start, p0) - p0, min(end, p1) - p0, text, style))
+            placed = True
+    if not placed:
+        raise ValueError(f"no programme piece at {start:.1f} s for {text!r}")
 
 
 def _bed(n: int, offset: int, db: float, freqs: Sequence[float], note: float) -> np.ndarray:
@@ -711,58 +915,111 @@ def _bed(n: int, offset: int, db: float, freqs: Sequence[float], note: float) ->
 
 
 # -- rendering ------------------------------------------------------------------------------------
-def _escape(path: Path) -> str:
+def _escape(path: Path | str) -> str:
     return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
 
 
-def _text_filter(font: str, text_file: Path, size: int, color: str, x: str, y: str, box: str | None,
-                 enable: tuple[float, float] | None = None) -> str:
-    f = f"drawtext=fontfile={font}:textfile={_escape(text_file)}:fontsize={size}:fontcolor={color}:x={x}:y={y}"
-    if box:
-        f += f":box=1:boxcolor={box}:boxborderw={max(2, size // 4)}"
+def _text_filter(font: str, text_file: Path, look: TextLook, enable: tuple[float, float] | None = None) -> str:
+    f = (f"drawtext=fontfile={_escape(font)}:textfile={_escape(text_file)}:fontsize={look.size}"
+         f":fontcolor={look.color}:x={look.x}:y={look.y}")
+    if look.box:
+        f += f":box=1:boxcolor={look.box}:boxborderw={max(2, look.size // 4)}"
+    if look.border:
+        f += f":borderw={look.border}:bordercolor=black"
     if enable:
         f += f":enable='between(t\\,{enable[0]:.3f}\\,{enable[1] - 1e-3:.3f})'"
     return f
 
 
-def _programme_graph(piece: _Piece, font: str, work: Path, idx: int) -> str:
-    topic = TOPICS[piece.topic]
+def _fit(look: TextLook, text: str, width: int, font: str) -> TextLook:
+    """``look`` with its size cut so that ``text`` fits ``width`` pixels (with 8 px to spare on each side)."""
+    em = 0.6 if "Mono" in Path(font).name else 0.7  # average glyph width of capitals, in font sizes
+    size = min(look.size, int((width - 16) / (em * max(1, len(text)))))
+    return look if size == look.size else dataclasses.replace(look, size=max(8, size))
+
+
+def _logo_filters(logo: Logo, font: str, work: Path) -> str:
+    """drawbox + drawtext for the station logo in its corner (the classic: "VQ" in a white frame, top right)."""
+    bw, bh = round(len(logo.text) * logo.size * 0.6) + 22, logo.size + 7  # the frame around the text
+    right, bottom = logo.corner[1] == "r", logo.corner[0] == "b"
+    box_x, text_x = (f"iw-{bw + 6}", f"w-{bw}") if right else ("6", "12")
+    box_y, text_y = (f"ih-{bh + 6}", f"h-{bh + 3}") if bottom else ("6", "9")
+    path = work / "logo.txt"
+    path.write_text(logo.text, encoding="utf-8")
+    out = []
+    if logo.frame:
+        out.append(f"drawbox=x={box_x}:y={box_y}:w={bw}:h={bh}:color={logo.frame}:t=2")
+    out.append(_text_filter(font, path, TextLook(logo.size, logo.color, logo.fill, text_x, text_y)))
+    return ",".join(out)
+
+
+def _pattern(kind: str, pw: int, ph: int, d: str, seed: int) -> str:
+    """The moving foreground of a programme shot, ``pw`` x ``ph`` pixels, ``d`` seconds."""
+    if kind == "life":
+        return f"life=s={pw}x{ph}:r={FPS}:ratio=0.3:seed={seed}:mold=8:life_color=0xc8c8c8:death_color=0x202020"
+    if kind == "grid":
+        return f"color=c=0xb0b0b0:s={pw}x{ph}:r={FPS}:d={d},drawgrid=w={pw // 6}:h={ph // 6}:t=2:c=0x303030"
+    if kind == "bars":
+        return f"smptebars=s={pw}x{ph}:r={FPS}:d={d},hue=s=0.35"
+    if kind == "gradient":  # explicit colours: gradients' default ones are drawn at random on every run
+        c0, c1 = GRADIENT_COLORS[seed % len(GRADIENT_COLORS)], GRADIENT_COLORS[(seed + 3) % len(GRADIENT_COLORS)]
+        return f"gradients=s={pw}x{ph}:r={FPS}:d={d}:speed=0.02:seed={seed}:c0={c0}:c1={c1},hue=s=0.4"
+    if kind == "cellauto":
+        return f"cellauto=s={pw}x{ph}:r={FPS}:rule={[30, 90, 110, 150][seed % 4]}:seed={seed},negate,hue=s=0"
+    if kind == "mandelbrot":
+        return f"mandelbrot=s={pw}x{ph}:r={FPS}:end_scale=0.05:end_pts=600,hue=s=0.5"
+    if kind == "sierpinski":
+        return f"sierpinski=s={pw}x{ph}:r={FPS}:seed={seed}:jump=1:type={['carpet', 'triangle'][seed % 2]}"
+    if kind == "testsrc":  # the lower right quarter of a test card twice the size: no burned-in clock
+        return f"testsrc2=s={2 * pw}x{2 * ph}:r={FPS}:d={d},crop={pw}:{ph}:{pw}:{ph},hue=s=0.3"
+    raise ValueError(f"unknown pattern {kind!r}")
+
+
+def _shade(color: str, k: int) -> str:
+    """Another background colour for the ``k``-th cut inside a topic: channels rotated, brighter or darker."""
+    r, g, b = (int(color[2:][i:i + 2], 16) for i in (0, 2, 4))
+    for _ in range(k % 3):
+        r, g, b = g, b, r
+    scale = 1.35 if k % 2 else 0.75
+    return "0x" + "".join(f"{min(255, round(c * scale)):02x}" for c in (r, g, b))
+
+
+def _programme_graph(piece: _Piece, recipe: Recipe, font: str, work: Path, idx: int) -> str:
+    topic, style = recipe.topics[piece.topic], recipe.style
     w, h = SIZE
     n = _frames(piece.duration)
     d = f"{n * FRAME:.3f}"
-    pw, ph = w // 3, h // 3
-    bg = f"color=c={topic.color}:s={w}x{h}:r={FPS}:d={d}"
+    pw, ph = int(w * style.panel + 1e-9), int(h * style.panel + 1e-9)
+    color = topic.color if piece.shot == 0 else _shade(topic.color, piece.shot)
+    bg = f"color=c={color}:s={w}x{h}:r={FPS}:d={d}"
     seed = piece.topic * 7 + piece.seed + 1
-    if topic.pattern == "life":
-        fg = f"life=s={pw}x{ph}:r={FPS}:ratio=0.3:seed={seed}:mold=8:life_color=0xc8c8c8:death_color=0x202020"
-    elif topic.pattern == "grid":
-        fg = f"color=c=0xb0b0b0:s={pw}x{ph}:r={FPS}:d={d},drawgrid=w={pw // 6}:h={ph // 6}:t=2:c=0x303030"
-    elif topic.pattern == "bars":
-        fg = f"smptebars=s={pw}x{ph}:r={FPS}:d={d},hue=s=0.35"
+    fg = _pattern(topic.pattern, pw, ph, d, seed)
+    slot = piece.topic + piece.shot
+    if pw >= w:
+        x, y = "0", "0"
+    elif style.motion == "slide":
+        x, y = f"abs(mod(t*{w // 8}\\,2*(W-w))-(W-w))", str((h - ph) * (1 + slot % 2) // 3)
+    elif style.motion == "rise":
+        x, y = str((w - pw) * (1 + slot % 2) // 3), f"abs(mod(t*{h // 8}\\,2*(H-h))-(H-h))"
     else:
-        fg = f"gradients=s={pw}x{ph}:r={FPS}:d={d}:speed=0.02:seed={seed},hue=s=0.4"
-    y = (h - ph) * (1 + piece.topic % 2) // 3
-    x = f"abs(mod(t*{w // 8}\\,2*(W-w))-(W-w))"
-    chain = f"[b][f]overlay=x='{x}':y={y}:shortest=1:eval=frame"
-    chain += ",drawbox=x=iw-46:y=6:w=40:h=22:color=white@0.9:t=2"
-    logo = work / "logo.txt"
-    logo.write_text("VQ", encoding="utf-8")
-    chain += "," + _text_filter(font, logo, 15, "white", "w-40", "9", None)
-    for k, (s, e, text, style) in enumerate(piece.overlays):
+        x, y = str((w - pw) * (1 + slot % 3) // 4), str((h - ph) * (1 + slot % 2) // 3)
+    chain = f"[b][f]overlay=x='{x}':y='{y}':shortest=1:eval=frame"
+    if style.logo is not None:
+        chain += "," + _logo_filters(style.logo, font, work)
+    for k, (s, e, text, kind) in enumerate(piece.overlays):
         tf = work / f"t{idx}_{k}.txt"
         tf.write_text(text, encoding="utf-8")
-        if style == "caption":
-            chain += "," + _text_filter(font, tf, 16, "white", "12", "h-34", "black@0.7", (s, e))
-        else:  # a sign: large, dark on light, in the middle
-            chain += "," + _text_filter(font, tf, 22, "0x101010", "(w-text_w)/2", "(h-text_h)/2-10", "0xf0f0e0", (s, e))
+        look = _fit(style.caption if kind == "caption" else style.sign, text, w, font)
+        chain += "," + _text_filter(font, tf, look, (s, e))
     return f"{bg}[b];{fg}[f];{chain},format=yuv420p[v]"
 
 
-def _ad_graph(piece: _Piece, font: str, work: Path, idx: int) -> str:
-    ad = ADS[piece.ad]
+def _ad_graph(piece: _Piece, recipe: Recipe, fonts: tuple[str, str], work: Path, idx: int) -> str:
+    ad = piece.ad
+    assert ad is not None
     w, h = SIZE
     aw, ah = {"full": (w, h), "pillarbox": (240, h), "letterbox": (w, 136)}[ad.framing]
-    n_cards = max(1, round(piece.duration / 2.0))
+    n_cards = max(1, round(piece.duration / ad.card_seconds))
     frames = _frames(piece.duration)
     per = [frames // n_cards + (1 if c < frames % n_cards else 0) for c in range(n_cards)]
     parts, labels = [], []
@@ -771,28 +1028,34 @@ def _ad_graph(piece: _Piece, font: str, work: Path, idx: int) -> str:
         tf.write_text(ad.cards[c % len(ad.cards)], encoding="utf-8")
         color = ad.colors[c % len(ad.colors)]
         d = per[c] * FRAME
-        text = _text_filter(font, tf, 26, "white", "(w-text_w)/2", "(h-text_h)/2", "black@0.5")
+        text = _text_filter(fonts[1], tf, _fit(ad.text, ad.cards[c % len(ad.cards)], aw, fonts[1]))
         parts.append(f"color=c={color}:s={aw}x{ah}:r={FPS}:d={d:.3f}[k{c}]")
-        parts.append(f"color=c=white:s=24x24:r={FPS}:d={d:.3f}[q{c}]")
-        # a white square jumping around: motion, so every frame differs
-        parts.append(f"[k{c}][q{c}]overlay=x='mod(n*37+{c * 50}\\,W-w)':y='mod(n*23+{c * 30}\\,H-h)'"
-                     f":eval=frame:shortest=1,{text}[c{c}]")
+        if ad.mover:  # a white square jumping around: motion, so every frame differs
+            parts.append(f"color=c=white:s=24x24:r={FPS}:d={d:.3f}[q{c}]")
+            parts.append(f"[k{c}][q{c}]overlay=x='mod(n*37+{c * 50}\\,W-w)':y='mod(n*23+{c * 30}\\,H-h)'"
+                         f":eval=frame:shortest=1,{text}[c{c}]")
+        else:
+            parts.append(f"[k{c}]{text}[c{c}]")
         labels.append(f"[c{c}]")
     chain = f"{''.join(labels)}concat=n={n_cards}:v=1:a=0"
     if (aw, ah) != (w, h):
         chain += f",pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:black"
+    if ad.saturation != 1.0:
+        chain += f",hue=s={ad.saturation:g}"
+    if ad.keeps_logo and recipe.style.logo is not None:
+        chain += "," + _logo_filters(recipe.style.logo, fonts[0], work)
     return ";".join(parts) + f";{chain},format=yuv420p[v]"
 
 
-def _encode_piece(piece: _Piece, font: str, work: Path, idx: int) -> Path:
+def _encode_piece(piece: _Piece, recipe: Recipe, fonts: tuple[str, str], work: Path, idx: int) -> Path:
     out = work / f"p{idx:04d}.mp4"
     w, h = SIZE
     if piece.kind == "black":
         graph = f"color=c=black:s={w}x{h}:r={FPS}:d={piece.duration:.3f},format=yuv420p[v]"
     elif piece.kind == "ad":
-        graph = _ad_graph(piece, font, work, idx)
+        graph = _ad_graph(piece, recipe, fonts, work, idx)
     else:
-        graph = _programme_graph(piece, font, work, idx)
+        graph = _programme_graph(piece, recipe, fonts[0], work, idx)
     _run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-filter_complex", graph,
           "-map", "[v]", "-frames:v", str(_frames(piece.duration)), "-c:v", "libx264", "-preset", "ultrafast",
           "-crf", "26", "-g", str(GOP), "-bf", "0", "-threads", "1", "-r", str(FPS),
@@ -800,8 +1063,8 @@ def _encode_piece(piece: _Piece, font: str, work: Path, idx: int) -> Path:
     return out
 
 
-def _render(pieces: list[_Piece], track: np.ndarray, work: Path, video: Path) -> None:
-    font = find_font()
+def _render(pieces: list[_Piece], recipe: Recipe, fonts: tuple[str, str], track: np.ndarray, work: Path,
+            video: Path) -> None:
     wav = work / "audio.wav"
     pcm = (np.clip(track, -1.0, 1.0) * 32767.0).astype("<i2")
     with wave.open(str(wav), "wb") as wf:
@@ -815,7 +1078,8 @@ def _render(pieces: list[_Piece], track: np.ndarray, work: Path, video: Path) ->
     jobs: list[tuple[_Piece, int]] = []
     order: list[int] = []
     for i, piece in enumerate(pieces):
-        key = (piece.kind, piece.ad, round(piece.duration, 3)) if piece.kind in ("black", "ad") else ("p", i)
+        brand = piece.ad.brand if piece.ad is not None else ""
+        key = (piece.kind, brand, round(piece.duration, 3)) if piece.kind in ("black", "ad") else ("p", i)
         if key not in unique:
             unique[key] = len(jobs)
             jobs.append((piece, len(jobs)))
@@ -823,7 +1087,7 @@ def _render(pieces: list[_Piece], track: np.ndarray, work: Path, video: Path) ->
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
         audio_job = pool.submit(_run, ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav),
                                        "-c:a", "aac", "-aac_coder", "fast", "-b:a", "48k", str(m4a)])
-        files = list(pool.map(lambda job: _encode_piece(job[0], font, work, job[1]), jobs))
+        files = list(pool.map(lambda job: _encode_piece(job[0], recipe, fonts, work, job[1]), jobs))
         audio_job.result()
     listing = work / "pieces.txt"
     listing.write_text("".join(f"file '{files[k].name}'\n" for k in order), encoding="utf-8")
@@ -844,6 +1108,7 @@ def _write_truth(scenario: Scenario, stem: str) -> None:
     data = {
         "schema": SCHEMA, "name": scenario.name, "video": scenario.video.name, "duration": scenario.duration,
         "size": list(scenario.size), "fps": scenario.fps, "build_seconds": scenario.build_seconds,
+        "family": scenario.family, "info": scenario.info,
         "events": [asdict(e) for e in scenario.events],
         "qa": [{**asdict(q), "options": list(q.options)} for q in scenario.qa],
     }

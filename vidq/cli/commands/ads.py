@@ -26,6 +26,7 @@ from vidq.cli.jobopts import (
     AsrEngineOpt,
     AsrModelOpt,
     CompressOpt,
+    ContextOpt,
     EndOpt,
     FramesOpt,
     InputFile,
@@ -33,6 +34,9 @@ from vidq.cli.jobopts import (
     ModelOpt,
     QuantOpt,
     RatioOpt,
+    RemoteVisionOpt,
+    RequestTimeoutOpt,
+    RetriesOpt,
     StartOpt,
     SubtitlesOpt,
     TrustRemoteCodeOpt,
@@ -172,6 +176,10 @@ def register(app: typer.Typer) -> None:
         quant: QuantOpt = None,
         trust_remote_code: TrustRemoteCodeOpt = False,
         api_base: ApiBaseOpt = None,
+        remote_vision: RemoteVisionOpt = "auto",
+        context: ContextOpt = None,
+        request_timeout: RequestTimeoutOpt = None,
+        retries: RetriesOpt = None,
     ) -> None:
         """Find inserted ad breaks and sponsor reads in a recording.
 
@@ -197,7 +205,8 @@ def register(app: typer.Typer) -> None:
         options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
                               subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
-                              api_base=api_base)
+                              api_base=api_base, remote_vision=remote_vision, context=context,
+                              request_timeout=request_timeout, retries=retries)
         with progress_reporter(settings) as progress:
             result = detect_ads(file, options, store=settings.store, progress=progress)
         if mark:

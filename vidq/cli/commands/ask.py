@@ -18,6 +18,7 @@ from vidq.cli.jobopts import (
     AsrEngineOpt,
     AsrModelOpt,
     CompressOpt,
+    ContextOpt,
     EndOpt,
     FramesOpt,
     InputFile,
@@ -25,6 +26,9 @@ from vidq.cli.jobopts import (
     ModelOpt,
     QuantOpt,
     RatioOpt,
+    RemoteVisionOpt,
+    RequestTimeoutOpt,
+    RetriesOpt,
     StartOpt,
     SubtitlesOpt,
     TrustRemoteCodeOpt,
@@ -33,7 +37,7 @@ from vidq.cli.jobopts import (
 from vidq.cli.output import dump_json, output_stream, resolve_format, time_fields
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
-from vidq.errors import InputError
+from vidq.errors import ExitCode, InputError
 from vidq.timefmt import hms
 
 FORMATS = ("text", "json", "html")
@@ -96,12 +100,18 @@ def register(app: typer.Typer) -> None:
         quant: QuantOpt = None,
         trust_remote_code: TrustRemoteCodeOpt = False,
         api_base: ApiBaseOpt = None,
+        remote_vision: RemoteVisionOpt = "auto",
+        context: ContextOpt = None,
+        request_timeout: RequestTimeoutOpt = None,
+        retries: RetriesOpt = None,
     ) -> None:
         """Answer a question about a video, citing the times the answer rests on.
 
         Open questions get a short answer; with --choices (or a repeated --choice) the answer is the letter of the best option, benchmark style.
 
-        With the offline lite backend the answer comes from what is said and written on screen: retrieval, then the option best supported by it.
+        With the offline lite backend the answer comes from what is said and written on screen: retrieval, then the option best supported by it. A text-only model on an OpenAI-compatible server reads the same text (all of it when it fits its context) and writes the answer, citing times.
+
+        Exit codes: 0 answered; 3 when the model failed, or when --choices were given and its reply names none of the options (the output still shows '(no option)' and the reply); 2 for bad input.
 
         Formats: text (default; the first line is the answer), json, html (the answer on a page with a timeline of the cited moments, their frames, and a player that seeks to each).
         """
@@ -118,7 +128,8 @@ def register(app: typer.Typer) -> None:
         options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
                               subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
-                              api_base=api_base)
+                              api_base=api_base, remote_vision=remote_vision, context=context,
+                              request_timeout=request_timeout, retries=retries)
         with progress_reporter(settings) as progress:
             result = ask(file, options, question, choices=[*(choice or []), *extra], store=settings.store,
                          progress=progress)
@@ -126,9 +137,17 @@ def register(app: typer.Typer) -> None:
             from vidq.cli.report_html import write_html
 
             write_html(settings, ask=result)
+            no_option(result)
             return
         with output_stream(settings) as out:
             if fmt == "json":
                 dump_json(result_json(result), out)
             else:
                 render_text(out, result)
+        no_option(result)
+
+
+def no_option(result: Any) -> None:
+    """Multiple choice answered with no option: exit 3 (a model failure), after the output was written."""
+    if result.choices and result.letter is None:
+        raise typer.Exit(int(ExitCode.RUNTIME))

@@ -53,7 +53,9 @@ def _load_backend(job: Any):
     from vidq.models.registry import load_backend
 
     return load_backend(job.model, device=job.device, quant=job.quant, offline=job.offline,
-                        trust_remote_code=job.trust_remote_code, api_base=job.api_base)
+                        trust_remote_code=job.trust_remote_code, api_base=job.api_base,
+                        remote_vision=job.remote_vision, context=job.context, request_timeout=job.request_timeout,
+                        retries=job.retries)
 
 
 def _device(job: Any, backend: Any) -> str:

@@ -18,12 +18,16 @@ from vidq.cli.jobopts import (
     AsrEngineOpt,
     AsrModelOpt,
     CompressOpt,
+    ContextOpt,
     EndOpt,
     FramesOpt,
     LanguageOpt,
     ModelOpt,
     QuantOpt,
     RatioOpt,
+    RemoteVisionOpt,
+    RequestTimeoutOpt,
+    RetriesOpt,
     StartOpt,
     SubtitlesOpt,
     TrustRemoteCodeOpt,
@@ -93,6 +97,10 @@ def register(app: typer.Typer) -> None:
         quant: QuantOpt = None,
         trust_remote_code: TrustRemoteCodeOpt = False,
         api_base: ApiBaseOpt = None,
+        remote_vision: RemoteVisionOpt = "auto",
+        context: ContextOpt = None,
+        request_timeout: RequestTimeoutOpt = None,
+        retries: RetriesOpt = None,
     ) -> None:
         """Find where something is said or shown in one or more videos.
 
@@ -114,7 +122,8 @@ def register(app: typer.Typer) -> None:
         options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
                               subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
-                              api_base=api_base)
+                              api_base=api_base, remote_vision=remote_vision, context=context,
+                              request_timeout=request_timeout, retries=retries)
         with progress_reporter(settings) as progress:
             result = find(query, files, options, top=top, threshold=threshold, embed_model=embed_model,
                           store=settings.store, progress=progress)

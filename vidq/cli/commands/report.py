@@ -26,6 +26,7 @@ from vidq.cli.jobopts import (
     AsrEngineOpt,
     AsrModelOpt,
     CompressOpt,
+    ContextOpt,
     EndOpt,
     FramesOpt,
     InputFile,
@@ -33,6 +34,9 @@ from vidq.cli.jobopts import (
     ModelOpt,
     QuantOpt,
     RatioOpt,
+    RemoteVisionOpt,
+    RequestTimeoutOpt,
+    RetriesOpt,
     StartOpt,
     SubtitlesOpt,
     TrustRemoteCodeOpt,
@@ -67,7 +71,7 @@ def run_jobs(file: Any, options: Any, *, store: Store, query: str | None, top: i
     from vidq.tasks.summarize import summarize
 
     require_video(probe(file, store=store))  # a bad file fails before any model loads
-    backend = load_job_backend(options)
+    backend = load_job_backend(options, store=store)
     summary = summarize(file, options, length=length, chapters=chapters, backend=backend, store=store,
                         progress=progress)
     ads = detect_ads(file, options, backend=backend, store=store, progress=progress)
@@ -103,6 +107,10 @@ def register(app: typer.Typer) -> None:
         quant: QuantOpt = None,
         trust_remote_code: TrustRemoteCodeOpt = False,
         api_base: ApiBaseOpt = None,
+        remote_vision: RemoteVisionOpt = "auto",
+        context: ContextOpt = None,
+        request_timeout: RequestTimeoutOpt = None,
+        retries: RetriesOpt = None,
     ) -> None:
         """Write one HTML page about a video: summary, chapters, ad breaks and, with --query, search hits.
 
@@ -120,7 +128,8 @@ def register(app: typer.Typer) -> None:
         options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
                               subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
-                              api_base=api_base)
+                              api_base=api_base, remote_vision=remote_vision, context=context,
+                              request_timeout=request_timeout, retries=retries)
         with shared_cache(settings) as shared, progress_reporter(settings) as progress:
             results = run_jobs(file, options, store=shared.store, query=query, top=top, threshold=threshold,
                                length=length.strip().lower(), chapters=count, progress=progress)

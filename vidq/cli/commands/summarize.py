@@ -21,6 +21,7 @@ from vidq.cli.jobopts import (
     AsrEngineOpt,
     AsrModelOpt,
     CompressOpt,
+    ContextOpt,
     EndOpt,
     FramesOpt,
     InputFile,
@@ -28,6 +29,9 @@ from vidq.cli.jobopts import (
     ModelOpt,
     QuantOpt,
     RatioOpt,
+    RemoteVisionOpt,
+    RequestTimeoutOpt,
+    RetriesOpt,
     StartOpt,
     SubtitlesOpt,
     TrustRemoteCodeOpt,
@@ -113,7 +117,7 @@ def render_text(out: TextIO, result: Any) -> None:
         out.write("\nLeft out\n")
         out.writelines(f"  {hms(x.start)} - {hms(x.end)}  {'ad break' if x.kind == 'break' else 'sponsor read'}\n"
                        for x in result.skipped)
-    notes = [*result.notices, *([] if result.sees_images or not result.chapters else [BLIND_NOTE])]
+    notes = [*result.notices, *([BLIND_NOTE] if result.method == "extractive" and result.chapters else [])]
     out.writelines(f"\nNote: {notice}\n" for notice in notes)
 
 
@@ -134,7 +138,7 @@ def render_md(out: TextIO, result: Any) -> None:
         out.write("\n## Left out\n\n")
         out.writelines(f"- {hms(x.start)} – {hms(x.end)}: {'ad break' if x.kind == 'break' else 'sponsor read'}\n"
                        for x in result.skipped)
-    notes = [*result.notices, *([] if result.sees_images or not result.chapters else [BLIND_NOTE])]
+    notes = [*result.notices, *([BLIND_NOTE] if result.method == "extractive" and result.chapters else [])]
     out.writelines(f"\n> **Note:** {notice}\n" for notice in notes)
 
 
@@ -159,12 +163,18 @@ def register(app: typer.Typer) -> None:
         quant: QuantOpt = None,
         trust_remote_code: TrustRemoteCodeOpt = False,
         api_base: ApiBaseOpt = None,
+        remote_vision: RemoteVisionOpt = "auto",
+        context: ContextOpt = None,
+        request_timeout: RequestTimeoutOpt = None,
+        retries: RetriesOpt = None,
     ) -> None:
         """Summarize a video: an overall summary plus chapters (start, end, title, paragraph).
 
         With the offline lite backend every sentence is taken from the transcript or the on-screen text (extractive), chapters start at topic changes snapped to speech pauses and shot changes, and the output says what it could not see.
 
         With a video LLM, segments are summarized first, then the summaries.
+
+        With a text-only model on an OpenAI-compatible server (--model openai:NAME; --remote-vision), the model reads each chapter's transcript and on-screen text and writes its title and paragraph, then the summary; the output says it did not see the pictures.
 
         Formats: text (default), md, json, html (a self-contained page: timeline, thumbnails, a player that seeks to each chapter), ffmeta and mkvchapters (chapter files for ffmpeg and mkvmerge; ad breaks and sponsor reads are chapters of their own, named so players can skip them).
         """
@@ -176,7 +186,8 @@ def register(app: typer.Typer) -> None:
         options = job_options(settings, model=model, frames=frames, exact=exact, compress=compress, ratio=ratio,
                               subtitles=subtitles, asr_model=asr_model, asr_engine=asr_engine, language=language,
                               start=start, end=end, quant=quant, trust_remote_code=trust_remote_code,
-                              api_base=api_base)
+                              api_base=api_base, remote_vision=remote_vision, context=context,
+                              request_timeout=request_timeout, retries=retries)
         with progress_reporter(settings) as progress:
             result = summarize(file, options, length=length.strip().lower(), chapters=count, skip_ads=not keep_ads,
                                store=settings.store, progress=progress)

@@ -471,7 +471,8 @@ class TransformersBackend(Backend):
             packed = layout.pack(sink + question, placeholder_id=a.placeholder_id, start=0, mrope=a.mrope)
             meta.update(frames=0, visual_tokens=0)
             return Prepared(self.name, Payload("full", packed=packed, choice=choice, prompt=prompt, timings=timings), meta)
-        header = chat.header_text(len(keep) if keep is not None else frames, video.duration, video.subtitles is not None)
+        header = chat.header_text(len(keep) if keep is not None else frames, video.duration, video.subtitles is not None,
+                                  video.span)
         sink.append(layout.text(chat.encode_text(a.tokenizer, header)))
         if choice.strategy == "kv":
             return self._prepare_kv(self.encode(video, keep), video.duration, choice, sink, question, meta, timings,
@@ -627,7 +628,8 @@ class TransformersBackend(Backend):
         parts = chat.render_chat(self.adapter.tokenizer, self.template, prompt, options.system)
         sink = [layout.text(parts.prefix),
                 layout.text(chat.encode_text(self.adapter.tokenizer,
-                                             chat.header_text(encoded.frames, video.duration, video.subtitles is not None)))]
+                                             chat.header_text(encoded.frames, video.duration, video.subtitles is not None,
+                                                              video.span)))]
         question = [layout.text(list(parts.question) + list(parts.suffix))]
         meta = dict(prepared.meta, compression=strategy, ratio=ratio, oom_retry=change)
         try:

@@ -95,11 +95,19 @@ def render_chat(tokenizer: Any, template: str, prompt: str, system: str | None) 
     )
 
 
-def header_text(frames: int, duration: float | None, subtitles: bool) -> str:
-    """One line before the frames: how long the video is and how it is laid out."""
-    span = f"a {hms(duration)} video" if duration else "a video"
+def header_text(frames: int, duration: float | None, subtitles: bool,
+                span: tuple[float, float] | None = None) -> str:
+    """One line before the frames: what they come from (the window's real start and end
+    when they show part of the video) and how they are laid out.
+
+    >>> header_text(8, 90.0, False, (40.0, 48.0))
+    '8 frames from 00:00:40.000 to 00:00:48.000 of a 00:01:30.000 video:\\n'
+    """
+    video = f"a {hms(duration)} video" if duration else "a video"
+    part = bool(span) and not (span[0] <= 0.05 and (duration is None or span[1] >= duration - 0.05))
+    where = f"{hms(span[0])} to {hms(span[1])} of {video}" if part and span else video
     words = ", each followed by the words spoken since the previous frame" if subtitles else ""
-    return f"{frames} frames from {span}{words}:\n"
+    return f"{frames} frames from {where}{words}:\n"
 
 
 def frame_pieces(tokenizer: Any, stamp: str, features: Any, blocks: tuple[tuple[int, int], ...],
