@@ -2,7 +2,8 @@
 
 Each TIMING kind of ``vidq.testing.broken`` (non-zero starts, edit lists, open GOPs, time
 bases 1/90000, 1/12800, 1/25, 1/1000 and 1001/30000, concat-joined parts, MPEG-TS starting
-late or wrapping its PTS) plus a VFR file is decoded by ffmpeg once; random plans in exact
+late, wrapping its PTS, spliced with its clock jumping back, far forward or repeating) plus
+a VFR file is decoded by ffmpeg once; random plans in exact
 and fast mode are then answered by the reader and compared frame by frame (the burned-in
 clock makes every frame's pixels unique).
 """
@@ -21,6 +22,7 @@ from media_files import ffmpeg_frames, matching_frame
 
 from vidq.media import decode, plan_samples, probe
 from vidq.media.pyav_reader import MAX_SEEKS, PyAVReader
+from vidq.media.timemap import JUMP_FORWARD
 from vidq.media.types import SamplePlan
 from vidq.testing.broken import TIMING, make_case
 
@@ -28,13 +30,24 @@ KINDS = (*TIMING, "vfr")
 
 
 def shown_frames(path: Path) -> np.ndarray:
-    """Start-relative PTS (seconds) of every frame ffmpeg decodes, in display order."""
+    """Start-relative PTS (seconds) of every frame ffmpeg decodes, in display order.
+
+    Where the clock jumps (a spliced capture: backwards, or forward by more than
+    ``JUMP_FORWARD``), the frames after the jump follow one median frame interval after the
+    frame before it: the continuous timeline vidq promises.
+    """
     out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
                           "frame=best_effort_timestamp_time:format=start_time", "-of", "json", str(path)],
                          capture_output=True, text=True, check=True)
     doc = json.loads(out.stdout)
     start = float(doc["format"]["start_time"])
-    return np.array([float(f["best_effort_timestamp_time"]) for f in doc["frames"]]) - start
+    pts = np.array([float(f["best_effort_timestamp_time"]) for f in doc["frames"]]) - start
+    steps = np.diff(pts)
+    jumps = (steps < 0) | (steps > JUMP_FORWARD)
+    if jumps.any():
+        steps[jumps] = np.median(steps[~jumps])
+        pts = pts[0] + np.concatenate([[0.0], np.cumsum(steps)])
+    return pts
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +102,7 @@ def test_random_plans_answer_the_frames_ffmpeg_shows(truth, kind, data):
     check_plan(truth, kind, times, accuracy, tolerance)
 
 
-@pytest.mark.parametrize("kind", ["joined", "wrap-ts", "late-ts", "start-offset"])
+@pytest.mark.parametrize("kind", ["joined", "wrap-ts", "late-ts", "start-offset", "spliced-ts", "jump-ts"])
 def test_keyframe_and_frame_exact_targets(truth, kind):
     """Targets exactly on frames and keyframes (the concat livelock's case) and uniform plans."""
     _, info, pts, _ = truth(kind)
@@ -125,8 +138,8 @@ def test_joined_costs_no_more_than_its_parts(tmp_path, truth):
     assert joined.seeks <= MAX_SEEKS * len(plan.times)
 
 
-def test_frames_cli_on_joined_and_wrapped_files(truth, tmp_path, run_vidq):
-    for kind in ("joined", "wrap-ts"):
+def test_frames_cli_on_joined_wrapped_and_spliced_files(truth, tmp_path, run_vidq):
+    for kind in ("joined", "wrap-ts", "spliced-ts"):
         path, info, pts, images = truth(kind)
         for mode in ("--exact", "--fast"):
             out = tmp_path / f"{kind}{mode}"

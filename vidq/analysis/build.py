@@ -44,8 +44,9 @@ from vidq.analysis.timeline import (
     timeline_from_json,
     timeline_to_json,
 )
-from vidq.media import probe, require_video
+from vidq.media import damage, probe, require_video
 from vidq.media.plan import clip_span
+from vidq.media.types import Damage
 from vidq.progress import ProgressFn, StageClock, no_progress
 from vidq.speech import SpeechOptions, get_transcript
 from vidq.store import Store
@@ -97,22 +98,22 @@ def analyze(path: str | os.PathLike, options: AnalysisOptions | None = None, *, 
         span = clip_span(info, options.start, options.end)
     key = store.key_for(path) if store is not None else None
     if key is None or store is None:
-        return _build(Path(path), info, span, options, None, None, report, clock)
+        return _noted(_build(Path(path), info, span, options, None, None, report, clock))
     with clock.stage("timeline_cache"):
         found = _cached(store, key, options, info, span, path)
     if found is not None:
-        return found
+        return _noted(found)
     # one process analyses a file at a time; another one waits here and then reads its timeline
     with store.locked(key, TIMELINE_STAGE, options.key(span)):
         with clock.stage("timeline_cache"):
             found = _cached(store, key, options, info, span, path)
         if found is not None:
-            return found
+            return _noted(found)
         tl = _build(Path(path), info, span, options, store, key, report, clock)
         doc, arrays = timeline_to_json(tl)
         store.put_arrays(key, TIMELINE_STAGE, options.key(span), arrays)
         store.put_json(key, TIMELINE_STAGE, options.key(span), doc)  # last: the entry that says it is complete
-    return tl
+    return _noted(tl)
 
 
 def _cached(store: Store, key: str, options: AnalysisOptions, info, span: tuple[float, float],
@@ -185,8 +186,9 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
     if "error" in pictures:
         raise pictures["error"]
     pic = pictures["result"]
+    lost = list(heard.damaged)  # audio that could not be decoded
     with clock.stage("sound"):
-        track = sound_track(path, info, span, store=store, file_key=key, tapped=heard.track())
+        track = sound_track(path, info, span, store=store, file_key=key, tapped=heard.track(), damaged=lost)
     with clock.stage("embed"):
         units = build_units(transcript, pic.screen)
         vectors = _vectors(units, options, store, key, pictures.get("vectors"))
@@ -200,9 +202,40 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
                        "segments": len(transcript.segments)},
         "units": len(units), "embeddings": _embed_label() if options.embeddings else None,
         "timings": {k: round(v, 3) for k, v in clock.seconds.items()},
+        **_media_notes(path, info, pic.meta.get("damaged", []), lost),
     }
     return Timeline(path, key, info, span, transcript, pic.signals, pic.screen, track, units, vectors, segments,
                     pic.thumbs, meta)
+
+
+# -- damaged and growing files (vidq.media finds the spans; the timeline keeps them) ------------
+def _media_notes(path: Path, info, seen: list, heard: list[Damage]) -> dict[str, Any]:
+    """``damaged``: what probe, the picture pass (``seen``: [start, end] pairs) and the sound pass
+    (``heard``) could not read; ``partial``: the file grew while it was read."""
+    spans = damage.merge([*info.damaged, *(Damage(a, b, "video", "undecodable") for a, b in seen), *heard])
+    try:
+        grown = os.path.getsize(path) != info.size_bytes
+    except OSError:
+        grown = False
+    return {"damaged": damage.to_json(spans), "partial": bool(info.partial or grown)}
+
+
+_SAID: set[str] = set()  # warnings given in this process (`vidq report` runs several jobs on one timeline)
+
+
+def _noted(tl: Timeline) -> Timeline:
+    """Say once on stderr that the timeline skips damaged spans, or covers only part of a growing file."""
+    notes = []
+    if tl.meta.get("damaged"):
+        notes.append(damage.summary(str(tl.path), damage.from_json(tl.meta["damaged"])))
+    if tl.meta.get("partial"):
+        notes.append(f"{tl.path}: partial: the file grew while it was read (a recording in progress?); "
+                     f"the analysis covers its first {tl.info.duration:.3f} s")
+    for note in notes:
+        if note not in _SAID:
+            _SAID.add(note)
+            log.warning("%s", note)
+    return tl
 
 
 def _embed_label() -> str:

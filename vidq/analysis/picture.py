@@ -101,7 +101,7 @@ class PicturePass:
     signals: FrameSignals
     screen: list[ScreenLine]
     thumbs: list[tuple[float, bytes]]
-    meta: dict = field(default_factory=dict)  # frames, OCR reads, sizes, chunks cached
+    meta: dict = field(default_factory=dict)  # frames, OCR reads, sizes, chunks cached, spans found undecodable
 
 
 def cut_intervals(times: Sequence[float], scores: Sequence[float],
@@ -224,7 +224,9 @@ def _chunk(path, info: VideoInfo, plan: SamplePlan, options: PictureOptions, pre
     thumbs: list[tuple[float, bytes]] = []
     next_thumb = plan.times[0] if options.thumb_every > 0 else math.inf
     done = done_before
+    damaged: list[tuple[float, float]] = []  # spans the decoder could not read
     for batch in decode(path, plan, info=info, size=side, batch_size=BATCH):
+        damaged += [(d.start, d.end) for d in batch.damaged]
         shot = sig.add(shrink(batch.images, small), batch.pts)
         for k in range(len(batch)):
             t = float(batch.pts[k])
@@ -237,6 +239,7 @@ def _chunk(path, info: VideoInfo, plan: SamplePlan, options: PictureOptions, pre
         progress("pictures", done, total)
     arrays = sig.arrays()
     arrays.update(thumbs_to_arrays(thumbs))
+    arrays["damaged"] = np.asarray(damaged, np.float64).reshape(-1, 2)
     lines = reader.finish() if reader is not None else []
     if reader is not None:
         arrays["ocr_counts"] = np.array([reader.frames, reader.reads, reader.reused], np.int64)
@@ -294,7 +297,8 @@ def picture_pass(path: str | os.PathLike, info: VideoInfo, span: tuple[float, fl
     counts = np.sum([a["ocr_counts"] for a in parts if "ocr_counts" in a], axis=0) if options.ocr else None
     meta = {"frames": int(sig.times.size), "fps": options.fps, "accuracy": plan.accuracy,
             "decode_side": sizes(info, options)[0], "chunks": len(parts), "chunks_cached": cached,
-            "thumbnails": len(thumbs)}
+            "thumbnails": len(thumbs),
+            "damaged": [[float(a), float(b)] for p in parts for a, b in p.get("damaged", np.zeros((0, 2)))]}
     if counts is not None and np.ndim(counts):
         from vidq.models.lite.ocr import MODEL_LABEL
 

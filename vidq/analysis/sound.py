@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from vidq.media import signals
-from vidq.media.types import VideoInfo
+from vidq.media.types import Damage, VideoInfo
 from vidq.store import Store
 
 LOUDNESS_STAGE = "loudness/1"  # cache stage of the loudness track
@@ -26,11 +26,13 @@ class LoudnessTap:
     """Measures loudness chunk by chunk while another stage (ASR) decodes the audio."""
 
     def __init__(self) -> None:
+        self.damaged: list[Damage] = []  # spans the decoder could not read (filled with silence)
         self.parts: list[signals.Loudness] = []
         self.buffer = np.zeros(0, np.float32)  # samples not yet in a whole window
         self.start: float | None = None  # seconds of the first buffered sample
 
     def __call__(self, chunk) -> None:
+        self.damaged += chunk.damaged
         if not chunk.samples.size:  # ASR decodes at SAMPLE_RATE, mono, contiguous chunks
             return
         if self.start is None:
@@ -50,11 +52,14 @@ class LoudnessTap:
 
 
 def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, float], *, store: Store | None = None,
-                file_key: str | None = None, tapped: signals.Loudness | None = None) -> signals.Loudness | None:
+                file_key: str | None = None, tapped: signals.Loudness | None = None,
+                damaged: list[Damage] | None = None) -> signals.Loudness | None:
     """RMS loudness of the audio over ``span``, per ``LOUDNESS_WINDOW``; None without audio.
 
     ``tapped``: the track a :class:`LoudnessTap` measured during ASR's decode of the same
-    audio; used (and cached) instead of decoding the audio again.
+    audio; used (and cached) instead of decoding the audio again.  ``damaged``: the audio
+    spans known to be undecodable (the tap's); what decoding here finds, or the cache
+    remembers, is added to it, and it is cached with the track.
     """
     from vidq.media.audio import iter_audio
 
@@ -63,17 +68,26 @@ def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, flo
     params = {"window": LOUDNESS_WINDOW, "rate": SAMPLE_RATE, "start": span[0], "end": span[1]}
     hit = store.get_arrays(file_key, LOUDNESS_STAGE, params) if store is not None and file_key else None
     if hit is not None:
+        if damaged is not None:
+            damaged += [Damage(float(a), float(b), "audio", "undecodable") for a, b in hit.get("damaged", [])]
         return signals.Loudness(float(hit["start"]), float(hit["hop"]), float(hit["window"]), hit["db"], "rms")
+    found = list(damaged or [])
     if tapped is not None:
         track = tapped
     else:
-        parts = [signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start)
-                 for c in iter_audio(path, sample_rate=SAMPLE_RATE, start=span[0], end=span[1],
-                                     chunk_seconds=AUDIO_CHUNK) if c.samples.size]
+        parts = []
+        for c in iter_audio(path, sample_rate=SAMPLE_RATE, start=span[0], end=span[1], chunk_seconds=AUDIO_CHUNK,
+                            info=info):
+            found += c.damaged
+            if c.samples.size:
+                parts.append(signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start))
+        if damaged is not None:
+            damaged[:] = found
         if not parts:
             return None
         track = signals.concat_loudness(parts)
     if store is not None and file_key:
-        store.put_arrays(file_key, LOUDNESS_STAGE, params, {"start": np.array(track.start), "hop": np.array(track.hop),
-                                                            "window": np.array(track.window), "db": track.db})
+        store.put_arrays(file_key, LOUDNESS_STAGE, params, {
+            "start": np.array(track.start), "hop": np.array(track.hop), "window": np.array(track.window),
+            "db": track.db, "damaged": np.asarray([(d.start, d.end) for d in found], np.float64).reshape(-1, 2)})
     return track

@@ -11,7 +11,9 @@ Backends:
 
 Every backend yields :class:`FrameBatch` es of at most ``batch_size`` frames in plan
 order, each frame (H, W, 3) uint8 RGB, display rotation applied, resized by the policy
-(see :mod:`vidq.media.resize`), with the PTS of the frame actually shown.  Memory is
+(see :mod:`vidq.media.resize`), with the PTS of the frame actually shown.  With ``pyav``, a
+damaged stretch of the file is skipped (targets inside it get the last clean frame before
+it) and each batch lists in ``damaged`` the spans found while decoding it.  Memory is
 bounded by one batch (plus the decoder's own reference frames), never by the plan length.
 
 This module knows nothing about models or tasks.
@@ -29,6 +31,7 @@ from vidq.errors import InputError, MediaError, MissingDependency
 from vidq.media.probe import probe, require_video
 from vidq.media.resize import Geometry, finish, plan_geometry
 from vidq.media.types import (
+    Damage,
     FrameBatch,
     ResizePolicy,
     SamplePlan,
@@ -71,23 +74,37 @@ def decode(
     total = len(plan.times)
     if total == 0:
         return
+    if info.discontinuities and backend not in ("auto", "pyav"):
+        raise InputError(f"{path}: its clock jumps (a spliced capture); only --backend pyav maps the jumps away")
+    damaged: list[Damage] = []  # what the decoder could not read, as it finds it
     if backend in ("auto", "pyav"):
-        answers = _pyav_answers(path, info, video, plan, geom)
+        from vidq.media.pyav_reader import PyAVReader
+
+        reader = PyAVReader(path, info, video)
+        damaged = reader.damaged
+        answers = _pyav_answers(reader, plan, geom)
     elif backend == "torchcodec":
         answers = _torchcodec_answers(path, info, video, plan, geom)
     else:
         answers = _decord_answers(path, info, video, plan, geom)
-    yield from _batches(answers, geom, int(batch_size), total, report)
+    yield from _batches(answers, geom, int(batch_size), total, report, damaged, info.duration)
 
 
 def _batches(answers: Iterator[tuple[int, float, np.ndarray]], geom: Geometry, batch_size: int, total: int,
-             report: ProgressFn) -> Iterator[FrameBatch]:
-    """Group ``(position, pts, image)`` into FrameBatches of ``batch_size``."""
+             report: ProgressFn, damaged: list[Damage], end: float = float("inf")) -> Iterator[FrameBatch]:
+    """Group ``(position, pts, image)`` into FrameBatches of ``batch_size``; each batch carries
+    the damaged spans found since the previous one (``damaged`` grows as the decoder goes)."""
     h, w, _ = geom.shape
     images = np.empty((batch_size, h, w, 3), dtype=np.uint8)
     pts = np.empty(batch_size, dtype=np.float64)
     idx = np.empty(batch_size, dtype=np.int64)
-    n = done = 0
+    n = done = told = 0
+
+    def news() -> tuple[Damage, ...]:
+        nonlocal told
+        fresh, told = tuple(damaged[told:]), len(damaged)
+        return tuple(d for d in fresh if d.start < end)  # past the end: a file being written, read as it grew
+
     report("decode", 0, total)
     for position, stamp, image in answers:
         images[n] = image
@@ -96,7 +113,8 @@ def _batches(answers: Iterator[tuple[int, float, np.ndarray]], geom: Geometry, b
         n += 1
         done += 1
         if n == batch_size:
-            yield FrameBatch(images=images, pts=pts, indices=idx, frame_numbers=np.full(n, -1, dtype=np.int64))
+            yield FrameBatch(images=images, pts=pts, indices=idx, frame_numbers=np.full(n, -1, dtype=np.int64),
+                             damaged=news())
             report("decode", done, total)
             images = np.empty((batch_size, h, w, 3), dtype=np.uint8)
             pts = np.empty(batch_size, dtype=np.float64)
@@ -104,7 +122,7 @@ def _batches(answers: Iterator[tuple[int, float, np.ndarray]], geom: Geometry, b
             n = 0
     if n:
         yield FrameBatch(images=images[:n].copy(), pts=pts[:n].copy(), indices=idx[:n].copy(),
-                         frame_numbers=np.full(n, -1, dtype=np.int64))
+                         frame_numbers=np.full(n, -1, dtype=np.int64), damaged=news())
         report("decode", done, total)
     if done != total:
         raise MediaError(f"decoder returned {done} of {total} planned frames")
@@ -112,11 +130,7 @@ def _batches(answers: Iterator[tuple[int, float, np.ndarray]], geom: Geometry, b
 
 # -- PyAV -------------------------------------------------------------------------------------
 
-def _pyav_answers(path, info: VideoInfo, video: VideoStream, plan: SamplePlan,
-                  geom: Geometry) -> Iterator[tuple[int, float, np.ndarray]]:
-    from vidq.media.pyav_reader import PyAVReader
-
-    reader = PyAVReader(path, info, video)
+def _pyav_answers(reader, plan: SamplePlan, geom: Geometry) -> Iterator[tuple[int, float, np.ndarray]]:
     dw, dh = geom.decode_size
     last_frame = None
     last_image = None

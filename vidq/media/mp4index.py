@@ -3,8 +3,8 @@
 ``read_index(path)`` walks the box tree and returns, per track, every sample's presentation
 time (from ``stts`` + ``ctts``, shifted by the edit list the way FFmpeg's demuxer does),
 which samples are sync samples (``stss``), the display rotation from the ``tkhd`` matrix,
-and where the track's media data ends (``stsc`` + ``stsz`` + ``stco``/``co64``), so a
-truncated file is caught before anything is decoded.  On a 1-hour file this reads the
+and where each sample's data ends (``stsc`` + ``stsz`` + ``stco``/``co64``), so the part of
+a truncated file that is still there is known before anything is decoded.  On a 1-hour file this reads the
 ``moov`` box only (a few MB), never the media data.
 
 It returns ``None`` for what it does not model (fragmented MP4, several non-empty edits):
@@ -43,6 +43,7 @@ class TrackIndex:
     rotation: int  # clockwise display rotation from the tkhd matrix: 0, 90, 180, 270
     data_end: int  # byte offset just past the track's last sample
     duration: float  # mdhd duration in seconds
+    ends: np.ndarray | None = None  # (n,) int64 byte offset just past each sample (None: no chunk table)
 
     @property
     def count(self) -> int:
@@ -195,8 +196,10 @@ def _read_trak(body, movie_timescale: int) -> TrackIndex | None:
         sync[:] = False
         numbers = _table(boxes, b"stss", 1, ">u4")[:, 0].astype(np.int64) - 1
         sync[numbers[(numbers >= 0) & (numbers < n)]] = True
+    ends = _sample_ends(boxes, sizes)
     return TrackIndex(track_id=track_id, handler=handler, timescale=timescale, pts=pts, sync=sync,
-                      rotation=rotation, data_end=_data_end(boxes, sizes), duration=duration_ticks / timescale)
+                      rotation=rotation, data_end=int(ends.max()) if ends is not None and ends.size else 0,
+                      duration=duration_ticks / timescale, ends=ends)
 
 
 def _rotation(a: float, b: float, c: float, d: float) -> int:
@@ -272,17 +275,17 @@ def _edit_shift(elst_boxes, timescale: int, movie_timescale: int, cts: np.ndarra
     return entries[0][1] - delay
 
 
-def _data_end(boxes, sizes: np.ndarray) -> int:
-    """Byte offset just past the last sample of the track."""
+def _sample_ends(boxes, sizes: np.ndarray) -> np.ndarray | None:
+    """Byte offset just past each sample (decode order); ``None`` without a chunk offset table."""
     if b"stco" in boxes:
         offsets = _table(boxes, b"stco", 1, ">u4")[:, 0].astype(np.int64)
     elif b"co64" in boxes:
         offsets = _table(boxes, b"co64", 2, ">u4").astype(np.int64)
         offsets = (offsets[:, 0] << 32) | offsets[:, 1]
     else:
-        return 0
+        return None
     if offsets.size == 0 or sizes.size == 0:
-        return 0
+        return None
     runs = _table(boxes, b"stsc", 3, ">u4").astype(np.int64)  # first_chunk (1-based), samples_per_chunk, desc
     n_chunks = offsets.shape[0]
     firsts = runs[:, 0] - 1
@@ -290,9 +293,11 @@ def _data_end(boxes, sizes: np.ndarray) -> int:
     per_chunk = np.repeat(runs[:, 1], np.clip(lasts - firsts, 0, None))[:n_chunks]
     if per_chunk.shape[0] < n_chunks:
         per_chunk = np.append(per_chunk, np.full(n_chunks - per_chunk.shape[0], runs[-1, 1]))
-    starts = np.concatenate([[0], np.cumsum(per_chunk)[:-1]])
+    n = sizes.shape[0]
+    chunk = np.repeat(np.arange(n_chunks), per_chunk)[:n]  # the chunk of each sample
+    starts = np.concatenate([[0], np.cumsum(per_chunk)[:-1]])  # first sample of each chunk
     cum = np.concatenate([[0], np.cumsum(sizes)])
-    first = np.clip(starts, 0, sizes.shape[0])
-    last = np.clip(starts + per_chunk, 0, sizes.shape[0])
-    ends = offsets + (cum[last] - cum[first])
-    return int(ends.max())
+    ends = np.full(n, 2**62, dtype=np.int64)  # samples no chunk holds are nowhere in the file
+    k = chunk.shape[0]
+    ends[:k] = offsets[chunk] + cum[1:k + 1] - cum[starts[chunk]]
+    return ends

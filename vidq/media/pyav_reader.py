@@ -38,6 +38,7 @@ nothing about models, batching or the CLI: it yields ``(plan position, pts, fram
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import logging
 import math
@@ -47,7 +48,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from vidq.errors import MediaError
-from vidq.media.types import SamplePlan, VideoInfo, VideoStream
+from vidq.media.timemap import TimeMap
+from vidq.media.types import Damage, SamplePlan, VideoInfo, VideoStream
+from vidq.media.watchdog import Watchdog
 
 log = logging.getLogger("vidq.media")
 
@@ -57,12 +60,15 @@ MAX_SEEKS = 3  # seeks one target may cost before the walk reopens the file and 
 RETRY_BACKOFF = 1.0  # seconds: a seek that landed after its keyframe is retried this much earlier, doubling
 MAX_GOP_PACKETS = 4096  # packets held while reading forward from an early landing to the wanted keyframe
 NONREF_GAP_FRAMES = 4  # frames: the widest gap skip_frame=NONREF is expected to leave
+REORDER_FRAMES = 8  # clean frames after a decoding error that are put back in time order
+TAINT_SECONDS = 10.0  # after damage, frames are distrusted until a keyframe, or for at most this long
 
 
 class PyAVReader:
     """One open container plus the decode position; ``answers(plan)`` does the walk."""
 
-    def __init__(self, path: str | os.PathLike, info: VideoInfo, video: VideoStream, threads: int = 0):
+    def __init__(self, path: str | os.PathLike, info: VideoInfo, video: VideoStream, threads: int = 0,
+                 watchdog: Watchdog | None = None):
         import av
 
         self._av = av
@@ -93,8 +99,23 @@ class PyAVReader:
         self.fallbacks = 0  # targets answered by the forward decode from the first keyframe
         self.ticks = _frame_ticks(path, self.stream)  # every frame's PTS in stream ticks, sorted; or None
         self._tick_set = None if self.ticks is None else frozenset(int(x) for x in self.ticks)
+        self.map = TimeMap.of(info)  # clock jumps made continuous (MPEG-TS splices); None for most files
+        self._shifts = None if self.map is None else [round(s / self.tb) for s in self.map.shifts]
+        self.duration = info.duration
+        self.frame_ticks = max(1, round(frame_step / self.tb))  # one frame interval, ticks
+        self.taint_ticks = round(TAINT_SECONDS / self.tb)
+        # what probe saw damaged (corrupt or missing packets): decoding through it is not trusted
+        spans = sorted((self.tick_of(d.start), self.tick_of(d.end)) for d in info.damaged if d.stream != "audio")
+        self._suspect_lo = [a for a, _ in spans]
+        self._suspect_hi = [b for _, b in spans]
+        self.damaged: list[Damage] = []  # spans found undecodable so far (file seconds), in the order found
+        self._bad: list[int] | None = None  # [first, last] tick of the undecodable run being decoded
+        self._last_tick: int | None = None  # timestamp of the last packet read
+        self._where: int | None = None  # byte offset of the last packet that had one
+        self.watch = watchdog or Watchdog(f"{path}: decoding")
 
     def close(self) -> None:
+        self._end_bad()
         self.container.close()
 
     # -- time conversions ---------------------------------------------------------------
@@ -130,6 +151,7 @@ class PyAVReader:
         packet (a stream without keyframe flags).
         """
         self.seeks += 1
+        self._end_bad()
         if tick is None:
             self.container.close()
             self.container = self._av.open(self.path, metadata_errors="ignore")
@@ -138,36 +160,36 @@ class PyAVReader:
             self.stream.codec_context.thread_count = self._threads
         else:
             try:
-                self.container.seek(int(tick), stream=self.stream, backward=True, any_frame=False)
+                if self.map is not None:  # the demuxer's timestamp search assumes a clock that never jumps
+                    self.container.seek(self.map.seek_pos(self.secs(tick), back=0.0), unsupported_byte_offset=True)
+                else:
+                    self.container.seek(int(tick), stream=self.stream, backward=True, any_frame=False)
             except self._av.error.FFmpegError:
                 return self._seek(None, aim=aim, require_key=require_key)
         self.stream.codec_context.flush_buffers()
-        demux = self.container.demux(self.stream)
+        demux = self._demux()
         gop: list | None = None  # packets from the last keyframe before ``aim``
         gop_tick: int | None = None
-        try:
-            for packet in demux:
-                if packet.size == 0:
-                    continue
-                if not require_key:
+        for packet in demux:
+            if packet.size == 0:
+                continue
+            if not require_key:
+                self._packets = itertools.chain([packet], demux)
+                return _stamp(packet)
+            if packet.is_keyframe:
+                stamp = _stamp(packet)
+                if aim is None or stamp is None or stamp >= aim:
+                    if gop is not None and stamp is not None and stamp > aim:
+                        self._packets = itertools.chain(gop, [packet], demux)  # aim was no keyframe
+                        return gop_tick
                     self._packets = itertools.chain([packet], demux)
-                    return _stamp(packet)
-                if packet.is_keyframe:
-                    stamp = _stamp(packet)
-                    if aim is None or stamp is None or stamp >= aim:
-                        if gop is not None and stamp is not None and stamp > aim:
-                            self._packets = itertools.chain(gop, [packet], demux)  # aim was no keyframe
-                            return gop_tick
-                        self._packets = itertools.chain([packet], demux)
-                        return stamp
-                    gop, gop_tick = [packet], stamp
-                elif gop is not None:
-                    if len(gop) >= MAX_GOP_PACKETS:
-                        gop, gop_tick = None, None
-                    else:
-                        gop.append(packet)
-        except self._av.error.FFmpegError as e:
-            raise MediaError(f"{self.path}: demuxing failed ({e})") from e
+                    return stamp
+                gop, gop_tick = [packet], stamp
+            elif gop is not None:
+                if len(gop) >= MAX_GOP_PACKETS:
+                    gop, gop_tick = None, None
+                else:
+                    gop.append(packet)
         if gop is not None:
             self._packets = iter(gop)
             return gop_tick
@@ -190,6 +212,78 @@ class PyAVReader:
             backoff *= 2
         return None
 
+    def _demux(self) -> Iterator:
+        """The stream's packets from the current position, timestamps made continuous where the
+        clock jumps (``self.map``), progress watched; a demuxer error ends the stream there,
+        the rest of the file recorded as damaged."""
+        demux = self.container.demux(self.stream)
+        self.watch.restart()
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                return
+            except self._av.error.FFmpegError as e:
+                start = self._last_tick if self._last_tick is not None else (self.keys[0] if self.keys else 0)
+                self._end_bad()
+                self.damaged.append(Damage(round(self.secs(start), 6), round(max(self.duration, self.secs(start)), 6),
+                                           "video", f"unreadable from there on ({_reason(e)})"))
+                log.debug("%s: demuxing stopped at %.3f s: %s", self.path, self.secs(start), e)
+                return
+            if self._shifts is not None:
+                self._unjump(packet)
+            stamp = _stamp(packet)
+            if stamp is not None:
+                self._last_tick = stamp
+            self.watch.step(packet.pos, packet.dts if packet.dts is not None else packet.pts)
+            yield packet
+
+    def _unjump(self, packet) -> None:
+        """Move a packet's timestamps onto the continuous timeline (``TimeMap``)."""
+        raw = _stamp(packet)
+        if raw is None:
+            return
+        assert self.map is not None and self._shifts is not None
+        if packet.pos is not None and packet.pos >= 0:
+            self._where = packet.pos  # packets a parser split out of one PES have no offset of their own
+        shift = self._shifts[self.map.part(self._where, raw * self.tb)]
+        if packet.is_corrupt and self.map.at_splice(self._where, packet.size):
+            packet.is_corrupt = False  # the splice broke the continuity counter, not the data
+        if packet.pts is not None:
+            packet.pts = packet.pts + shift
+        if packet.dts is not None:
+            packet.dts = packet.dts + shift
+
+    def _damage_at(self, tick: int | None) -> None:
+        """A packet or frame at ``tick`` did not decode: open (or widen) the damaged run."""
+        tick = tick if tick is not None else self._last_tick
+        if tick is None:
+            return
+        if self._bad is None:
+            self._bad = [tick, tick]
+        else:
+            self._bad = [min(self._bad[0], tick), max(self._bad[1], tick)]
+
+    def _suspect(self, tick: int) -> bool:
+        """Whether ``tick`` lies in a span probe found damaged."""
+        i = bisect.bisect_right(self._suspect_lo, tick) - 1
+        return i >= 0 and tick <= self._suspect_hi[i]
+
+    def _clean(self, tick: int) -> None:
+        """A frame at ``tick`` decoded cleanly: a damaged run before it ends there."""
+        if self._bad is not None and tick > self._bad[1]:
+            self._record(self._bad[0], tick)
+
+    def _end_bad(self) -> None:
+        """The decode run stops (seek, end of stream): a damaged run still open ends a frame after its last packet."""
+        if self._bad is not None:
+            self._record(self._bad[0], self._bad[1] + self.frame_ticks)
+
+    def _record(self, lo: int, hi: int) -> None:
+        self._bad = None
+        self.damaged.append(Damage(round(self.secs(lo), 6), round(self.secs(hi), 6), "video", "undecodable"))
+        log.debug("%s: undecodable from %.3f s to %.3f s", self.path, self.secs(lo), self.secs(hi))
+
     def _frames(self, skip: str = "DEFAULT", needed: set[int] | None = None) -> Iterator:
         """Decode forward from the current position (``skip``: the codec's skip_frame).
 
@@ -198,30 +292,76 @@ class PyAVReader:
         frames refer to it, and drops it otherwise.  A packet whose PTS the index does not
         know ends the shortcut (the index and the demuxer disagree): everything after it is
         decoded.
+
+        A packet the decoder refuses, or a frame it flags corrupt, is skipped and its time
+        recorded as damaged (``self.damaged``); the decoder itself resumes at the next
+        keyframe, so the walk goes on from there and never answers with a broken picture.
+        A packet the demuxer flagged corrupt, or one inside a span probe found damaged
+        (packets missing before it), is decoded but taints what follows in the same way.
+        Frames shown after the damage are not trusted until a keyframe (they may refer to the
+        broken ones; ``TAINT_SECONDS`` bounds this for streams without keyframes).  After an
+        error the decoder may also hand out the frames it was holding back (B-frames) after
+        newer ones, so the next ``REORDER_FRAMES`` clean frames are put back in time order.
         """
         cc = self.stream.codec_context
         packets = self._packets
         assert packets is not None
         cc.skip_frame = skip
-        try:
-            for packet in packets:
-                if needed is not None and packet.pts is not None:
-                    if self._tick_set is not None and packet.pts not in self._tick_set:
-                        log.debug("%s: packet PTS %d is not in the index; decoding every frame", self.path, packet.pts)
-                        needed = None
-                        cc.skip_frame = skip
-                    else:
-                        cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
-                for frame in cc.decode(packet):
-                    self.decoded += 1
-                    yield frame
-        except self._av.error.FFmpegError as e:
-            raise MediaError(f"{self.path}: decoding failed ({e})") from e
+        held: list[tuple[int, int, object]] = []  # (tick, arrival, frame) after damage, released in time order
+        calm = REORDER_FRAMES  # clean frames since the last damage
+        taint: int | None = None  # frames after this tick may refer to broken ones, until a keyframe
+        for packet in packets:
+            if needed is not None and packet.pts is not None:
+                if self._tick_set is not None and packet.pts not in self._tick_set:
+                    log.debug("%s: packet PTS %d is not in the index; decoding every frame", self.path, packet.pts)
+                    needed = None
+                    cc.skip_frame = skip
+                else:
+                    cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
+            stamp = _stamp(packet)
+            if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
+                taint = stamp if taint is None else min(taint, stamp)  # it may decode; what refers to it may not
+                calm = 0
+            try:
+                frames = cc.decode(packet)
+            except self._av.error.EOFError:
+                continue  # a second drain at the end of the stream
+            except self._av.error.FFmpegError:
+                self._damage_at(stamp)
+                taint = stamp if taint is None or stamp is None else min(taint, stamp)
+                calm = 0
+                continue
+            for frame in frames:
+                self.decoded += 1
+                tick = self._frame_tick(frame, None)
+                if taint is not None and tick > taint:
+                    if frame.key_frame or tick - taint > self.taint_ticks:
+                        taint = None  # a keyframe (or a long stretch) after the damage: references are whole again
+                if frame.is_corrupt or (taint is not None and tick > taint):
+                    self._damage_at(tick)
+                    taint = tick if taint is None else min(taint, tick)
+                    calm = 0
+                    continue
+                if calm < REORDER_FRAMES or held:
+                    calm += 1
+                    heapq.heappush(held, (tick, self.decoded, frame))
+                    while held and (len(held) > REORDER_FRAMES or calm >= REORDER_FRAMES):
+                        first, _, kept = heapq.heappop(held)
+                        self._clean(first)
+                        yield kept
+                    continue
+                self._clean(tick)
+                yield frame
+        while held:
+            first, _, kept = heapq.heappop(held)
+            self._clean(first)
+            yield kept
 
     def keyframe(self, key: int):
         """Decode only the keyframe at tick ``key``: seek, feed its packet, drain.
 
-        Returns the frame, or ``None`` when the demuxer could not land on that keyframe.
+        Returns the frame, or ``None`` when the demuxer could not land on that keyframe or
+        it does not decode cleanly (the time is then recorded as damaged).
         """
         landed = self._land(key, tries=2)
         cc = self.stream.codec_context
@@ -229,14 +369,18 @@ class PyAVReader:
         got = None
         if landed == key:
             assert self._packets is not None
+            packet = next(self._packets, None)
             try:
-                packet = next(self._packets)
-                frames = list(cc.decode(packet)) + list(cc.decode(None))
-                self.decoded += len(frames)
-                got = frames[0] if frames else None
-            except self._av.error.FFmpegError as e:
-                raise MediaError(f"{self.path}: decoding failed ({e})") from e
+                frames = [] if packet is None else list(cc.decode(packet)) + list(cc.decode(None))
+            except self._av.error.FFmpegError:
+                frames = []
+            self.decoded += len(frames)
+            clean = [f for f in frames if not f.is_corrupt]
+            got = clean[0] if clean else None
+            if got is None:
+                self._damage_at(key)
         self._packets = None  # the decoder was drained: the next walk must seek
+        self._end_bad()
         cc.flush_buffers()
         return got
 
@@ -318,11 +462,13 @@ class PyAVReader:
         frames: Iterator | None = None
         prev: tuple[int, object] | None = None  # the newest frame decoded on this run (tick, frame)
         pending: tuple[int, object] | None = None  # a decoded frame not yet consumed
+        started = -1  # the target the current run was started for: it never seeks again
         i = 0
         while i < len(order):
             want = wants[i]
             key = self.key_at_or_before(want)
-            far = key is not None and prev is not None and key > prev[0] and key - prev[0] > self.seek_gap
+            far = (key is not None and prev is not None and key > prev[0] and key - prev[0] > self.seek_gap
+                   and started != i)
             if pending is None and (frames is None or far):
                 # a lone keyframe target far from the next one: decode that packet alone
                 nxt = wants[i + 1] if i + 1 < len(order) else None
@@ -335,7 +481,7 @@ class PyAVReader:
                         continue
             if pending is None and (frames is None or far):
                 frames, pending = self._start_run(want, needed)
-                prev = None
+                prev, started = None, i
                 if pending is None:
                     raise MediaError(f"{self.path}: no frame could be decoded near {self.secs(want):.3f} s")
             if pending is not None:
@@ -428,6 +574,10 @@ class PyAVReader:
                 yield from self._exact(plan, group[n:])
                 return
             yield g, self.secs(best[1]), best[2]
+
+
+def _reason(e: Exception) -> str:
+    return str(getattr(e, "strerror", None) or e).split(":")[0].strip() or type(e).__name__
 
 
 def _stamp(packet) -> int | None:

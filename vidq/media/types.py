@@ -1,7 +1,8 @@
 """Plain data passed between the media layer and everything above it.
 
 All times are seconds (float) on the file's presentation timeline, taken from PTS and
-shifted so the container's start time is 0.  Nothing here decodes anything.
+shifted so the container's start time is 0 (and, where the stream clock jumps, made
+continuous: see ``Discontinuity``).  Nothing here decodes anything.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class VideoStream:
     start_time: float  # stream start in seconds on the container clock
     keyframes: tuple[float, ...] | None  # keyframe times (0-based seconds) from the index; None if unknown
     bit_rate: int | None = None  # bits per second, when known
+    keyframe_pos: tuple[int, ...] | None = None  # byte offset of each keyframe, only where the clock jumps (seeks go by byte)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -69,6 +71,34 @@ class SubtitleStream:
 
 
 @dataclass(frozen=True)
+class Damage:
+    """A span of a stream that could not be read: seconds on the file timeline, ``start <= end``."""
+
+    start: float  # seconds, first moment affected
+    end: float  # seconds, first moment readable again (the end of the file for a cut-off tail)
+    stream: str  # "video", "audio" or "file" (every stream)
+    why: str  # e.g. "undecodable packets", "missing packets", "truncated"
+
+
+@dataclass(frozen=True)
+class Discontinuity:
+    """A jump of the stream clock (an MPEG-TS splice or channel change), made continuous by vidq.
+
+    The part of the file after byte ``pos`` is shown from ``at`` seconds on, one frame after the
+    part before it; its raw clock (as the demuxer reports it) runs from ``raw_after`` to
+    ``raw_end`` seconds where the part before ended at ``raw_before``.  ``jump`` is how far the
+    clock jumped (negative: backwards) beyond one frame.
+    """
+
+    at: float  # seconds on the file timeline where the new part begins
+    jump: float  # seconds the raw clock jumped, beyond one frame interval
+    pos: int  # byte offset of the new part's first video packet
+    raw_before: float  # raw clock (seconds) of the last video frame before the jump
+    raw_after: float  # raw clock (seconds) of the first video frame after it
+    raw_end: float  # raw clock (seconds) of the last video frame of the part it begins
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """What ``media.probe(path)`` returns."""
 
@@ -82,6 +112,9 @@ class VideoInfo:
     video_streams: tuple[VideoStream, ...] = ()
     audio_streams: tuple[AudioStream, ...] = ()
     subtitle_streams: tuple[SubtitleStream, ...] = ()
+    damaged: tuple[Damage, ...] = ()  # spans the container shows to be damaged or missing
+    discontinuities: tuple[Discontinuity, ...] = ()  # clock jumps, mapped away (MPEG-TS/PS only)
+    partial: bool = False  # the file grew while it was probed: this describes its first size_bytes
 
     @property
     def audio(self) -> AudioStream | None:
@@ -116,6 +149,7 @@ class FrameBatch:
     pts: np.ndarray  # (B,) float64 seconds
     indices: np.ndarray  # (B,) int64 positions in the plan
     frame_numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (B,) decode-order index when known, else -1
+    damaged: tuple[Damage, ...] = ()  # spans found undecodable while this batch was decoded
 
     def __len__(self) -> int:
         return int(self.images.shape[0])

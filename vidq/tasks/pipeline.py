@@ -223,6 +223,8 @@ def base_meta(tl: Timeline, clock: StageClock, **extra: Any) -> dict[str, Any]:
                        "language": tl.transcript.language},
         "analysis": {"cached": bool(tl.meta.get("cached")), "ocr": pictures.get("ocr"),
                      "embeddings": tl.meta.get("embeddings"), "timings": tl.meta.get("timings", {})},
+        "damaged": tl.meta.get("damaged", []),  # spans the media layer could not read (vidq.media.damage)
+        "partial": bool(tl.meta.get("partial")),  # the file grew while it was analysed
     }
     meta.update(extra)
     meta["timings"] = clock.as_dict()

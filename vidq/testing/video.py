@@ -4,7 +4,7 @@ Public API::
 
     make_video(path, *, duration=4.0, size=(320, 240), fps=25.0, codec="h264", gop_seconds=2.0,
                bframes=2, scenes=None, n_scenes=None, burn_timestamp=True, texts=(), audio=None,
-               vfr=False, rotation=0, pix_fmt="yuv420p", faststart=False, scenecut=True,
+               vfr=False, jitter=0.0, rotation=0, pix_fmt="yuv420p", faststart=False, scenecut=True,
                preset="ultrafast", crf=28, extra_args=()) -> Path
     make_audio(path, *, duration=2.0, kind="tone") -> Path           # audio-only file
     Scene(duration, color=None, pattern=None)                       # one shot of a video
@@ -71,6 +71,7 @@ ENCODERS = {  # codec name -> (ffmpeg encoder, extra encoder args)
     "vp9": ("libvpx-vp9", ("-deadline", "realtime", "-cpu-used", "8")),
     "av1": ("libsvtav1", ("-preset", "12")),
     "mpeg4": ("mpeg4", ()),
+    "mpeg2": ("mpeg2video", ()),
     "mjpeg": ("mjpeg", ()),
 }
 _TIME_RE = re.compile(r"(\d+)\s*[.,:]\s*(\d{3})")
@@ -174,6 +175,7 @@ def make_video(
     texts: Sequence[TextOverlay] = (),
     audio: str | os.PathLike | None = None,
     vfr: bool = False,
+    jitter: float = 0.0,
     rotation: int = 0,
     pix_fmt: str = "yuv420p",
     faststart: bool = False,
@@ -190,6 +192,8 @@ def make_video(
     ``"silence"``, or a path to an audio/video file whose first audio stream is used (cut to
     the video's length).  ``gop_seconds`` is the keyframe interval (``scenecut=False``
     forbids extra keyframes at scene changes); ``bframes`` the maximum consecutive B-frames.
+    ``jitter`` (seconds, under half a frame interval) moves each frame's timestamp by a
+    fixed pseudo-random amount, as a capture card's clock does (written as VFR).
     ``extra_args`` go to ffmpeg just before the output path.  ``fps`` may be a rational
     string (``"30000/1001"``).
     """
@@ -214,6 +218,9 @@ def make_video(
     if vfr:
         # keep every frame in the first half of each second, every other one in the second half
         chain += ",select='lt(mod(t\\,1)\\,0.5)+not(mod(n\\,2))'"
+    if jitter:
+        # a fixed pseudo-random offset per frame (sin of a large multiple of N), never reordering frames
+        chain += f",setpts='PTS+{jitter:.6f}*sin(N*12.9898)/TB'"
     font = _filter_path(find_font())
     workdir = Path(tempfile.mkdtemp(prefix=".vidq-gen-", dir=out.parent if out.parent.exists() else None))
     try:
@@ -250,7 +257,7 @@ def make_video(
         args += ["-filter_complex", graph, "-map", "[v]", *audio_map, "-c:v", encoder, *enc_args]
         if codec in ("h264", "hevc"):
             args += ["-preset", preset, "-crf", str(crf)]
-        if codec in ("h264", "hevc", "mpeg4"):
+        if codec in ("h264", "hevc", "mpeg4", "mpeg2"):
             args += ["-bf", str(bframes)]
         if codec != "mjpeg":
             args += ["-g", str(gop)]
@@ -260,7 +267,7 @@ def make_video(
             args += ["-threads", "2"]
         if audio_map:
             args += ["-c:a", "libopus" if out.suffix.lower() == ".webm" else "aac", "-t", f"{total:.6f}"]
-        args += ["-fps_mode", "vfr" if vfr else "passthrough"]
+        args += ["-fps_mode", "vfr" if vfr or jitter else "passthrough"]
         if faststart and out.suffix.lower() in (".mp4", ".mov", ".m4v"):
             args += ["-movflags", "+faststart"]
         args += [*extra_args]

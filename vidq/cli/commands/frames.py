@@ -12,16 +12,20 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from vidq.cli.commands.probe import still_growing, warn_damage
 from vidq.cli.output import dump_json, resolve_format, time_fields
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
 from vidq.errors import InputError
 from vidq.store.atomic import dir_mode
 from vidq.timefmt import hms, parse_time
+
+if TYPE_CHECKING:
+    from vidq.media.types import Damage
 
 log = logging.getLogger("vidq.cli")
 
@@ -76,11 +80,14 @@ def register(app: typer.Typer) -> None:
 
         Frames are named frame_SSSSSS.mmm.jpg after the time they are shown. With --json, a
         listing of index, target time, PTS (seconds and HH:MM:SS.mmm) and file goes to stdout
-        (schema vidq.frames/1); as text, one "HH:MM:SS.mmm<TAB>path" line per frame.
+        (schema vidq.frames/1); as text, one "HH:MM:SS.mmm<TAB>path" line per frame. A damaged
+        stretch of the file is skipped (its targets get the last clean frame before it), with
+        one warning and the spans under "damaged" in --json.
 
         Example: vidq frames talk.mp4 --every 10 -o stills/
         """
         from vidq.media import decode, plan_samples, probe, require_video
+        from vidq.media.damage import merge, to_json
 
         settings = current_settings()
         fmt = resolve_format(settings, ("text", "json"), "text", "frames")
@@ -118,8 +125,10 @@ def register(app: typer.Typer) -> None:
         if sheet is not None and len(plan) > SHEET_MAX_FRAMES:
             raise InputError(f"--sheet with {len(plan)} frames is too many (at most {SHEET_MAX_FRAMES}); use -o DIR")
         rows: list[dict[str, Any]] = []
+        found: list[Damage] = []  # undecodable spans met on the way
         with progress_reporter(settings) as report:
-            batches = decode(file, plan, info=info, size=size_req, policy=policy, backend=backend, progress=report)
+            batches = _noting(decode(file, plan, info=info, size=size_req, policy=policy, backend=backend,
+                                     progress=report), found)
             if sheet is not None:
                 _write_sheet(batches, plan.times, sheet, columns, quality, rows)
             else:
@@ -127,15 +136,25 @@ def register(app: typer.Typer) -> None:
                 _write_folder(batches, plan.times, out_dir, ext, quality, rows)
         target = str(sheet if sheet is not None else out_dir)
         log.info("wrote %d frames to %s", len(rows), target)
+        info = still_growing(info, file)
+        warn_damage(info, found)
+        damaged = merge([*info.damaged, *found])
         out = typer.get_text_stream("stdout")
         if fmt == "json":
             dump_json({"schema": SCHEMA, "file": str(file), "mode": plan.mode, "accuracy": plan.accuracy,
                        "tolerance": plan.tolerance, **time_fields(plan.start, "start"), **time_fields(plan.end, "end"),
-                       "output": target, "frames": rows}, out)
+                       "output": target, "frames": rows, "damaged": to_json(damaged), "partial": info.partial}, out)
         else:
             for row in rows:
                 out.write(f"{row['pts_hms']}\t{row['file']}\n")
         out.flush()
+
+
+def _noting(batches, found: list[Damage]):
+    """Pass the batches on, keeping the damaged spans they report."""
+    for batch in batches:
+        found.extend(batch.damaged)
+        yield batch
 
 
 def _save(image, path: Path, quality: int) -> None:

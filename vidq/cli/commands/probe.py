@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -12,12 +13,15 @@ from vidq.cli.settings import current_settings
 from vidq.media.types import VideoInfo
 from vidq.timefmt import hms
 
+log = logging.getLogger("vidq.cli")
+
 SCHEMA = "vidq.probe/1"
 TEXT_KEYFRAMES = 5  # keyframe times shown in text output
 
 
 def probe_json(info: VideoInfo) -> dict[str, Any]:
     """The ``vidq.probe/1`` document."""
+    from vidq.media.damage import to_json
     from vidq.media.probe import info_to_dict
 
     data = info_to_dict(info)
@@ -28,7 +32,35 @@ def probe_json(info: VideoInfo) -> dict[str, Any]:
     doc["video_streams"] = [_video_json(v, s.display_size) for v, s in zip(data["video_streams"], info.video_streams)]
     doc["audio_streams"] = data["audio_streams"]
     doc["subtitle_streams"] = data["subtitle_streams"]
+    doc["damaged"] = [{**d, **time_fields(d["start"], "start"), **time_fields(d["end"], "end")}
+                      for d in to_json(info.damaged)]
+    doc["discontinuities"] = [{**d, **time_fields(d["at"], "at")} for d in data["discontinuities"]]
+    doc["partial"] = info.partial
     return doc
+
+
+def still_growing(info: VideoInfo, path: Path) -> VideoInfo:
+    """``info`` marked partial when the file has grown since it was probed (a recording in progress)."""
+    from dataclasses import replace
+
+    try:
+        grown = path.stat().st_size != info.size_bytes
+    except OSError:
+        grown = False
+    return replace(info, partial=True) if grown and not info.partial else info
+
+
+def warn_damage(info: VideoInfo, found=()) -> None:
+    """The one stderr warning about damage (the probe's and ``found`` while decoding), and the
+    note that a file still being written was read only up to where it had got."""
+    from vidq.media.damage import merge, summary
+
+    spans = merge([*info.damaged, *found])
+    if spans:
+        log.warning(summary(info.path, spans))
+    if info.partial:
+        log.warning("%s: partial: the file grew while it was read (a recording in progress?); "
+                    "results cover its first %.3f s", info.path, info.duration)
 
 
 def _video_json(v: dict[str, Any] | None, display: tuple[int, int] | None) -> dict[str, Any] | None:
@@ -64,6 +96,8 @@ def write_text(info: VideoInfo, out: TextIO) -> None:
         out.write(f"  frames: {count}\n")
         if v.keyframes is None:
             out.write("  keyframes: unknown\n")
+        elif not v.keyframes:
+            out.write("  keyframes: none\n")
         else:
             head = ", ".join(f"{k:.3f}" for k in v.keyframes[:TEXT_KEYFRAMES])
             more = ", ..." if len(v.keyframes) > TEXT_KEYFRAMES else ""
@@ -75,6 +109,12 @@ def write_text(info: VideoInfo, out: TextIO) -> None:
         lang = f" [{s.language}]" if s.language else ""
         title = f" \"{s.title}\"" if s.title else ""
         out.write(f"subtitles #{s.index}{lang}: {s.codec}{title}\n")
+    for j in info.discontinuities:
+        out.write(f"clock jump: at {hms(j.at)} ({j.jump:+.3f} s, byte {j.pos}); times continue across it\n")
+    for d in info.damaged:
+        out.write(f"damaged: {hms(d.start)} to {hms(d.end)} {d.stream} ({d.why})\n")
+    if info.partial:
+        out.write(f"partial: the file grew while it was read; this describes its first {info.size_bytes} bytes\n")
 
 
 def register(app: typer.Typer) -> None:
@@ -85,7 +125,9 @@ def register(app: typer.Typer) -> None:
         """Show container, duration and streams (codec, size, rotation, fps, frame count, keyframes).
 
         Read from the file's headers and index without decoding it. Text by default; --json
-        gives every field (schema vidq.probe/1), keyframe times included.
+        gives every field (schema vidq.probe/1), keyframe times included, and what was found
+        wrong: damaged spans, clock jumps of broadcast captures (times are made continuous
+        across them), and whether the file grew while it was read (a recording in progress).
 
         Example: vidq probe talk.mp4 --json | jq .video.frame_count
         """
@@ -94,6 +136,7 @@ def register(app: typer.Typer) -> None:
         settings = current_settings()
         fmt = resolve_format(settings, ("text", "json"), "text", "probe")
         info = probe(file, store=settings.store)
+        warn_damage(info)
         with output_stream(settings) as out:
             if fmt == "json":
                 dump_json(probe_json(info), out)
