@@ -300,7 +300,6 @@ def _reference(path: Path) -> str:
 
 
 def bench_tiers() -> dict:
-    import numpy as np
 
     from vidq.media.audio import AudioChunk, load_audio
     from vidq.speech.asr import transcribe_chunks

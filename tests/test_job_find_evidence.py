@@ -11,7 +11,6 @@ from vidq.analysis.evidence import (
     EvidenceIndex,
     Unit,
     match_terms,
-    screen_units,
     search,
     speech_units,
     tokens,

@@ -31,7 +31,6 @@ Knows nothing about decoding; plain arithmetic on timestamps and byte offsets.
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
