@@ -136,7 +136,7 @@ def scale(args: argparse.Namespace) -> dict:
     """A library of >= ``hours`` from the real timelines of ``folder``, repeated under new keys."""
     sys.path.insert(0, str(REPO))
     from vidq.library import IndexOptions, Indexer, Library
-    from vidq.library.library import FileStat, timelines_dir
+    from vidq.library.library import FileStat
     from vidq.analysis import TIMELINE_STAGE
     from vidq.analysis.timeline import timeline_from_json
     from vidq.models.lite.embed import MODEL_LABEL, load_embedder
@@ -179,7 +179,6 @@ def scale(args: argparse.Namespace) -> dict:
            "build_seconds": round(build, 1), "latency": latency(lib_dir, args.rounds)}
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
-    _ = timelines_dir
     return out
 
 

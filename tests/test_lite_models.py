@@ -50,6 +50,16 @@ def test_ocr_reads_a_sign(engine):
         engine.read(np.zeros((180, 320), np.uint8))
 
 
+def test_ocr_on_one_thread_reads_what_the_default_reads(engine):
+    """The picture pass gives OCR half the cores (ASR runs beside it): the same lines and boxes."""
+    one = O.OcrEngine(O.OcrOptions(threads=1))
+    for text in ("BLUE PELICAN", "DOCK 9 OPEN"):
+        a, b = engine.read(sign(text)), one.read(sign(text))
+        assert [ln.text for ln in b] == [ln.text for ln in a] == [text]
+        assert np.allclose([ln.box for ln in b], [ln.box for ln in a], atol=1.0)
+    assert one._engine().text_det.session.session.get_session_options().intra_op_num_threads == 1
+
+
 def test_ocr_frames_reads_a_static_slide_once_and_spans_merge(engine):
     pelican, gate = sign("BLUE PELICAN"), sign("GATE 42 CLOSED")
     noisy = pelican.copy()

@@ -56,6 +56,7 @@ class OcrOptions:
     min_chars: int = 2  # drop lines with fewer alphanumeric characters (speckle, single glyphs)
     line_memory: int = 32  # recognised lines remembered for reuse (0: recognise every detected line)
     line_threshold: float = 8.0  # max per-cell grey difference (0..255) for a line to reuse a reading
+    threads: int = 0  # ONNX Runtime threads per model (0: its default, one per core)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class OcrEngine:
                 "Det.limit_type": "max",
                 "Det.limit_side_len": int(self.options.det_max_side),
             }
+            if self.options.threads > 0:
+                params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(self.options.threads)
             try:
                 self._ocr = RapidOCR(params=params)
             except Exception as e:  # onnxruntime/session errors carry no common base class
