@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, TextIO
 from xml.sax.saxutils import escape
@@ -124,14 +125,15 @@ def _no_overlap(marks: list[Mark]) -> list[Mark]:
 
 
 # -- writers ------------------------------------------------------------------------------------
-class ChapterWriter:
-    """Writes a :class:`ChapterList` in one format."""
+class ChapterWriter(ABC):
+    """Writes a :class:`ChapterList` in one format (each format a subclass)."""
 
     name: ClassVar[str]  # the --format value
     extension: ClassVar[str]  # the usual file extension, with its dot
 
+    @abstractmethod
     def write(self, chapters: ChapterList, out: TextIO) -> None:
-        raise NotImplementedError
+        """Write ``chapters`` to ``out``."""
 
 
 def _ffmeta_escape(text: str) -> str:
