@@ -245,6 +245,30 @@ def test_failures_are_recorded_and_retried(cli, clip_set, lib_cache, tmp_path):
     assert json.loads(cli("--library", lib, "library", "ls", "--json").stdout)["failures"] == []
 
 
+def test_a_file_whose_analysis_cannot_be_stored_is_a_failure_and_the_run_goes_on(cli, clip_set, lib_cache, tmp_path,
+                                                                                  monkeypatch):
+    from vidq.library.library import Library
+
+    folder = tmp_path / "rec"
+    copy_clips(clip_set, folder, ["kitchen", "garden"])
+    real_add = Library.add
+
+    def add(self, *args, path, **kw):
+        if path.endswith("garden.mp4"):
+            raise VidqError("cannot write the timeline copy (No space left on device)")
+        return real_add(self, *args, path=path, **kw)
+
+    monkeypatch.setattr(Library, "add", add)
+    lib = tmp_path / "lib"
+    code, summary, _ = index(cli, lib, lib_cache, folder, "--settle", "0")
+    assert code == 0 and summary["counts"]["indexed"] == 1 and summary["counts"]["failed"] == 1
+    assert summary["failed"][0]["file"] == str(folder / "garden.mp4")
+    assert "cannot store its analysis" in summary["failed"][0]["reason"]
+    monkeypatch.setattr(Library, "add", real_add)
+    code, summary, _ = index(cli, lib, lib_cache, folder, "--settle", "0")  # retried, and stored this time
+    assert summary["counts"] == {**summary["counts"], "indexed": 1, "unchanged": 1, "failed": 0}
+
+
 def test_write_edl_beside_each_recording(cli, clip_set, lib_cache, tmp_path):
     folder = tmp_path / "rec"
     copy_clips(clip_set, folder, ["museum", "studio"])

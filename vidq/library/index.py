@@ -31,6 +31,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from typing import Any
 
 from vidq.analysis import AnalysisOptions
 from vidq.analysis.timeline import timeline_from_json
-from vidq.errors import InputError
+from vidq.errors import InputError, VidqError
 from vidq.library.library import FileRecord, FileStat, Library
 from vidq.library.runners import LocalRunner, Task
 from vidq.store import Store, params_digest
@@ -202,7 +203,7 @@ class Indexer:
                 if release is None:
                     summary.skipped.append({"file": path, "reason": "being indexed by another vidq process"})
                     continue
-                if self.lib.is_current(key, self.options.digest):  # another run finished it meanwhile
+                if self.lib.current(key, self.options.digest) is not None:  # another run finished it meanwhile
                     release()
                     self._seen(path, key, stat, summary)
                     continue
@@ -245,6 +246,7 @@ class Indexer:
             return None
         stat = FileStat.of(st)
         key = self.lib.known_key(path, stat)
+        known = key is not None
         if key is None:
             try:
                 key = self.hasher.file_key(path)
@@ -256,8 +258,14 @@ class Indexer:
                 summary.skipped.append({"file": path, "reason": "changed while being read",
                                         "due": self.clock() + self.options.settle})
                 return None
-        if self.lib.is_current(key, self.options.digest):
-            self._seen(path, key, stat, summary)
+        rec = self.lib.current(key, self.options.digest)
+        if rec is not None:
+            if known and rec.path == path:  # nothing to record: no write transaction for an unchanged file
+                summary.unchanged += 1
+                if self.on_indexed is not None:
+                    self.on_indexed(path, rec, False)
+            else:
+                self._seen(path, key, stat, summary)
             return None
         return path, key, stat
 
@@ -286,9 +294,13 @@ class Indexer:
                                     "due": self.clock() + self.options.settle})
             return
         doc = dict(result["doc"], file_key=key)
-        tl = timeline_from_json(doc, result["arrays"])
-        rec = self.lib.add(tl, doc, result["arrays"], result["params"], path=path, stat=stat,
-                           options=self.options.digest)
+        try:
+            tl = timeline_from_json(doc, result["arrays"])
+            rec = self.lib.add(tl, doc, result["arrays"], result["params"], path=path, stat=stat,
+                               options=self.options.digest)
+        except (VidqError, ValueError, KeyError, sqlite3.Error) as e:  # recorded and retried, the run goes on
+            self._failed(path, stat, f"cannot store its analysis ({e})", summary)
+            return
         entry = {"file": path, "key": key, "duration": round(rec.duration, 3), "analysed": bool(result["analysed"]),
                  "seconds": round(float(result["seconds"]), 3), "breaks": rec.meta.get("breaks", 0)}
         summary.indexed.append(entry)

@@ -42,7 +42,7 @@ from vidq.errors import VidqError
 from vidq.library import schema
 from vidq.library.vectors import VectorFile
 from vidq.store import Store, lock
-from vidq.tasks.query import AD_CATEGORIES, Intent, break_hit, segment_pool, spot_rows
+from vidq.tasks.query import Intent, break_hit, segment_pool, spot_rows
 
 log = logging.getLogger("vidq.library")
 
@@ -147,11 +147,11 @@ class Library:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
-        except BaseException:
+            db.execute("COMMIT")
+        except BaseException:  # the COMMIT included: a failed one must not leave the transaction open
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -209,10 +209,10 @@ class Library:
                          "WHERE key = ?", (key,)).fetchone()
         return _record(row) if row else None
 
-    def is_current(self, key: str, options: str) -> bool:
-        """Whether ``key`` is indexed with these analysis options and this timeline version."""
+    def current(self, key: str, options: str) -> FileRecord | None:
+        """The record of ``key`` when it is indexed with these analysis options and this timeline version."""
         rec = self.record(key)
-        return rec is not None and rec.options == options and rec.timeline == TIMELINE_VERSION
+        return rec if rec is not None and rec.options == options and rec.timeline == TIMELINE_VERSION else None
 
     def lock_path(self, key: str) -> Path:
         return self.root / "locks" / f"{key}.lock"
@@ -294,17 +294,6 @@ class Library:
                         time.time()))
         return attempts
 
-    def ensure_categories(self, encoder: Any, label: str) -> None:
-        """Store the ad categories' vectors for ``label``'s model, once per library."""
-        have = self.db.execute("SELECT COUNT(*) FROM queries WHERE model = ? AND text LIKE ?",
-                               (label, CATEGORY_PREFIX + "%")).fetchone()[0]
-        if have == len(AD_CATEGORIES):
-            return
-        vecs = np.asarray(encoder.encode(list(AD_CATEGORIES)), np.float32)
-        with self.writing() as db:
-            db.executemany("INSERT OR REPLACE INTO queries VALUES (?, ?, ?)",
-                           [(label, CATEGORY_PREFIX + c, v.tobytes()) for c, v in zip(AD_CATEGORIES, vecs)])
-
     def remove(self, patterns: Sequence[str]) -> list[FileRecord]:
         """Forget the files whose path (or any known path) matches one of ``patterns``; returns them."""
         gone = [r for r in self.files() if any(matches(p, q) for p in patterns for q in [r.path, *r.paths])]
@@ -314,10 +303,13 @@ class Library:
     def prune(self) -> dict[str, Any]:
         """Forget paths that no longer exist, files left with none, failures of vanished paths,
         timeline copies no file uses; compact the vectors."""
+        with self.reading() as db:  # the paths are looked at (a slow NAS) outside the write transaction
+            known = [p for (p,) in db.execute("SELECT path FROM paths").fetchall()]
+            failing = [p for (p,) in db.execute("SELECT path FROM failures").fetchall()]
+        missing = [p for p in known if not os.path.exists(p)]
+        failed = [p for p in failing if not os.path.exists(p)]
         with self.writing() as db:
-            missing = [p for (p,) in db.execute("SELECT path FROM paths").fetchall() if not os.path.exists(p)]
             db.executemany("DELETE FROM paths WHERE path = ?", [(p,) for p in missing])
-            failed = [p for (p,) in db.execute("SELECT path FROM failures").fetchall() if not os.path.exists(p)]
             db.executemany("DELETE FROM failures WHERE path = ?", [(p,) for p in failed])
         orphans = [r for r in self.files() if not r.paths]
         self._forget(orphans)
@@ -333,7 +325,7 @@ class Library:
                 _delete_file(db, r.id, keep_paths=False)
         for r in records:
             self._drop_timeline(r.key)
-        self.compact(force=True)
+        self.compact()  # their rows are dead from now on; the file is rewritten once enough are
 
     def _drop_timeline(self, key: str) -> None:
         import shutil
