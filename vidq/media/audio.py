@@ -22,6 +22,7 @@ This module knows nothing about speech recognition, subtitles, models or tasks.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,7 +165,7 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
             log.debug("seek to %.3f s failed (%s); decoding from the start", t0, e)
             container.seek(0)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    watch = Watchdog(f"{name}: decoding audio")
+    watch = Watchdog(f"{name}: decoding audio", seconds=math.inf)  # a generator: it waits while ASR works
     damaged: list[Damage] = []  # spans not yet handed out with a chunk
     told = 0
 
@@ -219,7 +220,8 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
         except av.error.FFmpegError as e:  # a damaged container: stop at the damage
             errors += 1
             last_error = _reason(e)
-            hurt(cursor, end if end is not None else cursor, f"unreadable from there on ({last_error})")
+            rest = end if end is not None else max(cursor, (container.duration or 0) / 1_000_000)
+            hurt(cursor, rest, f"unreadable from there on ({last_error})")
             break
         raw = packet.pts if packet.pts is not None else packet.dts
         if packet.pos is not None and packet.pos >= 0:

@@ -65,3 +65,9 @@ def to_json(spans: Iterable[Damage]) -> list[dict[str, Any]]:
 def from_json(rows: Iterable[dict[str, Any]]) -> tuple[Damage, ...]:
     """Inverse of :func:`to_json`."""
     return tuple(Damage(float(r["start"]), float(r["end"]), str(r["stream"]), str(r["why"])) for r in rows)
+
+
+def ffmpeg_reason(e: Exception) -> str:
+    """FFmpeg's words for an error, without the file name and details after the first colon."""
+    text = getattr(e, "strerror", None) or str(e)
+    return str(text).split(":")[0].strip() or type(e).__name__

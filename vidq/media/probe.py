@@ -38,7 +38,7 @@ import numpy as np
 
 from vidq.errors import MediaError
 from vidq.media import mp4index
-from vidq.media.damage import merge
+from vidq.media.damage import ffmpeg_reason, merge
 from vidq.media.timemap import TimeMap, find_discontinuities, may_jump
 from vidq.media.types import AudioStream, Damage, Discontinuity, SubtitleStream, VideoInfo, VideoStream
 from vidq.media.watchdog import Watchdog
@@ -184,14 +184,9 @@ def _open(p: Path):
                 mp4index.read_index(p)
             except mp4index.Mp4Error as why:
                 raise MediaError(f"{p}: truncated or corrupt MP4: {why}") from e
-        raise MediaError(f"{p}: not a media file or corrupt ({_ffmpeg_reason(e)})") from e
+        raise MediaError(f"{p}: not a media file or corrupt ({ffmpeg_reason(e)})") from e
     except (OSError, UnicodeDecodeError) as e:
         raise MediaError(f"{p}: cannot be opened ({e})") from e
-
-
-def _ffmpeg_reason(e: Exception) -> str:
-    text = getattr(e, "strerror", None) or str(e)
-    return str(text).split(":")[0].strip() or type(e).__name__
 
 
 def _probe_file(p: Path, given: str) -> VideoInfo:
@@ -284,7 +279,7 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
         fmt = container.format.name if container.format is not None else "unknown"
         bit_rate = int(container.bit_rate) if container.bit_rate else None
     except av.error.FFmpegError as e:
-        raise MediaError(f"{p}: corrupt ({_ffmpeg_reason(e)})") from e
+        raise MediaError(f"{p}: corrupt ({ffmpeg_reason(e)})") from e
     finally:
         container.close()
     best = max(videos, key=lambda v: (v.width * v.height, -v.index)) if videos else None
@@ -414,8 +409,8 @@ def _scan(container, streams: list, limit: int, p: Path) -> _Scan:
             seen += 1
     except av.error.FFmpegError as e:
         if not seen:
-            raise MediaError(f"{p}: corrupt or truncated ({_ffmpeg_reason(e)})") from e
-        out.stopped = f"{_ffmpeg_reason(e)} after byte {pos}"
+            raise MediaError(f"{p}: corrupt or truncated ({ffmpeg_reason(e)})") from e
+        out.stopped = f"{ffmpeg_reason(e)} after byte {pos}"
         stream, stamp = last
         out.stopped_at, out.stopped_pos = float(stamp * stream.time_base), pos
         log.debug("%s: demuxing stopped early: %s", p, out.stopped)

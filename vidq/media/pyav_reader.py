@@ -48,6 +48,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from vidq.errors import MediaError
+from vidq.media.damage import ffmpeg_reason as _reason
 from vidq.media.timemap import TimeMap
 from vidq.media.types import Damage, SamplePlan, VideoInfo, VideoStream
 from vidq.media.watchdog import Watchdog
@@ -112,7 +113,7 @@ class PyAVReader:
         self._bad: list[int] | None = None  # [first, last] tick of the undecodable run being decoded
         self._last_tick: int | None = None  # timestamp of the last packet read
         self._where: int | None = None  # byte offset of the last packet that had one
-        self.watch = watchdog or Watchdog(f"{path}: decoding")
+        self.watch = watchdog or Watchdog(f"{path}: decoding", seconds=math.inf)  # the walk pauses while callers work
 
     def close(self) -> None:
         self._end_bad()
@@ -167,7 +168,7 @@ class PyAVReader:
             except self._av.error.FFmpegError:
                 return self._seek(None, aim=aim, require_key=require_key)
         self.stream.codec_context.flush_buffers()
-        demux = self._demux()
+        demux = self._demux(tick)
         gop: list | None = None  # packets from the last keyframe before ``aim``
         gop_tick: int | None = None
         for packet in demux:
@@ -212,10 +213,11 @@ class PyAVReader:
             backoff *= 2
         return None
 
-    def _demux(self) -> Iterator:
-        """The stream's packets from the current position, timestamps made continuous where the
-        clock jumps (``self.map``), progress watched; a demuxer error ends the stream there,
-        the rest of the file recorded as damaged."""
+    def _demux(self, since: int | None) -> Iterator:
+        """The stream's packets from the current position (sought at tick ``since``; ``None``: the
+        start), timestamps made continuous where the clock jumps (``self.map``), progress watched;
+        a demuxer error ends the stream there, the rest of the file recorded as damaged."""
+        self._last_tick = since  # not the packet read before the seek: damage starts here at the earliest
         demux = self.container.demux(self.stream)
         self.watch.restart()
         while True:
@@ -574,10 +576,6 @@ class PyAVReader:
                 yield from self._exact(plan, group[n:])
                 return
             yield g, self.secs(best[1]), best[2]
-
-
-def _reason(e: Exception) -> str:
-    return str(getattr(e, "strerror", None) or e).split(":")[0].strip() or type(e).__name__
 
 
 def _stamp(packet) -> int | None:

@@ -6,7 +6,10 @@ extraction) calls :meth:`Watchdog.step` once per packet with the packet's byte o
 timestamp.  *Progress* is a byte offset or a timestamp beyond every one seen since the last
 :meth:`Watchdog.restart` (a seek moves both backwards on purpose).  When ``packets`` packets
 in a row, or ``seconds`` of wall-clock time, pass without progress, ``step`` raises
-:class:`Stalled`: a one-line :class:`~vidq.errors.MediaError` (exit 2).
+:class:`Stalled`: a one-line :class:`~vidq.errors.MediaError` (exit 2).  Loops written as
+generators (the decode walk, audio extraction) pause while their caller works, so they
+count packets only (``seconds=math.inf``); the time bound is for loops that never pause
+(the probe's packet scan).
 
 It costs two comparisons per packet and reads the clock only while nothing moves; no thread.
 A call that never returns from inside FFmpeg (a hung network file system) cannot be seen

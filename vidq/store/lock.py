@@ -88,19 +88,24 @@ def acquire(path: Path, timeout: float, what: str = "") -> int | None:
 
 def try_acquire(path: Path) -> int | None:
     """Lock ``path`` if nobody holds it, without waiting: the open descriptor, or None (held
-    elsewhere, or the lock file cannot be created)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except OSError:
-        return None
-    try:
-        if _try_lock(fd) and _same_file(fd, path):
+    elsewhere, or the lock file cannot be created).  On a file system without flock the
+    descriptor comes back unlocked, as ``acquire`` goes ahead there too."""
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError:
+            return None
+        try:
+            if not _try_lock(fd):
+                os.close(fd)
+                return None
+        except OSError as e:  # a file system without flock (some network mounts)
+            log.debug("no lock for %s (%s): going ahead without it", path, e.strerror or e)
             return fd
-    except OSError:
-        pass
-    os.close(fd)
-    return None
+        if _same_file(fd, path):
+            return fd
+        os.close(fd)  # locked a file its holder had already unlinked: start over
 
 
 def release(path: Path, fd: int) -> None:
