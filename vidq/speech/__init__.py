@@ -165,7 +165,7 @@ def get_transcript(
             raise MediaError(f"{p}: has no audio stream and no text subtitles: nothing to transcribe{hint}")
         log.info("%s has no audio stream: no speech text (empty transcript)", p.name)
         return _empty()
-    return _asr(p, seen, options, store, start, end, progress, audio_tap)
+    return _asr(p, seen, options, store, start, end, progress, audio_tap, info)
 
 
 def _embedded(p: Path, index: int, seen: StreamsSeen, options: SpeechOptions, store: Store | None) -> Transcript:
@@ -206,7 +206,8 @@ def asr_params(options: SpeechOptions, identity: str, start: float | None, end: 
 
 
 def _asr(p: Path, seen: StreamsSeen, options: SpeechOptions, store: Store | None, start: float | None,
-         end: float | None, progress: ProgressFn | None, audio_tap: Callable[[Any], None] | None = None) -> Transcript:
+         end: float | None, progress: ProgressFn | None, audio_tap: Callable[[Any], None] | None = None,
+         info: VideoInfo | None = None) -> Transcript:
     from vidq.speech.models import resolve_model
 
     resolved = resolve_model(options.engine, options.model, offline=options.offline)
@@ -237,7 +238,7 @@ def _asr(p: Path, seen: StreamsSeen, options: SpeechOptions, store: Store | None
             from vidq.speech.language import EnglishCheck
 
             check = EnglishCheck(p.name, resolved.label, device=options.device, threads=options.threads)
-        chunks = iter_audio(p, sample_rate=SAMPLE_RATE, start=start, end=end, stream_index=seen.audio[0])
+        chunks = iter_audio(p, sample_rate=SAMPLE_RATE, start=start, end=end, stream_index=seen.audio[0], info=info)
         if audio_tap is not None:
             chunks = _tapped(chunks, audio_tap)
         span_end = end if end is not None else seen.duration

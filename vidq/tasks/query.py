@@ -168,13 +168,14 @@ def spot_rows(tl: Timeline, start: float, end: float) -> list[int]:
 
 
 def _category_vectors(encoder) -> np.ndarray:
-    global _CATEGORY_VECTORS
-    if _CATEGORY_VECTORS is None:
-        _CATEGORY_VECTORS = np.asarray(encoder.encode(list(AD_CATEGORIES)), np.float32)
-    return _CATEGORY_VECTORS
+    """``AD_CATEGORIES`` embedded by ``encoder``'s model, once per process and model."""
+    model = getattr(encoder, "label", None) or type(encoder).__name__
+    if model not in _CATEGORY_VECTORS:
+        _CATEGORY_VECTORS[model] = np.asarray(encoder.encode(list(AD_CATEGORIES)), np.float32)
+    return _CATEGORY_VECTORS[model]
 
 
-_CATEGORY_VECTORS: np.ndarray | None = None  # AD_CATEGORIES embedded, once per process
+_CATEGORY_VECTORS: dict[str, np.ndarray] = {}  # model -> (C, D) vectors of AD_CATEGORIES
 
 
 def rivals_of(categories: np.ndarray, q: np.ndarray) -> np.ndarray:
