@@ -27,6 +27,20 @@ def hms(seconds: float, sep: str = ".") -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
+def clock(seconds: float, long: bool = False, pad: bool = True) -> str:
+    """Whole seconds as players show them: ``01:15`` (``1:15`` with ``pad=False``), or
+    ``1:02:05`` when ``long`` (a video of an hour or more) or past the hour.
+
+    >>> clock(75.6), clock(75.6, pad=False), clock(3725, long=True)
+    ('01:15', '1:15', '1:02:05')
+    """
+    total = int(seconds) if math.isfinite(seconds) and seconds > 0 else 0
+    h, m, s = total // 3600, total % 3600 // 60, total % 60
+    if long or h:
+        return f"{h}:{m:02d}:{s:02d}"
+    return f"{m:02d}:{s:02d}" if pad else f"{m}:{s:02d}"
+
+
 def parse_time(text: str | float | int, what: str = "time") -> float:
     """Parse ``90``, ``90.5``, ``1:30``, ``01:30.5`` or ``1:02:03.250`` into seconds.
 

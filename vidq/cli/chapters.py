@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TextIO
 from xml.sax.saxutils import escape
 
+from vidq.timefmt import hms
+
 CHAPTER_TITLES = {"break": "Advertisement", "sponsor": "Sponsor", "programme": "Programme"}
 CONTINUED = " (continued)"  # suffix of a chapter's part after an ad break cut into it
 COMSKIP_RULE = "-------------------"  # the line under comskip's header, as comskip writes it
@@ -162,11 +164,7 @@ def mkv_time(seconds: float) -> str:
     >>> mkv_time(3723.4567)
     '01:02:03.457000000'
     """
-    ms = max(0, round(seconds * 1000))
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}000000"
+    return hms(seconds) + "000000"
 
 
 def _uid(*parts: Any) -> int:

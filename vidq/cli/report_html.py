@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 from urllib.parse import quote
 
+from vidq import timefmt
 from vidq.cli.output import dump_json
 
 LEAD = 2.0  # seconds: a chapter's / break's frame is taken this far in (past a cut, a fade, black)
@@ -285,9 +286,7 @@ def add_thumbnails(page: Page, *, store: Any = None,
 # -- rendering ---------------------------------------------------------------------------------
 def clock(seconds: float, long: bool = False) -> str:
     """``4:05`` or, for a file of an hour or more, ``1:04:05`` (whole seconds, as players show)."""
-    total = int(max(0.0, seconds))
-    h, m, s = total // 3600, total % 3600 // 60, total % 60
-    return f"{h}:{m:02d}:{s:02d}" if long or h else f"{m}:{s:02d}"
+    return timefmt.clock(seconds, long, pad=False)
 
 
 def _time(seconds: float, long: bool) -> str:

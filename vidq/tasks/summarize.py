@@ -448,9 +448,9 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
         fit_lines,
         grounded,
         render_lines,
-        stamp,
         write,
     )
+    from vidq.timefmt import clock as stamp
 
     skipped, cuts, rows, screen = _summary_units(tl, skip_ads)
     spans = [(s.start, s.end) for s in skipped]

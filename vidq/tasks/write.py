@@ -31,6 +31,7 @@ import numpy as np
 from vidq.analysis import Timeline
 from vidq.analysis.topics import readable_screen_units
 from vidq.store import Store
+from vidq.timefmt import clock as stamp
 
 log = logging.getLogger("vidq.tasks")
 
@@ -61,17 +62,6 @@ class Line:
         when = f"[{stamp(self.start, long)}]" if self.kind == "said" else \
             f"[{stamp(self.start, long)}-{stamp(self.end, long)}]"
         return f"{when} {self.kind}: {self.text}"
-
-
-def stamp(seconds: float, long: bool = False) -> str:
-    """``mm:ss``, or ``h:mm:ss`` when ``long`` (a video of an hour or more).
-
-    >>> stamp(75.6), stamp(3725, long=True)
-    ('01:15', '1:02:05')
-    """
-    total = int(max(0.0, seconds))
-    h, m, s = total // 3600, total % 3600 // 60, total % 60
-    return f"{h}:{m:02d}:{s:02d}" if long or h else f"{m:02d}:{s:02d}"
 
 
 def cited_times(text: str) -> list[float]:

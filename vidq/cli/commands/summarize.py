@@ -41,7 +41,7 @@ from vidq.cli.output import dump_json, output_stream, resolve_format, time_field
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
 from vidq.errors import InputError
-from vidq.timefmt import hms
+from vidq.timefmt import clock, hms
 
 FORMATS = ("text", "md", "json", "html", "ffmeta", "mkvchapters")
 BLIND_NOTE = "made from what is said and written on screen only; the lite backend cannot see pictures."
@@ -89,13 +89,6 @@ def result_json(result: Any) -> dict[str, Any]:
     }
 
 
-def _clock(seconds: float, long: bool) -> str:
-    """``12:34`` or ``1:02:03`` (chapter marks, as video players show them)."""
-    total = int(seconds)
-    h, m, s = total // 3600, total % 3600 // 60, total % 60
-    return f"{h}:{m:02d}:{s:02d}" if long else f"{m:02d}:{s:02d}"
-
-
 def _wrap(text: str, indent: str, width: int = 88) -> str:
     import textwrap
 
@@ -110,7 +103,7 @@ def render_text(out: TextIO, result: Any) -> None:
     if result.chapters:
         out.write("\nChapters\n")
         for c in result.chapters:
-            out.write(f"  {_clock(c.start, long)}  {c.title or '(untitled)'}  [{hms(c.start)} - {hms(c.end)}]\n")
+            out.write(f"  {clock(c.start, long)}  {c.title or '(untitled)'}  [{hms(c.start)} - {hms(c.end)}]\n")
             if c.summary:
                 out.write(_wrap(c.summary, "        ") + "\n")
     if result.skipped:
@@ -130,7 +123,7 @@ def render_md(out: TextIO, result: Any) -> None:
     if result.chapters:
         out.write("\n## Chapters\n")
         for c in result.chapters:
-            out.write(f"\n### {_clock(c.start, long)} {c.title or '(untitled)'}\n\n")
+            out.write(f"\n### {clock(c.start, long)} {c.title or '(untitled)'}\n\n")
             out.write(f"*{hms(c.start)} – {hms(c.end)}*\n")
             if c.summary:
                 out.write(f"\n{c.summary}\n")
