@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from vidq import __version__
-from vidq.analysis.evidence import EvidenceIndex, screen_units
+from vidq.analysis.evidence import embed_units, screen_units
 from vidq.analysis.picture import PictureOptions, picture_pass
 from vidq.analysis.segments import label_segments
 from vidq.analysis.sound import LoudnessTap, sound_track
@@ -249,12 +249,11 @@ def _embed(units, store: Store | None, key: str | None) -> dict[str, np.ndarray]
     if not units:
         return {}
     try:
-        index = EvidenceIndex.build(units, store=store, file_key=key)
+        vectors, _ = embed_units(units, store=store, file_key=key)
     except ImportError as e:  # the offline extra (MiniLM) is missing: lexical retrieval still works
         log.info("sentence vectors unavailable (%s); retrieval is lexical only", e)
         return None
-    assert index.vectors is not None
-    return {u.text: v for u, v in zip(units, index.vectors)}
+    return {u.text: v for u, v in zip(units, vectors)}
 
 
 def _vectors(units, options: AnalysisOptions, store: Store | None, key: str | None,

@@ -335,6 +335,26 @@ class _LazyMiniLM:
         return load_embedder().encode(texts)
 
 
+def embed_units(units: Sequence[Unit], *, encoder: TextEncoder | None = None, store: Store | None = None,
+                file_key: str | None = None) -> tuple[np.ndarray, TextEncoder]:
+    """The ``(N, D)`` float32 vectors of ``units`` (MiniLM unless ``encoder`` is given) and the
+    encoder; with ``store`` and ``file_key`` cached under ``EMBED_STAGE``, keyed by the texts."""
+    label = type(encoder).__name__ if encoder is not None else None
+    if encoder is None:
+        from vidq.models.lite.embed import MODEL_LABEL
+
+        encoder, label = _LazyMiniLM(), MODEL_LABEL
+    texts = [u.text for u in units]
+    params = {"model": label, "texts": params_digest({"t": texts}), "n": len(texts)}
+    cached = store.get_arrays(file_key, EMBED_STAGE, params) if store is not None and file_key else None
+    if cached is not None and cached.get("vectors") is not None and cached["vectors"].shape[0] == len(texts):
+        return cached["vectors"].astype(np.float32), encoder
+    vectors = np.asarray(encoder.encode(texts), np.float32) if texts else np.zeros((0, 1), np.float32)
+    if store is not None and file_key:
+        store.put_arrays(file_key, EMBED_STAGE, params, {"vectors": vectors})
+    return vectors, encoder
+
+
 class EvidenceIndex:
     """Units with their vectors (``(N, D)`` float32) and BM25 statistics."""
 
@@ -361,19 +381,7 @@ class EvidenceIndex:
         """
         if not dense:
             return cls(units, None, None)
-        label = type(encoder).__name__ if encoder is not None else None
-        if encoder is None:
-            from vidq.models.lite.embed import MODEL_LABEL
-
-            encoder, label = _LazyMiniLM(), MODEL_LABEL
-        texts = [u.text for u in units]
-        params = {"model": label, "texts": params_digest({"t": texts}), "n": len(texts)}
-        cached = store.get_arrays(file_key, EMBED_STAGE, params) if store is not None and file_key else None
-        if cached is not None and cached.get("vectors") is not None and cached["vectors"].shape[0] == len(texts):
-            return cls(units, cached["vectors"].astype(np.float32), encoder)
-        vectors = np.asarray(encoder.encode(texts), np.float32) if texts else np.zeros((0, 1), np.float32)
-        if store is not None and file_key:
-            store.put_arrays(file_key, EMBED_STAGE, params, {"vectors": vectors})
+        vectors, encoder = embed_units(units, encoder=encoder, store=store, file_key=file_key)
         return cls(units, vectors, encoder)
 
     def __len__(self) -> int:
