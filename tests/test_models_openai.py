@@ -223,6 +223,35 @@ def test_an_unreachable_server_fails_at_once():
     assert time.monotonic() - t0 < 5
 
 
+def test_only_a_timeout_while_connecting_is_called_unreachable(monkeypatch):
+    """urllib wraps every timeout of a request in URLError; only the connect's is "cannot reach"."""
+    from vidq.models.http import HttpClient, HttpFailure, HttpPolicy
+
+    def no_connection(*args, **kw):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", no_connection)
+    with pytest.raises(HttpFailure, match=r"cannot reach http://127.0.0.1:9/v1: no connection within 2 s") as e:
+        HttpClient("http://127.0.0.1:9/v1", policy=HttpPolicy(connect_timeout=2.0)).request("GET", "/models", timeout=5)
+    assert e.value.kind == "unreachable"
+    monkeypatch.undo()
+
+    class Slow(socket.socket):
+        def sendall(self, *args, **kw):  # connected, then the upload times out
+            raise TimeoutError("timed out")
+
+    def slow_connection(address, *args, **kw):
+        sock = Slow(socket.AF_INET, socket.SOCK_STREAM)
+        sock.connect(address)
+        return sock
+
+    with FakeServer() as server:
+        monkeypatch.setattr(socket, "create_connection", slow_connection)
+        with pytest.raises(HttpFailure, match=r"POST .*/chat/completions: no answer within 5 s") as e:
+            HttpClient(server.url).request("POST", "/chat/completions", {"x": 1}, timeout=5, retries=0)
+    assert e.value.kind == "timeout"
+
+
 def test_a_server_that_never_answers_models_fails_within_the_health_timeout(monkeypatch):
     monkeypatch.setattr("vidq.models.server.HEALTH_TIMEOUT_S", 1.0)
     with FakeServer(hang=("/v1/models",)) as server, pytest.raises(ModelError, match="no answer within 1 s"):

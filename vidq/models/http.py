@@ -74,6 +74,10 @@ class Response:
     headers: dict[str, str]  # lower-case names
 
 
+class ConnectTimeout(TimeoutError):
+    """No connection within the connect timeout (a timeout later on, sending or waiting, is not this)."""
+
+
 class _ConnectFirst:
     """An ``http.client`` connection whose connect has its own, shorter, timeout."""
 
@@ -86,6 +90,8 @@ class _ConnectFirst:
         self.timeout = min(self.connect_timeout, read) if isinstance(read, (int, float)) else self.connect_timeout
         try:
             super().connect()  # type: ignore[misc]
+        except TimeoutError as e:
+            raise ConnectTimeout(str(e) or "timed out") from e
         finally:
             self.timeout = read
         self.sock.settimeout(read)
@@ -224,7 +230,7 @@ class HttpClient:
                                http.client.RemoteDisconnected)):
             return HttpFailure(f"{where}: the server closed the connection without answering", kind="dropped")
         if isinstance(reason, TimeoutError):
-            if isinstance(e, urllib.error.URLError):
+            if isinstance(reason, ConnectTimeout):  # urllib also wraps a timeout while sending the body
                 return HttpFailure(f"cannot reach {self.base}: no connection within "
                                    f"{self.policy.connect_timeout:g} s", kind="unreachable")
             return HttpFailure(f"{where}: no answer within {timeout:g} s", kind="timeout")
