@@ -16,6 +16,7 @@ from vidq.testing import families as F
 from vidq.testing import fresh as FR
 from vidq.testing import heldout as H
 from vidq.testing import scenarios as S
+from vidq.testing import tuning as T
 
 PLANNED = (0, 3, 6, 7)  # held-out files planned (truth only): a cut-edged break, no ads, 4 spots at a topic change, 2 breaks
 
@@ -64,11 +65,27 @@ def test_recipes_are_deterministic_and_cover_the_variations():
     assert all(r.family == "heldout" for r in recipes) and all(r.family == "tuning" for r in F.family_recipes("tuning"))
 
 
+def test_tuning_recipes_vary_what_broadcasts_vary():
+    recipes = F.family_recipes("tuning")
+    assert recipes == F.family_recipes("tuning") and len({r.digest() for r in recipes}) == len(recipes)
+    breaks = [b for r in recipes for b in r.breaks]
+    assert sum(not r.breaks for r in recipes) == 1 and {len(b.ads) for b in breaks} == {1, 2, 3, 4}
+    assert {b.edges for b in breaks} == {"black", "cut"} and {b.between for b in breaks} == {"black", "cut"}
+    assert any(b.tail >= 8 for b in breaks) and {b.tail_bed for b in breaks if b.tail} == {True, False}
+    ads = [a for b in breaks for a in b.ads]
+    assert min(a.loud_db for a in ads) <= 0.0 and max(a.loud_db for a in ads) >= 8.0
+    assert any(a.keeps_logo for a in ads) and any(a.saturation < 1.0 for a in ads) and any(not a.mover for a in ads)
+    assert any(r.style.logo is None for r in recipes) and len({r.style.voice for r in recipes}) == len(recipes)
+    assert len({r.sponsor_read.brand for r in recipes if r.sponsor}) >= 3
+    for ad in T.NEW_ADS:  # the new spots never name what they sell
+        assert ad.category in ad.avoid or all(w in ad.avoid for w in ad.category.split()), ad.brand
+        assert not any(_says(text, word) for word in ad.avoid for text in (ad.speech, ad.brand, *ad.cards)), ad.brand
+
+
 def test_heldout_shares_no_voice_font_text_or_brand_with_tuning():
     tuning, heldout = F.family_recipes("tuning"), F.family_recipes("heldout")
-    assert all(r.style == S.CLASSIC_STYLE for r in tuning)
-    tuning_voices = {S.CLASSIC_STYLE.voice} | {a.voice or S.CLASSIC_STYLE.voice for a in S.ADS.values()}
-    tuning_fonts = {Path(p).name for p in S.style_fonts(S.CLASSIC_STYLE)}
+    tuning_voices = {S.CLASSIC_STYLE.voice, *T.VOICES, *T.AD_VOICES} | {a.voice for a in T.ADS if a.voice}
+    tuning_fonts = {Path(p).name for r in tuning for p in S.style_fonts(r.style)}
     for r in heldout:
         assert r.style.voice not in tuning_voices
         assert all(a.voice and a.voice not in tuning_voices for b in r.breaks for a in b.ads)
@@ -76,10 +93,11 @@ def test_heldout_shares_no_voice_font_text_or_brand_with_tuning():
         assert not fonts & tuning_fonts and not any("Mono" in f for f in fonts), fonts
     assert len({r.style.voice for r in heldout}) == len(heldout) and len({r.style.wpm for r in heldout}) >= 8
 
-    classic = _texts(S.TOPICS, S.NEEDLES, S.ADS.values(), [S.SPONSOR], queries=False)
+    classic = _texts(S.TOPICS, S.NEEDLES, T.ADS, T.SPONSORS, queries=False)
     held = _texts(H.TOPICS, H.NEEDLES, H.ADS, H.SPONSORS, queries=False)  # both ask for a soda ad
     assert not classic & held
-    brands = {a.brand.lower() for a in S.ADS.values()} | {S.SPONSOR.brand.lower()}
+    assert not {a.category for a in T.NEW_ADS} & {a.category for a in H.ADS}
+    brands = {a.brand.lower() for a in T.ADS} | {s.brand.lower() for s in T.SPONSORS}
     held_brands = {a.brand.lower() for a in H.ADS} | {s.brand.lower() for s in H.SPONSORS}
     assert not brands & held_brands
     assert not any(_says(t, b) for t in held for b in brands)
@@ -220,7 +238,7 @@ def test_a_built_heldout_file_matches_its_truth(tmp_path):
 # Whoever tunes the jobs must not see this family's content, so these tests assert on counts and flags
 # computed beforehand: a failure prints numbers, never a text, brand or category.
 OTHERS = {  # the other families' content: (topics, needles, ads, sponsors)
-    "tuning": (S.TOPICS, S.NEEDLES, tuple(S.ADS.values()), (S.SPONSOR,)),
+    "tuning": (S.TOPICS, S.NEEDLES, T.ADS, T.SPONSORS),
     "heldout": (H.TOPICS, H.NEEDLES, H.ADS, H.SPONSORS),
 }
 FRESH = (FR.TOPICS, FR.NEEDLES, FR.ADS, FR.SPONSORS)
@@ -296,15 +314,16 @@ def test_fresh_shares_no_content_or_look_with_the_other_families():
     classic = S.CLASSIC_STYLE
     counts = {
         "voice pairs missing": len(FR.VOICES) + len(FR.ADS) - len(voices),
-        "voices": _shared((v for v, _ in voices), (v for v, _ in used)),  # not even at another speed
+        "voices": _shared((v for v, _ in voices), [v for v, _ in used] + [*T.VOICES, *T.AD_VOICES]),  # any speed
         "speeds": _shared((w for _, w in voices), (w for _, w in used)),
-        "fonts": _shared((f[0] for f in FR.FONTS), [f[0] for f in H.FONTS] + ["DejaVuSansMono-Bold.ttf"]),
+        "fonts": _shared((f[0] for f in FR.FONTS), [f[0] for f in H.FONTS] + [f[0] for f in T.FONTS]),
         "mono fonts": sum("Mono" in name for f in FR.FONTS for name in f),
-        "captions": _shared((c for c, _ in FR.CAPTIONS), [c for c, _ in H.CAPTIONS] + [classic.caption]),
-        "signs": _shared((c for c, _ in FR.SIGNS), [*H.SIGNS, classic.sign]),
-        "logos": _shared((lg.text for lg in FR.LOGOS if lg), [lg.text for lg in H.LOGOS if lg] + [classic.logo.text]),
-        "layouts": _shared(FR.LAYOUTS, [*H.LAYOUTS, (classic.panel, classic.motion)]),
-        "beds": _shared((c for c, _ in FR.BEDS), [c for c, _ in H.BEDS] + [classic.bed_chord]),
+        "captions": _shared((c for c, _ in FR.CAPTIONS), [c for c, _ in (*H.CAPTIONS, *T.CAPTIONS)] + [classic.caption]),
+        "signs": _shared((c for c, _ in FR.SIGNS), [*H.SIGNS, *T.SIGNS, classic.sign]),
+        "logos": _shared((lg.text for lg in FR.LOGOS if lg),
+                         [lg.text for lg in (*H.LOGOS, *T.LOGOS) if lg] + [classic.logo.text]),
+        "layouts": _shared(FR.LAYOUTS, [*H.LAYOUTS, *T.LAYOUTS, (classic.panel, classic.motion)]),
+        "beds": _shared((c for c, _ in FR.BEDS), [c for c, _ in (*H.BEDS, *T.BEDS)] + [classic.bed_chord]),
         "logo on the caption's or sign's corner": sum(
             r.style.logo is not None
             and r.style.logo.corner in {dict(FR.CAPTIONS)[r.style.caption], dict(FR.SIGNS)[r.style.sign]}

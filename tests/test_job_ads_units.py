@@ -20,6 +20,12 @@ from vidq.analysis.segments import (
     blocks_between,
     merge_breaks,
     merge_intervals,
+    COEF,
+    FIRED,
+    INTERCEPT,
+    _label,
+    black_spans,
+    model_inputs,
     prior_confidence,
     score_block,
     separators,
@@ -153,13 +159,36 @@ def test_block_score_and_prior():
     stats = FileStats(programme_db=-26.0, median_cut_rate=2.0, has_logo=True)
     spot = {"duration": 12.0, "frames": 24, "logo_absent": 1.0, "other_aspect": 0.0, "loudness_delta_db": 7.5,
             "cuts_per_minute": 25.0, "repeated": 0.0, "separated": True, "cues": ["price", "url"]}
+    x = model_inputs(spot, stats)
+    assert x == {"logo_absent": 1.0, "louder": 1.875, "aspect": 0.0, "fast_cuts": 2.0, "repeated": 0.0,
+                 "separated": 1.0, "black_bounded": 0.0, "off_topic": 0.0, "text_cue": 2.0, "long": 0.0,
+                 "lasting": 0.0}
     points, why = score_block(spot, stats)
-    assert points == pytest.approx(2.0 + 1.5 + 0.75 + 0.5 + 1.2)
-    assert why == "no station logo; +7.5 dB louder; 25 cuts/min; black/silence on both sides; ad text: price, url"
-    assert prior_confidence(points) == pytest.approx(1 / (1 + np.exp(-(5.95 - 2.5))))
+    assert points == pytest.approx(INTERCEPT + sum(COEF[k] * v for k, v in x.items()), abs=1e-3)
+    assert why == "; ".join(_label(k, [spot]) for k in COEF if COEF[k] * x[k] >= FIRED)
+    assert prior_confidence(points) == pytest.approx(1 / (1 + np.exp(-points)))
+    assert prior_confidence(points) > 0.9
     programme = dict(spot, duration=600.0)
-    assert score_block(programme, stats) == (0.0, "600 s: too long for an ad")
+    assert score_block(programme, stats) == (round(INTERCEPT + COEF["long"], 3), "600 s: too long for an ad")
     plain = {"duration": 60.0, "frames": 120, "logo_absent": 0.0, "other_aspect": 0.0, "loudness_delta_db": 0.5,
              "cuts_per_minute": 1.0, "repeated": 0.0, "separated": False, "cues": []}
-    assert score_block(plain, stats) == (0.0, "programme-like")
-    assert prior_confidence(0.0) < 0.1
+    points, why = score_block(plain, stats)
+    assert why == "programme-like" and prior_confidence(points) < 0.1
+
+
+def test_model_inputs_scale_and_clip():
+    stats = FileStats(programme_db=-26.0, median_cut_rate=9.0, has_logo=False)
+    f = {"duration": 45.0, "frames": 90, "logo_absent": None, "other_aspect": None, "loudness_delta_db": -20.0,
+         "cuts_per_minute": 9.0, "repeated": 0.25, "separated": False, "cues": ["price"], "cue_coverage": 0.1,
+         "off_topic": 0.95, "black_bounded": True}
+    assert model_inputs(f, stats) == {"logo_absent": 0.0, "louder": -2.0, "aspect": 0.0, "fast_cuts": 0.5,
+                                      "repeated": 0.25, "separated": 0.0, "black_bounded": 1.0, "off_topic": 2.0,
+                                      "text_cue": 0.0, "long": 0.0, "lasting": 0.5}
+
+
+def test_black_spans_join_what_logo_flicker_splits():
+    seps = [Separator(9.5, 10.0, "black"), Separator(10.0, 10.6, "silence"), Separator(14.0, 14.0, "logo"),
+            Separator(25.0, 25.5, "black"), Separator(40.0, 41.0, "silence"), Separator(120.0, 120.5, "black")]
+    assert black_spans(seps, (0.0, 200.0)) == [(10.6, 25.0)]  # 25.5 .. 120.0 is too long for one spot
+    assert black_spans(seps, (12.0, 200.0)) == [(12.0, 25.0)]
+    assert black_spans([], (0.0, 10.0)) == []

@@ -11,13 +11,16 @@ What comskip and MythTV's commercial flagging look at, plus what they cannot see
    changes, station-logo presence, active aspect, dHash repeats of the same spot aired
    twice) and the loudness track (:mod:`vidq.analysis.sound`).
 2. **Blocks**: the timeline is cut at separators — runs of black frames, silences, and
-   points where the logo or the aspect ratio changes — into blocks.
+   points where the logo or the aspect ratio changes — into blocks.  A stretch of at most
+   ``TYPICAL_SPOT`` s between two black pauses is also judged whole (:func:`black_spans`):
+   a muted spot whose station logo flickers in and out is one spot, not three blocks.
 3. **Block features and score**: logo absent, louder than the programme, another aspect
-   ratio, a fast cut rate, a repeat of footage seen elsewhere, flanking separators, and
-   text cues (prices, URLs, promo codes, offers, "sponsored by") in the block's speech and
-   on-screen text.  Weighted points (``WEIGHTS``) give a prior confidence
-   ``1 / (1 + exp(-(points - PRIOR_CENTER)))``; a block longer than ``MAX_SPOT`` seconds is
-   programme.  (A job with a model that sees pictures may re-score candidate blocks and
+   ratio, a fast cut rate, a repeat of footage seen elsewhere, flanking separators, speech
+   off the subject of the programme around it, its length, and text cues (prices, URLs,
+   promo codes, offers, "sponsored by") in its speech and on-screen text.  A logistic model
+   (``INTERCEPT`` + ``COEF`` over :func:`model_inputs`, fitted by ``benchmarks/fit_ads.py``
+   on the tuning family only) gives its confidence; a block longer than ``MAX_SPOT`` seconds
+   is programme.  (A job with a model that sees pictures may re-score candidate blocks and
    merge again with :func:`merge_breaks`.)
 4. **Breaks** are runs of adjacent ad blocks; each block of a run is a **spot**.  Edges
    snap to the picture: a break or spot starts at the first black frame of the run of
@@ -65,30 +68,36 @@ EDGE_REACH = 1.0  # seconds: black frames or a cut this close to a block edge is
 ASPECT_TOLERANCE = 0.08  # relative difference of active aspect that counts as another framing
 LOGO_ON = 0.5  # logo_presence above this: the logo is on screen
 CUT_RATE_MIN = 12.0  # shot changes per minute that count as fast cutting (and at least 2x the file's median)
-PRIOR_CENTER = 2.5  # points at which the prior confidence is 0.5
 THRESHOLD = 0.5  # confidence at which a block is an ad
 SPONSOR_GAP = 4.0  # seconds: sentences of one sponsor read are at most this far apart
 SPONSOR_MIN_CUES = 2  # cue kinds a sponsor read must carry
 CALL_TO_ACTION = frozenset({"url", "code", "offer"})  # two of these in one sentence open a read
 REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are generic (signals.repeated_segments)
 
-WEIGHTS = {  # points each feature adds to a block's score
-    "logo_absent": 2.0,  # the station logo (found on most frames) is missing on most of the block
-    "louder": 1.5,  # at least LOUDER_DB above the programme's median level
-    "aspect": 1.0,  # pillar/letterboxed differently from the programme
-    "fast_cuts": 0.75,  # cut rate at least CUT_RATE_MIN per minute and twice the median
-    "repeated": 1.5,  # the same footage airs elsewhere in the file
-    "separated": 0.5,  # black frames or silence on both sides
-    "black_bounded": 1.0,  # black frames on both sides (with "separated": 1.5 in all)
-    "off_topic": 1.0,  # its speech is unrelated to the programme's speech around it
-    "text_cue": 0.6,  # per kind of ad cue in its speech or on-screen text (at most 3 kinds)
+# The block model: a logistic regression over MODEL_INPUTS (see ``model_inputs``), fitted by
+# ``benchmarks/fit_ads.py`` on the tuning family's blocks (files tuning-00..19) and on nothing else.
+INTERCEPT = -2.17  # log-odds of a block with no feature at all
+COEF = {  # log-odds each input adds per unit
+    "logo_absent": 0.33,  # share of the block's frames without the station logo (0 in a file without one)
+    "louder": 0.47,  # dB above the programme's median level / LOUDER_DB, clipped to -2..2
+    "aspect": 0.38,  # share of frames framed differently from the programme
+    "fast_cuts": 1.65,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
+    "repeated": 0.0,  # share of the block whose footage airs elsewhere in the file
+    "separated": 1.86,  # black frames or silence on both sides
+    "black_bounded": 1.4,  # black frames on both sides
+    "off_topic": 0.67,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
+    "text_cue": 0.0,  # kinds of ad cue in its speech or on-screen text (at most 3), when they cover CUE_COVERAGE
+    "long": -0.62,  # longer than TYPICAL_SPOT
+    "lasting": -1.48,  # (duration - SHORT_SPOT) / SHORT_SPOT, clipped to 0..1: longer than most spots
 }
-LOUDER_DB = 4.0  # dB above the programme's median that counts as louder
+FIRED = 0.3  # an input adding at least this many log-odds is named in the block's reason
+LOUDER_DB = 4.0  # dB: the unit of the "louder" input
 CUE_COVERAGE = 0.25  # share of a block that cue-bearing speech or on-screen text must cover for its cues to count
 CONTEXT_SECONDS = 90.0  # seconds of programme speech either side a block's speech is compared with
 TYPICAL_SPOT = 60.0  # seconds: ads run 10-60 s; a longer block's change of subject is the programme's own
-STRONG_PICTURE = 4.0  # points from picture and sound alone that make a block an ad without a word of ad talk
-OFF_TOPIC = 0.75  # off_topic (1 - cosine) above which a block's speech is unrelated to the programme around it
+OFF_TOPIC_CENTER = 0.55  # off_topic value that adds nothing either way ...
+OFF_TOPIC_UNIT = 0.15  # ... and the step that adds its coefficient once
+SHORT_SPOT = 30.0  # seconds: most spots run at most this long
 
 CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen text (lower-cased)
     "price": re.compile(r"\$\s?\d|\b\d+\.\d\d\b|\b\d+ (?:dollars|euros|pounds|bucks)\b|\bonly \d|"
@@ -365,21 +374,31 @@ def block_features(start: float, end: float, pic: FrameSignals, track: signals.L
     return f
 
 
-def fired_features(f: dict[str, Any], stats: FileStats) -> tuple[str, ...]:
-    """The ``WEIGHTS`` keys whose condition a block's features meet, in ``WEIGHTS`` order."""
-    tests = {
-        "logo_absent": f["logo_absent"] is not None and f["logo_absent"] >= 0.7,
-        "louder": f["loudness_delta_db"] is not None and f["loudness_delta_db"] >= LOUDER_DB,
-        "aspect": f["other_aspect"] is not None and f["other_aspect"] >= 0.5,
-        "fast_cuts": f["cuts_per_minute"] >= max(CUT_RATE_MIN, 2 * stats.median_cut_rate),
-        "repeated": f["repeated"] >= 0.5,
-        "separated": bool(f["separated"]),
-        "black_bounded": bool(f.get("black_bounded")),
-        "off_topic": (f.get("off_topic") is not None and f["off_topic"] >= OFF_TOPIC
-                      and f["duration"] <= TYPICAL_SPOT),
-        "text_cue": bool(f["cues"]) and f.get("cue_coverage", 1.0) >= CUE_COVERAGE,
+def model_inputs(f: dict[str, Any], stats: FileStats) -> dict[str, float]:
+    """The block model's inputs (``COEF`` keys) from a block's features (see ``COEF`` for each)."""
+    delta = f["loudness_delta_db"]
+    off = f.get("off_topic")
+    fast = max(CUT_RATE_MIN, 2 * stats.median_cut_rate)
+    covered = bool(f["cues"]) and f.get("cue_coverage", 1.0) >= CUE_COVERAGE
+    return {
+        "logo_absent": float(f["logo_absent"] or 0.0),
+        "louder": 0.0 if delta is None else float(np.clip(delta / LOUDER_DB, -2.0, 2.0)),
+        "aspect": float(f["other_aspect"] or 0.0),
+        "fast_cuts": float(np.clip(f["cuts_per_minute"] / fast, 0.0, 2.0)),
+        "repeated": float(f["repeated"]),
+        "separated": float(bool(f["separated"])),
+        "black_bounded": float(bool(f.get("black_bounded"))),
+        "off_topic": 0.0 if off is None else float(np.clip((off - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2.0, 2.0)),
+        "text_cue": float(min(3, len(f["cues"]))) if covered else 0.0,
+        "long": float(f["duration"] > TYPICAL_SPOT),
+        "lasting": float(np.clip((f["duration"] - SHORT_SPOT) / SHORT_SPOT, 0.0, 1.0)),
     }
-    return tuple(k for k in WEIGHTS if tests[k])
+
+
+def fired_features(f: dict[str, Any], stats: FileStats) -> tuple[str, ...]:
+    """The ``COEF`` keys that speak for an ad in this block (adding at least ``FIRED`` log-odds), in ``COEF`` order."""
+    x = model_inputs(f, stats)
+    return tuple(k for k in COEF if COEF[k] * x[k] >= FIRED)
 
 
 def _label(key: str, values: Sequence[dict[str, Any]]) -> str:
@@ -390,24 +409,27 @@ def _label(key: str, values: Sequence[dict[str, Any]]) -> str:
         return f"{np.mean([v['cuts_per_minute'] for v in values]):.0f} cuts/min"
     if key == "text_cue":
         return "ad text: " + ", ".join(sorted({c for v in values for c in v["cues"]}))
+    if key == "off_topic":
+        return f"speech off the programme's topic ({np.mean([v['off_topic'] for v in values]):.2f})"
     return {"logo_absent": "no station logo", "aspect": "different framing", "repeated": "footage repeated elsewhere",
             "separated": "black/silence on both sides", "black_bounded": "black frames on both sides",
-            "off_topic": "speech off the programme's topic"}[key]
+            "long": "long", "lasting": "long"}[key]
 
 
 def score_block(f: dict[str, Any], stats: FileStats) -> tuple[float, str]:
-    """Weighted points of a block's features, and the reason listing the ones that fired."""
-    fired = fired_features(f, stats)
+    """The block model's log-odds of an ad, and the reason listing the inputs that spoke for it."""
     if f["duration"] > MAX_SPOT:
-        return 0.0, f"{f['duration']:.0f} s: too long for an ad"
-    points = sum(WEIGHTS[k] * (min(3, len(f["cues"])) if k == "text_cue" else 1) for k in fired)
-    return points, "; ".join(_label(k, [f]) for k in fired) if fired else "programme-like"
+        return round(INTERCEPT + COEF["long"], 3), f"{f['duration']:.0f} s: too long for an ad"
+    x = model_inputs(f, stats)
+    points = INTERCEPT + sum(COEF[k] * x[k] for k in COEF)
+    fired = fired_features(f, stats)
+    return round(points, 3), "; ".join(_label(k, [f]) for k in fired) if fired else "programme-like"
 
 
 def break_reason(run: Sequence[Block], stats: FileStats) -> str:
     """One line for a run of ad blocks: the features that fired (in how many blocks) and the text cues."""
     parts = []
-    for key in WEIGHTS:
+    for key in COEF:
         values = [b.features for b in run if key in fired_features(b.features, stats)]
         if values:
             share = "" if len(values) == len(run) else f" ({len(values)} of {len(run)})"
@@ -417,7 +439,8 @@ def break_reason(run: Sequence[Block], stats: FileStats) -> str:
 
 
 def prior_confidence(points: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(points - PRIOR_CENTER)))
+    """The block model's probability from its log-odds."""
+    return 1.0 / (1.0 + math.exp(-points))
 
 
 # -- breaks -------------------------------------------------------------------------------------
@@ -511,26 +534,37 @@ def cue_coverage(units: Sequence[Unit], start: float, end: float) -> float:
 
 
 def ad_blocks(blocks: Sequence[Block], stats: FileStats) -> list[bool]:
-    """Which blocks are ads.
-
-    A block is an ad when its confidence reaches ``THRESHOLD`` and something in what it
-    *says or shows* is an ad's (text cues, or speech off the programme's subject), unless
-    the picture and sound alone are overwhelming (``STRONG_PICTURE`` points) or a model that
-    sees re-scored it: a programme scene where the logo drops out behind a bright
-    background is not an ad.  Then a short block (at most ``TYPICAL_SPOT`` s) between two ad
-    blocks is a spot too: a break does not pause for a few seconds of programme.
-    """
-    out = []
-    for b in blocks:
-        fired = fired_features(b.features, stats)
-        content = "text_cue" in fired or "off_topic" in fired
-        out.append(b.confidence >= THRESHOLD and (content or b.points >= STRONG_PICTURE or b.confidence != b.prior))
+    """Which blocks are ads: confidence at least ``THRESHOLD`` (the block model's, or a model
+    that sees re-scored it).  Then a short block (at most ``TYPICAL_SPOT`` s) between two ad
+    blocks is a spot too: a break does not pause for a few seconds of programme."""
+    out = [b.confidence >= THRESHOLD for b in blocks]
     for k in range(1, len(blocks) - 1):
         b = blocks[k]
-        if (not out[k] and out[k - 1] and out[k + 1] and b.end - b.start <= TYPICAL_SPOT
+        if (not out[k] and out[k - 1] and out[k + 1] and b.end - b.start <= SHORT_SPOT
                 and b.start - blocks[k - 1].end <= RUN_GAP and blocks[k + 1].start - b.end <= RUN_GAP):
             out[k] = True
     return out
+
+
+def black_spans(seps: Sequence[Separator], span: tuple[float, float]) -> list[tuple[float, float]]:
+    """Stretches of ``MIN_BLOCK`` .. ``TYPICAL_SPOT`` s between two consecutive groups of
+    separators that hold black frames: where one spot would sit between two black pauses,
+    whatever logo flicker or pause splits it into several blocks.
+
+    >>> black_spans([Separator(9.5, 10.0, "black"), Separator(14.0, 14.0, "logo"), Separator(25.0, 25.5, "black")],
+    ...             (0.0, 60.0))
+    [(10.0, 25.0)]
+    """
+    groups: list[tuple[float, float, bool]] = []  # merged separator intervals, and whether one holds black
+    for x in sorted(seps, key=lambda x: (x.start, x.end)):
+        if groups and x.start <= groups[-1][1] + 1e-6:
+            a, b, black = groups[-1]
+            groups[-1] = (a, max(b, x.end), black or x.kind == "black")
+        else:
+            groups.append((x.start, x.end, x.kind == "black"))
+    ends = [(a, b) for a, b, black in groups if black]
+    return [(max(p[1], span[0]), min(q[0], span[1])) for p, q in zip(ends, ends[1:])
+            if MIN_BLOCK <= q[0] - p[1] <= TYPICAL_SPOT]
 
 
 def _text_in(units: Sequence[Unit], start: float, end: float) -> str:
@@ -556,8 +590,8 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     repeats = find_repeats(pic)
     units = speech_units(transcript, windows=False) + list(screen)
     merged = merge_intervals(seps)
-    blocks: list[Block] = []
-    for s, e in spans:
+
+    def block(s: float, e: float) -> Block:
         text = _text_in(units, s, e)
         f = block_features(s, e, pic, track, stats, merged, repeats, text)
         f["cue_coverage"] = cue_coverage(units, s, e)
@@ -565,7 +599,16 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         f["off_topic"] = off_topic(s, e, sentences) if sentences is not None else None
         points, why = score_block(f, stats)
         prior = round(prior_confidence(points), 3)
-        blocks.append(Block(s, e, f, round(points, 3), prior, prior, why, text))
+        return Block(s, e, f, round(points, 3), prior, prior, why, text)
+
+    blocks = [block(s, e) for s, e in spans]
+    for s, e in black_spans(seps, span):  # a spot the logo or a pause splits is judged whole too
+        inside = [b for b in blocks if b.start >= s - 1e-6 and b.end <= e + 1e-6]
+        if len(inside) < 2:
+            continue
+        whole = block(s, e)
+        if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
+            blocks = sorted([b for b in blocks if b not in inside] + [whole], key=lambda b: b.start)
     breaks = merge_breaks(blocks, seps, stats, cuts)
     sponsors = sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks])
     return Segments(breaks, sponsors, blocks, seps, stats, len(repeats), cuts)

@@ -9,13 +9,13 @@ Thresholds and weights may be fitted on the tuning family and on nothing else; a
 figure counts when it holds on the held-out family, and on the fresh family, whose content
 nobody improving the jobs reads (only its aggregate figures).
 
-- **tuning** (``tuning-00`` ..): the classic scenarios of the job tests
-  (:mod:`vidq.testing.scenarios`: its topics, needles, ads and sponsor read, the ``en-us``
-  voice at 150 wpm, DejaVu Sans Mono, the classic colours and layout), varied only by seed,
-  order and positions: 3-4 of the 12 topics (4 without ads) in any order, 55-65 s each, 2-4 needles at random
-  depths, one or two breaks of one to three of the 4 spots at random places inside topics
-  (file 7 of each ten has none), the sponsor read in a topic without a break in 8 of 10
-  files.  Ads carry categories (soda, phone plan, cereal, mortgage) in the truth.
+- **tuning** (``tuning-00`` ..): :mod:`vidq.testing.tuning`: the classic content of the job
+  tests (:mod:`vidq.testing.scenarios`: its 12 topics, needles, QA and four ads) plus eight
+  ads that never name their category and three more sponsor reads, in looks and break styles
+  drawn from a palette of its own (voices, speeds, fonts, logos, layouts, muted or calm
+  spots, cut or black separators, speechless tails), so that what is fitted there has seen
+  the variety broadcasts have.  File 7 of each ten has no ads.  Thresholds and weights are
+  fitted on files 0-19.
 - **held-out** (``heldout-00`` ..): :mod:`vidq.testing.heldout`, whose docstring lists
   everything that differs (voices, speeds, fonts, layouts, content, ads that never name
   their category, silent tails before breaks, one to four spots, cut or black separators,
@@ -49,61 +49,26 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vidq.testing import fresh, heldout
-from vidq.testing.scenarios import (
-    ADS,
-    CAPTION_SECONDS,
-    NEEDLES,
-    TOPICS,
-    BreakSpec,
-    Recipe,
-    Scenario,
-    build_scenario,
-)
+from vidq.testing import fresh, heldout, tuning
+from vidq.testing.scenarios import Recipe, Scenario, build_scenario
 
 log = logging.getLogger("vidq.testing")
 
 FAMILIES = ("tuning", "heldout", "fresh")
 DEFAULT_FILES = 10  # files per family
-TUNING_SEED = 1000  # tuning file i's recipe uses seed TUNING_SEED + i
-TUNING_NO_AD_FILES = (7,)  # file indices (mod 10) of the tuning family without ads
-TUNING_ABSENT_CATEGORIES = ("perfume", "a lawn mower")  # "ad for ..." queries no tuning file answers
 TRUTH_FILES = ("find.jsonl", "ads.jsonl", "mc.jsonl", "absent.jsonl")
-
-
-def tuning_recipe(i: int, seed: int = TUNING_SEED) -> Recipe:
-    """File ``i`` of the tuning family: the classic content and look, other order and positions."""
-    rng = random.Random(seed + i)
-    n_breaks = 0 if i % 10 in TUNING_NO_AD_FILES else rng.choice((1, 1, 2))
-    n_topics = 4 if n_breaks == 0 else rng.choice((3, 4))
-    topics = tuple(TOPICS[k] for k in rng.sample(range(len(TOPICS)), n_topics))
-    topic_seconds = float(rng.randint(55, 65))
-    needles = rng.sample(NEEDLES, rng.randint(2, 4))
-    depths = sorted(rng.uniform(0.05, 0.95) for _ in needles)
-    break_topics = sorted(rng.sample(range(n_topics), n_breaks))
-    breaks = tuple(BreakSpec(ti, float(rng.randint(int(CAPTION_SECONDS) + 5, int(topic_seconds) - 8)),
-                             tuple(ADS[k] for k in rng.sample(sorted(ADS), rng.randint(1, 3))))
-                   for ti in break_topics)
-    free = [ti for ti in range(n_topics) if ti not in break_topics]
-    sponsor = (rng.choice(free), float(rng.randint(4, int(topic_seconds) - 24))) if rng.random() < 0.8 else None
-    return Recipe(
-        name=f"tuning-{i:02d}", topics=topics, topic_seconds=topic_seconds, needles=tuple(zip(needles, depths)),
-        breaks=breaks, sponsor=sponsor, gap=rng.choice(((1.2, 2.0), (1.5, 3.0), (2.0, 4.0))),
-        spot_seconds=rng.choice((12.0, 15.0)), seed=seed + i, family="tuning",
-    )
 
 
 def family_recipes(family: str, n: int = DEFAULT_FILES, seed: int | None = None, first: int = 0) -> list[Recipe]:
     """Recipes ``first`` .. ``first + n - 1`` of ``family`` ("tuning", "heldout" or "fresh")."""
     files = range(first, first + n)
     if family == "tuning":
-        return [tuning_recipe(i, TUNING_SEED if seed is None else seed) for i in files]
+        return [tuning.tuning_recipe(i, tuning.DEFAULT_SEED if seed is None else seed) for i in files]
     if family == "heldout":
         return [heldout.heldout_recipe(i, heldout.DEFAULT_SEED if seed is None else seed) for i in files]
     if family == "fresh":
@@ -127,11 +92,9 @@ def build_family(cache_dir: str | os.PathLike, family: str, n: int = DEFAULT_FIL
 
 def _catalogue(family: str) -> tuple[Sequence[Any], list[tuple[str, str]]]:
     """The family's needles and its (category, query) pairs of ads."""
-    if family in ("heldout", "fresh"):
-        module = heldout if family == "heldout" else fresh
-        return module.NEEDLES, [(a.category, a.search) for a in module.ADS]
-    ads = [(a.category, a.search) for a in ADS.values()]
-    return NEEDLES, ads + [(c, f"ad for {c}") for c in TUNING_ABSENT_CATEGORIES]
+    module = {"tuning": tuning, "heldout": heldout, "fresh": fresh}[family]
+    ads = [(a.category, a.search) for a in module.ADS]
+    return module.NEEDLES, ads + [(c, f"ad for {c}") for c in getattr(module, "ABSENT_CATEGORIES", ())]
 
 
 def absent_queries(scenario: Scenario) -> list[tuple[str, str]]:
