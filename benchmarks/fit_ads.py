@@ -13,6 +13,7 @@ Usage::
 
     python benchmarks/fit_ads.py --root /tmp/fam --family tuning -n 20 --fit
     python benchmarks/fit_ads.py --root /tmp/fam --family heldout          # report only
+    python benchmarks/fit_ads.py --root /tmp/fam --family tuning -n 20 --spots   # spot splitting per threshold
 """
 
 from __future__ import annotations
@@ -139,6 +140,35 @@ def report(X, y, names, intercept, coef, label: str) -> None:
         print(f"  wrong: {names[i]} truth {'ad' if y[i] else 'programme'} p {p[i]:.2f}")
 
 
+def spot_grid(root: Path, family: str, n: int, first: int) -> None:
+    """True spots matched (IoU >= 0.5) by the listed spots, and spots listed, per ``SPLIT_SIMILARITY``."""
+    from vidq.analysis import AnalysisOptions, analyze
+    from vidq.analysis import segments as sg
+    from vidq.eval.intervals import score_ads
+    from vidq.store import Store
+    from vidq.testing.families import family_recipes
+    from vidq.testing.scenarios import build_scenario
+
+    store = Store(root / "cache")
+    timelines = []
+    for r in family_recipes(family, n=n, first=first):
+        sc = build_scenario(root / family, r)
+        timelines.append((analyze(sc.video, AnalysisOptions(), store=store), [(a.start, a.end) for a in sc.ads]))
+    saved = sg.SPLIT_SIMILARITY
+    try:
+        for value in (-1.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+            sg.SPLIT_SIMILARITY = value
+            matched = listed = true = 0
+            for tl, spots in timelines:
+                found = [(p.start, p.end) for b in relabel(tl).breaks for p in b.spots]
+                matched += score_ads(found, spots, 0.5).matched
+                listed += len(found)
+                true += len(spots)
+            print(f"SPLIT_SIMILARITY {value:5.2f}: {matched}/{true} true spots matched, {listed} listed")
+    finally:
+        sg.SPLIT_SIMILARITY = saved
+
+
 def main() -> int:
     from vidq.analysis import segments as sg
 
@@ -149,7 +179,11 @@ def main() -> int:
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--fit", action="store_true", help="fit the model (tuning family only)")
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the fit")
+    ap.add_argument("--spots", action="store_true", help="report spot splitting per SPLIT_SIMILARITY instead")
     args = ap.parse_args()
+    if args.spots:
+        spot_grid(args.root, args.family, args.n, args.first)
+        return 0
     if args.fit and args.family != "tuning":
         print("fit_ads.py: fit on the tuning family only", file=sys.stderr)
         return 2

@@ -192,3 +192,27 @@ def test_black_spans_join_what_logo_flicker_splits():
     assert black_spans(seps, (0.0, 200.0)) == [(10.6, 25.0)]  # 25.5 .. 120.0 is too long for one spot
     assert black_spans(seps, (12.0, 200.0)) == [(12.0, 25.0)]
     assert black_spans([], (0.0, 10.0)) == []
+
+
+def test_spots_joined_by_hard_cuts_split_where_the_talk_changes():
+    from vidq.analysis.evidence import Unit
+    from vidq.analysis.segments import AdSegment, Spot, spot_cuts, split_spots
+
+    def said(s, e, text):
+        return Unit(s, e, text, "speech", "sentence")
+
+    units = [said(1.0, 4.0, "Ice-cold cola."), said(4.5, 8.0, "Only 1.99."), said(13.2, 17.0, "Cedar sheds."),
+             said(17.5, 21.0, "Built in a day."), said(25.6, 29.0, "Fresh bread.")]
+    cola, shed, bread = np.eye(3, dtype=np.float32)
+    vectors = np.stack([cola, cola, shed, shed, bread])
+    cuts = [(1.9, 2.1), (12.3, 12.5), (14.9, 15.1), (24.9, 25.1)]  # cards change at 2.0 and 15.0 too
+    assert spot_cuts(0.0, 36.0, (units, vectors), cuts) == [12.4, 25.0]
+    assert spot_cuts(0.0, 36.0, (units, np.ones((5, 3), np.float32)), cuts) == []  # one subject: one spot
+    assert spot_cuts(0.0, 36.0, (units, vectors), [(1.9, 2.1)]) == []  # no cut where the talk changes
+    assert spot_cuts(0.0, 14.0, (units, vectors), cuts) == []  # too short for two spots
+    brk = AdSegment(0.0, 36.0, "break", 0.9, "1 spot", blocks=1, spots=(Spot(0.0, 36.0, 0.9, "all"),))
+    out = split_spots(brk, (units, vectors), cuts, units)
+    assert [(p.start, p.end, p.text) for p in out.spots] == [
+        (0.0, 12.4, "Ice-cold cola. Only 1.99."), (12.4, 25.0, "Cedar sheds. Built in a day."),
+        (25.0, 36.0, "Fresh bread.")]
+    assert out.blocks == 3 and (out.start, out.end) == (0.0, 36.0)

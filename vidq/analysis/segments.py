@@ -47,7 +47,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,9 @@ TYPICAL_SPOT = 60.0  # seconds: ads run 10-60 s; a longer block's change of subj
 OFF_TOPIC_CENTER = 0.55  # off_topic value that adds nothing either way ...
 OFF_TOPIC_UNIT = 0.15  # ... and the step that adds its coefficient once
 SHORT_SPOT = 30.0  # seconds: most spots run at most this long
+SPLIT_SIMILARITY = 0.3  # adjacent sentences of a spot less alike than this (cosine) belong to two spots (fitted)
+MIN_SPOT = 8.0  # seconds: a spot is never split into pieces shorter than this
+SPLIT_REACH = 1.5  # seconds: the cut that starts the next spot lies this close to its first sentence
 
 CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen text (lower-cased)
     "price": re.compile(r"\$\s?\d|\b\d+\.\d\d\b|\b\d+ (?:dollars|euros|pounds|bucks)\b|\bonly \d|"
@@ -546,6 +549,44 @@ def ad_blocks(blocks: Sequence[Block], stats: FileStats) -> list[bool]:
     return out
 
 
+def spot_cuts(start: float, end: float, sentences: tuple[Sequence[Unit], np.ndarray],
+              cuts: Sequence[tuple[float, float]]) -> list[float]:
+    """Where one spot hands over to the next inside ``[start, end]``: at a hard cut just before a
+    sentence that is unlike the sentence before it (cosine below ``SPLIT_SIMILARITY``), when
+    both pieces last at least ``MIN_SPOT`` s.  Spots joined by hard cuts alone (no black, no
+    pause) show no separator; what they talk about does change.
+    """
+    units, vectors = sentences
+    if vectors is None or vectors.ndim != 2 or vectors.shape[1] == 0 or end - start < 2 * MIN_SPOT:
+        return []
+    rows = [i for i, u in enumerate(units) if start <= u.mid < end]
+    mids = [(a + b) / 2 for a, b in cuts if start < (a + b) / 2 < end]
+    out: list[float] = []
+    for i, j in zip(rows, rows[1:]):
+        if float(vectors[i] @ vectors[j]) >= SPLIT_SIMILARITY:
+            continue
+        first = units[j].start
+        near = [c for c in mids if first - SPLIT_REACH <= c <= first + 0.5 and c >= units[i].mid]
+        if not near:
+            continue
+        c = min(near, key=lambda c: abs(c - first))
+        if c - max([start, *out]) >= MIN_SPOT and end - c >= MIN_SPOT:
+            out.append(round(c, 3))
+    return out
+
+
+def split_spots(brk: AdSegment, sentences: tuple[Sequence[Unit], np.ndarray],
+                cuts: Sequence[tuple[float, float]], units: Sequence[Unit]) -> AdSegment:
+    """``brk`` with each spot cut where :func:`spot_cuts` finds another spot starting."""
+    spots: list[Spot] = []
+    for sp in brk.spots:
+        edges = [sp.start, *spot_cuts(sp.start, sp.end, sentences, cuts), sp.end]
+        spots += [Spot(a, b, sp.confidence, _text_in(units, a, b)) for a, b in zip(edges, edges[1:])]
+    if len(spots) == len(brk.spots):
+        return brk
+    return replace(brk, spots=tuple(spots), blocks=len(spots))
+
+
 def black_spans(seps: Sequence[Separator], span: tuple[float, float]) -> list[tuple[float, float]]:
     """Stretches of ``MIN_BLOCK`` .. ``TYPICAL_SPOT`` s between two consecutive groups of
     separators that hold black frames: where one spot would sit between two black pauses,
@@ -610,6 +651,8 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
             blocks = sorted([b for b in blocks if b not in inside] + [whole], key=lambda b: b.start)
     breaks = merge_breaks(blocks, seps, stats, cuts)
+    if sentences is not None:
+        breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
     sponsors = sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks])
     return Segments(breaks, sponsors, blocks, seps, stats, len(repeats), cuts)
 
