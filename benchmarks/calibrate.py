@@ -27,7 +27,7 @@ TOLERANCE = 2.0  # seconds: a hit counts when it starts this close to the true s
 THRESHOLD = 0.5  # find's default threshold
 
 
-def observations(family: str, root: Path, n: int) -> list[dict]:
+def observations(family: str, root: Path, n: int, every_absent: bool = False) -> list[dict]:
     from vidq.analysis import AnalysisOptions, analyze
     from vidq.store import Store
     from vidq.tasks.query import parse_intent, segment_hits
@@ -38,8 +38,20 @@ def observations(family: str, root: Path, n: int) -> list[dict]:
     store = Store(root / "cache")
     rows = [json.loads(x) for x in (root / family / "find.jsonl").read_text().splitlines() if x.strip()]
     rows = [r for r in rows if r["kind"] == "ad"]
-    rows += [dict(r, intervals=[]) for r in (json.loads(x) for x in (root / family / "absent.jsonl").read_text()
-                                              .splitlines() if x.strip()) if r["kind"] == "ad"]
+    if every_absent:  # every category of the family's catalogue that the file does not air
+        from vidq.testing.families import _catalogue
+
+        aired: dict[str, set[str]] = {}
+        for r in rows:
+            aired.setdefault(r["video"], set()).add(r["category"])
+        for x in (root / family / "find.jsonl").read_text().splitlines():  # files whose only rows are needles
+            aired.setdefault(json.loads(x)["video"], set()) if x.strip() else None
+        rows += [{"id": f"{video.split('-')[0]}-{video.split('-')[1]}/absent-{c}", "video": video, "query": q,
+                  "intervals": []} for video, cats in sorted(aired.items())
+                 for c, q in dict(_catalogue(family)[1]).items() if c not in cats]
+    else:
+        rows += [dict(r, intervals=[]) for r in (json.loads(x) for x in (root / family / "absent.jsonl").read_text()
+                                                  .splitlines() if x.strip()) if r["kind"] == "ad"]
     out = []
     for r in rows:
         tl = analyze(root / family / r["video"], AnalysisOptions(), store=store)
@@ -83,11 +95,13 @@ def main() -> int:
     ap.add_argument("--root", type=Path, default=Path(".cache/families"), help="where the families are built")
     ap.add_argument("-n", type=int, default=10, help="files in the family")
     ap.add_argument("--fit", action="store_true", help="grid-search the constants (tuning family only)")
+    ap.add_argument("--every-absent", action="store_true",
+                    help="ask for every catalogue category a file does not air, not only its absent.jsonl one")
     args = ap.parse_args()
     if args.fit and args.family != "tuning":
         print("refusing to fit on the held-out family", file=sys.stderr)
         return 2
-    obs = observations(args.family, args.root, args.n)
+    obs = observations(args.family, args.root, args.n, args.every_absent)
     for o in obs:
         top = min(o["hits"], key=lambda h: (h[2], -h[1]), default=None)
         print(f"{o['id']:<28} {o['query']!r:<32} truth {o['truth'][:1]} top {top}")
@@ -98,6 +112,9 @@ def main() -> int:
     for m in misses:
         print("  miss:", m)
     if args.fit:
+        for pass_rank in range(0, 9):
+            g, p, q, a, _ = evaluate(obs, pass_rank, query.AD_RANK_STEP, query.AD_RELEVANCE_FLOOR)
+            print(f"  pass_rank {pass_rank}: {g}/{p} found, {q}/{a} absent below")
         best = None
         for pass_rank, floor in itertools.product(range(0, 16), (0.1, 0.15, 0.2, 0.25, 0.3)):
             g, p, q, a, _ = evaluate(obs, pass_rank, query.AD_RANK_STEP, floor)

@@ -33,7 +33,7 @@ def test_parse_intent(query, segment, subject, sources):
 
 
 def test_calibration_scores_the_subjects_rank_among_ad_categories():
-    assert calibrate(0, 0.6) == 1.0
+    assert calibrate(0, 0.6) == pytest.approx(min(1.0, 0.55 + AD_PASS_RANK * AD_RANK_STEP))
     assert calibrate(AD_PASS_RANK, 0.4) == 0.55  # just above the default threshold
     assert calibrate(AD_PASS_RANK + 1, 0.4) == 0.45
     assert calibrate(AD_PASS_RANK - 2, 0.4) == pytest.approx(0.55 + 2 * AD_RANK_STEP)
