@@ -645,7 +645,8 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     blocks = [block(s, e) for s, e in spans]
     for s, e in black_spans(seps, span):  # a spot the logo or a pause splits is judged whole too
         inside = [b for b in blocks if b.start >= s - 1e-6 and b.end <= e + 1e-6]
-        if len(inside) < 2:
+        straddling = [b for b in blocks if b.start < e - 1e-6 and b.end > s + 1e-6 and b not in inside]
+        if len(inside) < 2 or straddling:  # judged whole only where it replaces whole blocks
             continue
         whole = block(s, e)
         if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
@@ -653,8 +654,27 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     breaks = merge_breaks(blocks, seps, stats, cuts)
     if sentences is not None:
         breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
-    sponsors = sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks])
+    sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks]), breaks)
     return Segments(breaks, sponsors, blocks, seps, stats, len(repeats), cuts)
+
+
+def clear_of(reads: Sequence[AdSegment], breaks: Sequence[AdSegment]) -> list[AdSegment]:
+    """Sponsor reads cut back to the side of any break they reach into (reads shorter than
+    ``MIN_BLOCK`` s after that are dropped): a read and a break never overlap.
+
+    >>> r = AdSegment(10.0, 30.0, "sponsor", 0.8, "read")
+    >>> [(x.start, x.end) for x in clear_of([r], [AdSegment(25.0, 60.0, "break", 0.9, "ads")])]
+    [(10.0, 25.0)]
+    """
+    out = []
+    for r in reads:
+        s, e = r.start, r.end
+        for b in breaks:
+            if s < b.end and b.start < e:
+                s, e = (s, min(e, b.start)) if s < b.start else (max(s, b.end), e)
+        if e - s >= MIN_BLOCK:
+            out.append(r if (s, e) == (r.start, r.end) else replace(r, start=s, end=e))
+    return out
 
 
 # -- sponsor reads ----------------------------------------------------------------------------
