@@ -70,6 +70,9 @@ def test_csv_has_a_header_and_one_row_per_segment():
     ("Go to brightpath.com/vidq for sixty percent off", ("url", "offer")),
     ("60% off your first year", ("offer",)),
     ("This video is sponsored by Brightpath VPN.", ("sponsor",)),
+    ("Our sponsor today is Fernleaf Tea.", ("sponsor",)),
+    ("And now, a word from our sponsors.", ("sponsor",)),
+    ("The team's sponsor paid for the boat.", ()),
     ("The secret code is 7 4 1.", ()),
     ("The lighthouse on Gull Island was built in 1887.", ()),
     ("Reefs cover less than one percent of the ocean floor.", ()),
@@ -162,7 +165,7 @@ def test_block_score_and_prior():
     x = model_inputs(spot, stats)
     assert x == {"logo_absent": 1.0, "louder": 1.875, "aspect": 0.0, "fast_cuts": 2.0, "repeated": 0.0,
                  "separated": 1.0, "black_bounded": 0.0, "off_topic": 0.0, "text_cue": 2.0, "long": 0.0,
-                 "lasting": 0.0}
+                 "lasting": 0.0, "sponsor_cue": 0.0}
     points, why = score_block(spot, stats)
     assert points == pytest.approx(INTERCEPT + sum(COEF[k] * v for k, v in x.items()), abs=1e-3)
     assert why == "; ".join(_label(k, [spot]) for k in COEF if COEF[k] * x[k] >= FIRED)
@@ -183,7 +186,7 @@ def test_model_inputs_scale_and_clip():
          "off_topic": 0.95, "black_bounded": True}
     assert model_inputs(f, stats) == {"logo_absent": 0.0, "louder": -2.0, "aspect": 0.0, "fast_cuts": 0.5,
                                       "repeated": 0.25, "separated": 0.0, "black_bounded": 1.0, "off_topic": 2.0,
-                                      "text_cue": 0.0, "long": 0.0, "lasting": 0.5}
+                                      "text_cue": 0.0, "long": 0.0, "lasting": 0.5, "sponsor_cue": 0.0}
 
 
 def test_black_spans_join_what_logo_flicker_splits():
@@ -216,3 +219,20 @@ def test_spots_joined_by_hard_cuts_split_where_the_talk_changes():
         (0.0, 12.4, "Ice-cold cola. Only 1.99."), (12.4, 25.0, "Cedar sheds. Built in a day."),
         (25.0, 36.0, "Fresh bread.")]
     assert out.blocks == 3 and (out.start, out.end) == (0.0, 36.0)
+
+
+def test_a_one_spot_break_inside_a_named_sponsor_read_is_the_read():
+    from vidq.analysis.segments import AdSegment, Spot, not_reads
+
+    read = AdSegment(100.0, 120.0, "sponsor", 0.8, "read", blocks=0, cues=("sponsor", "url"))
+    cta = AdSegment(100.0, 120.0, "sponsor", 0.8, "read", blocks=0, cues=("code", "url"))  # names no sponsor
+
+    def brk(s, e, n=1):
+        return AdSegment(s, e, "break", 0.9, "ads", blocks=n, spots=tuple(Spot(s, e, 0.9) for _ in range(n)))
+
+    seps = [Separator(199.5, 200.0, "black"), Separator(230.0, 230.5, "black")]
+    inside, two, boxed = brk(108.0, 116.0), brk(108.0, 116.0, 2), brk(200.0, 230.0)
+    assert not_reads([inside, two, boxed], [read], seps) == [two, boxed]
+    assert not_reads([inside], [cta], seps) == [inside]
+    assert not_reads([brk(200.0, 230.0)], [AdSegment(195.0, 235.0, "sponsor", 0.8, "r", cues=("sponsor",))],
+                     seps) == [brk(200.0, 230.0)]  # black frames on both sides: an inserted spot

@@ -76,19 +76,20 @@ REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are ge
 
 # The block model: a logistic regression over MODEL_INPUTS (see ``model_inputs``), fitted by
 # ``benchmarks/fit_ads.py`` on the tuning family's blocks (files tuning-00..19) and on nothing else.
-INTERCEPT = -2.17  # log-odds of a block with no feature at all
+INTERCEPT = -2.15  # log-odds of a block with no feature at all
 COEF = {  # log-odds each input adds per unit
-    "logo_absent": 0.33,  # share of the block's frames without the station logo (0 in a file without one)
-    "louder": 0.47,  # dB above the programme's median level / LOUDER_DB, clipped to -2..2
+    "logo_absent": 0.32,  # share of the block's frames without the station logo (0 in a file without one)
+    "louder": 0.48,  # dB above the programme's median level / LOUDER_DB, clipped to -2..2
     "aspect": 0.38,  # share of frames framed differently from the programme
     "fast_cuts": 1.65,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
     "repeated": 0.0,  # share of the block whose footage airs elsewhere in the file
-    "separated": 1.86,  # black frames or silence on both sides
+    "separated": 1.84,  # black frames or silence on both sides
     "black_bounded": 1.4,  # black frames on both sides
     "off_topic": 0.67,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
     "text_cue": 0.0,  # kinds of ad cue in its speech or on-screen text (at most 3), when they cover CUE_COVERAGE
-    "long": -0.62,  # longer than TYPICAL_SPOT
-    "lasting": -1.48,  # (duration - SHORT_SPOT) / SHORT_SPOT, clipped to 0..1: longer than most spots
+    "long": -0.6,  # longer than TYPICAL_SPOT
+    "lasting": -1.46,  # (duration - SHORT_SPOT) / SHORT_SPOT, clipped to 0..1: longer than most spots
+    "sponsor_cue": -0.24,  # it says "sponsored by", "brought to you by" ...: a host's read, not an inserted spot
 }
 FIRED = 0.3  # an input adding at least this many log-odds is named in the block's reason
 LOUDER_DB = 4.0  # dB: the unit of the "louder" input
@@ -115,11 +116,13 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                         r"\bfree (?:for|shipping|delivery)\b"),
     "sponsor": re.compile(r"\bsponsored by\b|\bbrought to you by\b|\btoday'?s sponsor\b|\bfor sponsoring\b|"
                           r"\bpartnered with\b|\bpaid promotion\b|\bmade possible by\b|\bin partnership with\b|"
-                          r"\bpresented by\b|\bthanks to our (?:partner|sponsor)s?\b|"
+                          r"\bpresented by\b|\bthanks to our (?:partner|sponsor)s?\b|\ba word from our sponsors?\b|"
+                          r"\bour sponsors? (?:today |for today |this week )?(?:is|are)\b|"
                           r"\bsupport for (?:this|the|today'?s)\b[a-z ]{0,24}?\b(?:comes|is provided) (?:from|by)\b"),
 }
 _SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to you by|made possible by|presented by|in partnership with|"
-                           r"thanks to(?: our (?:partner|sponsor)s?)?,?|comes from|provided by) "
+                           r"thanks to(?: our (?:partner|sponsor)s?)?,?|comes from|provided by|"
+                           r"our sponsors? (?:today |for today |this week )?(?:is|are)) "
                            r"([a-z0-9][a-z0-9 &'-]{1,40})")
 
 
@@ -395,6 +398,7 @@ def model_inputs(f: dict[str, Any], stats: FileStats) -> dict[str, float]:
         "text_cue": float(min(3, len(f["cues"]))) if covered else 0.0,
         "long": float(f["duration"] > TYPICAL_SPOT),
         "lasting": float(np.clip((f["duration"] - SHORT_SPOT) / SHORT_SPOT, 0.0, 1.0)),
+        "sponsor_cue": float("sponsor" in f["cues"]),
     }
 
 
@@ -416,7 +420,7 @@ def _label(key: str, values: Sequence[dict[str, Any]]) -> str:
         return f"speech off the programme's topic ({np.mean([v['off_topic'] for v in values]):.2f})"
     return {"logo_absent": "no station logo", "aspect": "different framing", "repeated": "footage repeated elsewhere",
             "separated": "black/silence on both sides", "black_bounded": "black frames on both sides",
-            "long": "long", "lasting": "long"}[key]
+            "long": "long", "lasting": "long", "sponsor_cue": "sponsor phrasing"}[key]
 
 
 def score_block(f: dict[str, Any], stats: FileStats) -> tuple[float, str]:
@@ -652,10 +656,25 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
             blocks = sorted([b for b in blocks if b not in inside] + [whole], key=lambda b: b.start)
     breaks = merge_breaks(blocks, seps, stats, cuts)
+    breaks = not_reads(breaks, sponsor_reads(transcript), seps)
     if sentences is not None:
         breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
     sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks]), breaks)
     return Segments(breaks, sponsors, blocks, seps, stats, len(repeats), cuts)
+
+
+def not_reads(breaks: Sequence[AdSegment], reads: Sequence[AdSegment], seps: Sequence[Separator]) -> list[AdSegment]:
+    """``breaks`` without those that are a sponsor read: one spot, no black frames on both
+    sides, and at least half of it inside a read that names its sponsor ("sponsored by X",
+    "our sponsor today is X") — a host's read over a scene where the logo dropped out is not
+    an inserted spot."""
+    def is_read(b: AdSegment) -> bool:
+        if len(b.spots) != 1 or black_bounded(b.start, b.end, seps):
+            return False
+        return any("sponsor" in r.cues and min(r.end, b.end) - max(r.start, b.start) >= b.duration / 2
+                   for r in reads)
+
+    return [b for b in breaks if not is_read(b)]
 
 
 def clear_of(reads: Sequence[AdSegment], breaks: Sequence[AdSegment]) -> list[AdSegment]:
