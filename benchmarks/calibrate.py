@@ -118,13 +118,18 @@ def main() -> int:
         best = None
         for pass_rank, floor in itertools.product(range(0, 16), (0.1, 0.15, 0.2, 0.25, 0.3)):
             g, p, q, a, _ = evaluate(obs, pass_rank, query.AD_RANK_STEP, floor)
-            # absent queries must stay quiet; among those, the most present found, then the middle of the
-            # widest quiet range of pass_rank (scored afterwards), then the lowest floor
-            key = (q + g, -floor)
+            # the share of present ads found plus the share of absent queries kept quiet (balanced: there are
+            # many more absent queries than present ones with --every-absent), then the lowest floor; the
+            # pass rank is then chosen in the middle of the range that reaches the same
+            key = (round(g / max(p, 1) + q / max(a, 1), 9), -floor)
             if best is None or key > best[0]:
                 best = (key, (pass_rank, floor), (g, p, q, a))
         assert best is not None
-        ok = [r for r in range(0, 16) if sum(evaluate(obs, r, query.AD_RANK_STEP, best[1][1])[0:4:2]) == best[0][0]]
+        def balanced(r: int) -> float:
+            g, p, q, a, _ = evaluate(obs, r, query.AD_RANK_STEP, best[1][1])
+            return round(g / max(p, 1) + q / max(a, 1), 9)
+
+        ok = [r for r in range(0, 16) if balanced(r) == best[0][0]]
         print(f"fit: floor={best[1][1]}; pass ranks {ok} reach {best[2][0]}/{best[2][1]} found and "
               f"{best[2][2]}/{best[2][3]} absent below; choose the middle: {ok[len(ok) // 2] if ok else None}")
     return 0

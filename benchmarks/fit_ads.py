@@ -96,7 +96,7 @@ def table(root: Path, family: str, n: int, first: int):
     return np.array(X), np.array(y), names
 
 
-NEGATIVE = ("long", "lasting", "sponsor_cue")  # inputs that speak against an ad; every other one may only speak for it
+NEGATIVE = ("long", "lasting", "sponsor_cue", "short")  # inputs that speak against an ad; every other one may only speak for it
 
 
 def fit(X: np.ndarray, y: np.ndarray, l2: float, names: tuple[str, ...]) -> tuple[float, np.ndarray]:

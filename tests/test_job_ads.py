@@ -50,6 +50,16 @@ def test_ads_finds_the_break_and_the_sponsor_read(cli, short_scenario, job_cache
     assert {"transcribe", "pictures", "sound", "segments"} <= set(meta["analysis"]["timings"])
 
 
+def test_a_talk_without_a_music_bed_has_no_ads(cli, sample_video, job_cache):
+    """The sample is three short narrated topics over silence: every pause is a silence, so
+    silences set no sentence apart as a spot."""
+    video, _ = sample_video
+    r = cli("--cache-dir", job_cache, "ads", video, "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["segments"] == [], [(s["kind"], s["start"], s["end"], s["reason"]) for s in doc["segments"]]
+
+
 @pytest.mark.slow
 def test_tiny_vlm_classifies_the_candidate_blocks(cli, short_scenario, job_cache, tiny_vlm):
     """The video-LLM path: each plausible block is shown to the model, whose verdict enters its confidence."""

@@ -165,7 +165,7 @@ def test_block_score_and_prior():
     x = model_inputs(spot, stats)
     assert x == {"logo_absent": 1.0, "louder": 1.875, "aspect": 0.0, "fast_cuts": 2.0, "repeated": 0.0,
                  "separated": 1.0, "black_bounded": 0.0, "off_topic": 0.0, "text_cue": 2.0, "long": 0.0,
-                 "lasting": 0.0, "sponsor_cue": 0.0}
+                 "lasting": 0.0, "sponsor_cue": 0.0, "short": 0.0}
     points, why = score_block(spot, stats)
     assert points == pytest.approx(INTERCEPT + sum(COEF[k] * v for k, v in x.items()), abs=1e-3)
     assert why == "; ".join(_label(k, [spot]) for k in COEF if COEF[k] * x[k] >= FIRED)
@@ -186,7 +186,13 @@ def test_model_inputs_scale_and_clip():
          "off_topic": 0.95, "black_bounded": True}
     assert model_inputs(f, stats) == {"logo_absent": 0.0, "louder": -2.0, "aspect": 0.0, "fast_cuts": 0.5,
                                       "repeated": 0.25, "separated": 0.0, "black_bounded": 1.0, "off_topic": 2.0,
-                                      "text_cue": 0.0, "long": 0.0, "lasting": 0.5, "sponsor_cue": 0.0}
+                                      "text_cue": 0.0, "long": 0.0, "lasting": 0.5, "sponsor_cue": 0.0,
+                                      "short": 0.0}
+    sentence = dict(f, duration=4.0, separated=True, black_bounded=False)
+    assert model_inputs(sentence, stats)["short"] == 0.5 and model_inputs(sentence, stats)["separated"] == 1.0
+    talk = FileStats(programme_db=-26.0, median_cut_rate=9.0, has_logo=False, silences_per_minute=8.0)
+    assert model_inputs(sentence, talk)["separated"] == 0.0  # silences everywhere set nothing apart
+    assert model_inputs(dict(sentence, black_bounded=True), talk)["separated"] == 1.0
 
 
 def test_black_spans_join_what_logo_flicker_splits():

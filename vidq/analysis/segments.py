@@ -76,20 +76,21 @@ REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are ge
 
 # The block model: a logistic regression over MODEL_INPUTS (see ``model_inputs``), fitted by
 # ``benchmarks/fit_ads.py`` on the tuning family's blocks (files tuning-00..19) and on nothing else.
-INTERCEPT = -2.15  # log-odds of a block with no feature at all
+INTERCEPT = -3.23  # log-odds of a block with no feature at all
 COEF = {  # log-odds each input adds per unit
-    "logo_absent": 0.32,  # share of the block's frames without the station logo (0 in a file without one)
-    "louder": 0.48,  # dB above the programme's median level / LOUDER_DB, clipped to -2..2
-    "aspect": 0.38,  # share of frames framed differently from the programme
-    "fast_cuts": 1.65,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
+    "logo_absent": 1.06,  # share of the block's frames without the station logo (0 in a file without one)
+    "louder": 0.39,  # dB above the programme's median level / LOUDER_DB, clipped to -2..2
+    "aspect": 1.0,  # share of frames framed differently from the programme
+    "fast_cuts": 1.76,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
     "repeated": 0.0,  # share of the block whose footage airs elsewhere in the file
-    "separated": 1.84,  # black frames or silence on both sides
-    "black_bounded": 1.4,  # black frames on both sides
-    "off_topic": 0.67,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
+    "separated": 2.72,  # black frames or silence on both sides (silence only where silences are SPARSE)
+    "black_bounded": 1.42,  # black frames on both sides
+    "off_topic": 0.4,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
     "text_cue": 0.0,  # kinds of ad cue in its speech or on-screen text (at most 3), when they cover CUE_COVERAGE
-    "long": -0.6,  # longer than TYPICAL_SPOT
-    "lasting": -1.46,  # (duration - SHORT_SPOT) / SHORT_SPOT, clipped to 0..1: longer than most spots
-    "sponsor_cue": -0.24,  # it says "sponsored by", "brought to you by" ...: a host's read, not an inserted spot
+    "long": -0.51,  # longer than TYPICAL_SPOT
+    "lasting": -0.76,  # (duration - SHORT_SPOT) / SHORT_SPOT, clipped to 0..1: longer than most spots
+    "sponsor_cue": -0.36,  # it says "sponsored by", "brought to you by" ...: a host's read, not an inserted spot
+    "short": -2.09,  # (MIN_SPOT - duration) / MIN_SPOT, clipped to 0..1: shorter than any spot (a sentence between pauses)
 }
 FIRED = 0.3  # an input adding at least this many log-odds is named in the block's reason
 LOUDER_DB = 4.0  # dB: the unit of the "louder" input
@@ -99,6 +100,9 @@ TYPICAL_SPOT = 60.0  # seconds: ads run 10-60 s; a longer block's change of subj
 OFF_TOPIC_CENTER = 0.55  # off_topic value that adds nothing either way ...
 OFF_TOPIC_UNIT = 0.15  # ... and the step that adds its coefficient once
 SHORT_SPOT = 30.0  # seconds: most spots run at most this long
+SPARSE_SILENCES = 4.0  # per minute: in a file with more silences (speech without a music bed) they set no
+#                        block apart: only black frames on both sides count as "separated" there (the tuning
+#                        family's files with a bed have 0-1.8 a minute, those without 7.3-8.7)
 SPLIT_SIMILARITY = 0.3  # adjacent sentences of a spot less alike than this (cosine) belong to two spots (fitted)
 MIN_SPOT = 8.0  # seconds: a spot is never split into pieces shorter than this
 SPLIT_REACH = 1.5  # seconds: the cut that starts the next spot lies this close to its first sentence
@@ -192,6 +196,7 @@ class FileStats:
     programme_db: float | None  # median dB of the non-silent loudness windows (None: no audio)
     median_cut_rate: float  # shot changes per minute over the whole file
     has_logo: bool  # a station logo was found
+    silences_per_minute: float = 0.0  # silences of MIN_SILENCE s or more, per minute of the file
 
 
 @dataclass
@@ -345,7 +350,9 @@ def file_stats(pic: FrameSignals, track: signals.Loudness | None) -> FileStats:
     if span > 120:  # median of per-minute rates: robust to a few busy breaks
         _centres, rates = signals.change_rate(pic.times, pic.shot > signals.SHOT_THRESHOLD, window=60.0)
         rate = float(np.median(rates)) if rates.size else rate
-    return FileStats(db, rate, _logo_on(pic) is not None)
+    quiet = (len(signals.silences(track, min_duration=MIN_SILENCE)) * 60.0 / span
+             if track is not None and len(track) and span > 0 else 0.0)
+    return FileStats(db, rate, _logo_on(pic) is not None, round(quiet, 3))
 
 
 def block_features(start: float, end: float, pic: FrameSignals, track: signals.Loudness | None,
@@ -392,13 +399,15 @@ def model_inputs(f: dict[str, Any], stats: FileStats) -> dict[str, float]:
         "aspect": float(f["other_aspect"] or 0.0),
         "fast_cuts": float(np.clip(f["cuts_per_minute"] / fast, 0.0, 2.0)),
         "repeated": float(f["repeated"]),
-        "separated": float(bool(f["separated"])),
+        "separated": float(bool(f["separated"] if stats.silences_per_minute <= SPARSE_SILENCES
+                                 else f.get("black_bounded"))),
         "black_bounded": float(bool(f.get("black_bounded"))),
         "off_topic": 0.0 if off is None else float(np.clip((off - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2.0, 2.0)),
         "text_cue": float(min(3, len(f["cues"]))) if covered else 0.0,
         "long": float(f["duration"] > TYPICAL_SPOT),
         "lasting": float(np.clip((f["duration"] - SHORT_SPOT) / SHORT_SPOT, 0.0, 1.0)),
         "sponsor_cue": float("sponsor" in f["cues"]),
+        "short": float(np.clip((MIN_SPOT - f["duration"]) / MIN_SPOT, 0.0, 1.0)),
     }
 
 
@@ -420,7 +429,7 @@ def _label(key: str, values: Sequence[dict[str, Any]]) -> str:
         return f"speech off the programme's topic ({np.mean([v['off_topic'] for v in values]):.2f})"
     return {"logo_absent": "no station logo", "aspect": "different framing", "repeated": "footage repeated elsewhere",
             "separated": "black/silence on both sides", "black_bounded": "black frames on both sides",
-            "long": "long", "lasting": "long", "sponsor_cue": "sponsor phrasing"}[key]
+            "long": "long", "lasting": "long", "sponsor_cue": "sponsor phrasing", "short": "short"}[key]
 
 
 def score_block(f: dict[str, Any], stats: FileStats) -> tuple[float, str]:

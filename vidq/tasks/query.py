@@ -64,10 +64,11 @@ AD_CATEGORIES = (  # what ads sell, to rank a subject against (everyday categori
     "software", "vpn", "web hosting", "delivery service", "ride sharing", "solar panels", "electricity", "gasoline",
 )
 # AD_RELEVANCE_FLOOR and AD_PASS_RANK: fitted on the tuning family by `benchmarks/calibrate.py --fit
-# --every-absent` (every category a file does not air asked as an absent query, 114 in all)
+# --every-absent` (every category a file does not air asked as an absent query, 114 in all; the share of
+# present ads found plus the share of absent queries kept quiet)
 SYNONYM = 0.9  # a category this close to the subject (cosine) is the subject itself, not a competitor
-AD_RELEVANCE_FLOOR = 0.3  # cosine below which a spot is unrelated to the subject, whatever its rank
-AD_PASS_RANK = 4  # the subject may rank behind this many categories and still pass (score 0.55) ...
+AD_RELEVANCE_FLOOR = 0.1  # cosine below which a spot is unrelated to the subject, whatever its rank
+AD_PASS_RANK = 3  # the subject may rank behind this many categories and still pass (score 0.55) ...
 AD_RANK_STEP = 0.1  # ... each place further back (or ahead) lowers (raises) the score by this
 
 
@@ -155,8 +156,8 @@ def calibrate(rank: int, relevance: float) -> float:
     ahead adds ``AD_RANK_STEP``, each place behind takes it off; below
     ``AD_RELEVANCE_FLOOR`` cosine nothing passes.
 
-    >>> calibrate(0, 0.6), calibrate(4, 0.4), calibrate(5, 0.4), calibrate(0, 0.2)
-    (0.95, 0.55, 0.45, 0.0)
+    >>> calibrate(0, 0.6), calibrate(3, 0.4), calibrate(4, 0.4), calibrate(0, 0.05)
+    (0.85, 0.55, 0.45, 0.0)
     """
     if relevance < AD_RELEVANCE_FLOOR:
         return 0.0

@@ -14,7 +14,9 @@ and fresh families, everything a broadcast varies:
 **Voices and speech.**  Per file one of ten programme voices (espeak-ng's named variants
 Andy, Annie, Ed, Belinda, Gene, Lee, Linda, Michael, Steph and Paul over ``en-us`` or
 ``en-gb``) at 130-185 wpm, programme speech at -27..-21 dBFS, a bed at -45..-36 dBFS with
-one of three chords, a noise floor in most files.  Each ad has its own announcer voice (Rob,
+one of three chords (none at all in files 2, 5 and 8 of each ten: speech over silence, as in
+a talk or an interview, so every pause between sentences is a silence), a noise floor in
+most files.  Each ad has its own announcer voice (Rob,
 Alicia, Max, Zac or Shelby) and speed.
 
 **Looks.**  Monospaced fonts (DejaVu Sans Mono and Liberation Mono, upright and oblique), four caption looks, three sign looks, the "VQ" logo in any corner, a filled
@@ -61,6 +63,8 @@ from vidq.testing.scenarios import (
 FAMILY = "tuning"
 DEFAULT_SEED = 1000  # file i's recipe uses seed DEFAULT_SEED + i
 NO_AD_FILES = (7,)  # file indices (mod 10) without any ad
+BEDLESS_FILES = (2, 5, 8)  # file indices (mod 10) whose programme speech has no music bed under it
+NO_BED_DB = -100.0  # dBFS: the programme bed of those files (silent; the noise floor, if any, remains)
 ABSENT_CATEGORIES = ("perfume", "a lawn mower")  # "ad for ..." queries no tuning file answers
 
 _CENTRE = TextLook(24, "white", "black@0.5", "(w-text_w)/2", "(h-text_h)/2")
@@ -156,7 +160,7 @@ def tuning_style(i: int, rng: random.Random) -> Style:
         logo = replace(logo, corner=free_corner)
     panel, motion = rng.choice(LAYOUTS)
     chord, note = rng.choice(BEDS)
-    return Style(
+    style = Style(
         voice=VOICES[i % len(VOICES)], wpm=rng.randint(130, 185), fonts=fonts[0], ad_fonts=fonts[1],
         speech_db=round(rng.uniform(-27.0, -21.0), 1), bed_db=round(rng.uniform(-45.0, -36.0), 1),
         bed_chord=chord, bed_note=note,
@@ -165,6 +169,7 @@ def tuning_style(i: int, rng: random.Random) -> Style:
         sign=rng.choice(SIGNS), sign_seconds=float(rng.randint(4, 7)), logo=logo, panel=panel, motion=motion,
         shot_seconds=0.0 if rng.random() < 0.35 else float(rng.randint(9, 16)),
     )
+    return replace(style, bed_db=NO_BED_DB) if i % 10 in BEDLESS_FILES else style
 
 
 def spot_style(ad: Ad, rng: random.Random) -> Ad:
