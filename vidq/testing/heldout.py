@@ -67,6 +67,7 @@ vidq's decoders, models or jobs.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from vidq.testing.scenarios import (
     Ad,
@@ -466,12 +467,8 @@ def heldout_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
     """File ``i`` of the held-out family: 3-4 topics (4 without ads) of 50-65 s, 2-4 needles, 0-2 breaks of 1-4 spots, maybe a sponsor."""
     rng = random.Random(seed + i)
     style = heldout_style(i, rng)
-    n_breaks = 0 if i % 10 in NO_AD_FILES else rng.choice((1, 1, 2))
-    n_topics = 4 if n_breaks == 0 else rng.choice((3, 4))
-    topics = tuple(rng.sample(TOPICS, n_topics))
-    topic_seconds = float(rng.randint(50, 65))
-    needles = tuple(rng.sample(NEEDLES, rng.randint(2, 4)))
-    depths = sorted(rng.uniform(0.05, 0.95) for _ in needles)
+    n_breaks, topics, topic_seconds, needles, depths = draw_programme(i, rng, TOPICS, NEEDLES, NO_AD_FILES, (50, 65))
+    n_topics = len(topics)
 
     breaks: list[BreakSpec] = []
     break_topics = sorted(rng.sample(range(n_topics), n_breaks)) if n_breaks else []
@@ -486,10 +483,7 @@ def heldout_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
         at_change = ti > 0 and rng.random() < 0.3  # the break sits at the topic change
         lo = style.caption_seconds + 3.0 + tail
         offset = 0.0 if at_change else float(rng.randint(int(lo), int(topic_seconds - 8.0)))
-        if breaks:  # the tail never reaches back to the previous break
-            prev = breaks[-1]
-            room = (ti - prev.topic) * topic_seconds + offset - prev.offset - prev.resume - 4.0
-            tail = float(max(0, min(tail, int(room))))
+        tail = clamp_tail(tail, breaks, ti, offset, topic_seconds)
         breaks.append(BreakSpec(
             topic=ti, offset=offset, ads=tuple(spots), edges=rng.choice(("black", "black", "cut")),
             between=rng.choice(("black", "cut")), black=round(rng.uniform(0.4, 1.0), 1), tail=tail,
@@ -518,6 +512,28 @@ def heldout_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
         gap=(round(rng.uniform(0.6, 1.5), 1), round(rng.uniform(1.8, 3.5), 1)),
         spot_seconds=12.0, seed=seed + i, family=FAMILY, style=style,
     )
+
+
+def draw_programme(i: int, rng: random.Random, topics: Sequence[Topic], needles: Sequence[Needle],
+                   no_ad_files: Sequence[int], seconds: tuple[int, int]):
+    """File ``i``'s ``(breaks, topics, topic seconds, needles, needle depths)``: 0-2 breaks (none
+    for ``no_ad_files``), 3-4 of ``topics`` (4 without ads) of ``seconds`` each, 2-4 ``needles``."""
+    n_breaks = 0 if i % 10 in no_ad_files else rng.choice((1, 1, 2))
+    n_topics = 4 if n_breaks == 0 else rng.choice((3, 4))
+    chosen = tuple(rng.sample(topics, n_topics))
+    topic_seconds = float(rng.randint(*seconds))
+    picked = tuple(rng.sample(needles, rng.randint(2, 4)))
+    depths = sorted(rng.uniform(0.05, 0.95) for _ in picked)
+    return n_breaks, chosen, topic_seconds, picked, depths
+
+
+def clamp_tail(tail: float, breaks: Sequence[BreakSpec], topic: int, offset: float, topic_seconds: float) -> float:
+    """A break's speechless tail, cut so that it never reaches back to the previous break."""
+    if not breaks:
+        return tail
+    prev = breaks[-1]
+    room = (topic - prev.topic) * topic_seconds + offset - prev.offset - prev.resume - 4.0
+    return float(max(0, min(tail, int(room))))
 
 
 def clear_of_breaks(spot: tuple[int, float], length: float, breaks: list[BreakSpec], topic_seconds: float) -> bool:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from vidq.testing.heldout import clamp_tail, clear_of_breaks, draw_programme, read_seconds
 from vidq.testing.scenarios import (
     ADS as CLASSIC_ADS,
 )
@@ -192,12 +193,8 @@ def tuning_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
     """File ``i`` of the tuning family: 3-4 topics (4 without ads), 0-2 breaks of 1-4 spots, maybe a sponsor read."""
     rng = random.Random(seed + i)
     style = tuning_style(i, rng)
-    n_breaks = 0 if i % 10 in NO_AD_FILES else rng.choice((1, 1, 2))
-    n_topics = 4 if n_breaks == 0 else rng.choice((3, 4))
-    topics = tuple(rng.sample(TOPICS, n_topics))
-    topic_seconds = float(rng.randint(52, 66))
-    needles = tuple(rng.sample(NEEDLES, rng.randint(2, 4)))
-    depths = sorted(rng.uniform(0.05, 0.95) for _ in needles)
+    n_breaks, topics, topic_seconds, needles, depths = draw_programme(i, rng, TOPICS, NEEDLES, NO_AD_FILES, (52, 66))
+    n_topics = len(topics)
 
     breaks: list[BreakSpec] = []
     aired: list[Ad] = []
@@ -212,10 +209,7 @@ def tuning_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
         at_change = ti > 0 and rng.random() < 0.25
         lo = style.caption_seconds + 3.0 + tail
         offset = 0.0 if at_change else float(rng.randint(int(lo), max(int(lo), int(topic_seconds - 8.0))))
-        if breaks:  # the tail never reaches back to the previous break
-            prev = breaks[-1]
-            room = (ti - prev.topic) * topic_seconds + offset - prev.offset - prev.resume - 4.0
-            tail = float(max(0, min(tail, int(room))))
+        tail = clamp_tail(tail, breaks, ti, offset, topic_seconds)
         breaks.append(BreakSpec(
             topic=ti, offset=offset, ads=tuple(spots), edges=rng.choice(("black", "cut")),
             between=rng.choice(("black", "black", "cut")), black=round(rng.uniform(0.3, 1.0), 1), tail=tail,
@@ -224,8 +218,6 @@ def tuning_recipe(i: int, seed: int = DEFAULT_SEED) -> Recipe:
     sponsor = None
     read = SPONSORS[(i * 3) % len(SPONSORS)]
     if rng.random() < 0.8:
-        from vidq.testing.heldout import clear_of_breaks, read_seconds
-
         length = read_seconds(read.text, style.wpm)
         for _ in range(8):
             ti = rng.randrange(n_topics)
