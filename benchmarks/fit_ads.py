@@ -29,41 +29,28 @@ AD_SHARE = 0.5  # a block this much covered by true spots is an ad
 PROGRAMME_SHARE = 0.1  # ... this little: programme
 
 
+def _sentences(tl):
+    rows = [i for i, u in enumerate(tl.units) if u.source == "speech" and u.kind == "sentence"]
+    return ([tl.units[i] for i in rows], tl.vectors[rows]) if tl.vectors.shape[1] else None
+
+
 def relabel(tl):
     """The timeline's segments computed again with the current code (from its cached stages)."""
     from vidq.analysis.segments import label_segments
 
     screen = [u for u in tl.units if u.source == "screen"]
-    rows = [i for i, u in enumerate(tl.units) if u.source == "speech" and u.kind == "sentence"]
-    sentences = ([tl.units[i] for i in rows], tl.vectors[rows]) if tl.vectors.shape[1] else None
-    return label_segments(tl.signals, tl.sound, tl.transcript, screen, tl.span, sentences=sentences)
+    return label_segments(tl.signals, tl.sound, tl.transcript, screen, tl.span, sentences=_sentences(tl))
 
 
 def candidates(tl):
-    """Every candidate block of the timeline (fine blocks and black-to-black stretches) with its stats."""
+    """Every candidate block of the timeline (the blocks between separators and the stretches between
+    two black pauses), scored as ``label_segments`` scores them, with the file's stats."""
     from vidq.analysis import segments as sg
 
-    seg = relabel(tl)
-    pic, track = tl.signals, tl.sound
-    spans = {(b.start, b.end) for b in seg.blocks}
-    fine = sg.blocks_between(sg.merge_intervals(seg.separators), *tl.span)
-    spans |= set(fine) | set(sg.black_spans(seg.separators, tl.span))
-    units = [u for u in tl.units if u.source == "screen"]
-    from vidq.analysis.evidence import speech_units
-
-    units = speech_units(tl.transcript, windows=False) + units
-    rows = [i for i, u in enumerate(tl.units) if u.source == "speech" and u.kind == "sentence"]
-    sentences = ([tl.units[i] for i in rows], tl.vectors[rows]) if tl.vectors.shape[1] else None
-    repeats = sg.find_repeats(pic)
-    merged = sg.merge_intervals(seg.separators)
-    out = []
-    for s, e in sorted(spans):
-        f = sg.block_features(s, e, pic, track, seg.stats, merged, repeats, sg._text_in(units, s, e))
-        f["cue_coverage"] = sg.cue_coverage(units, s, e)
-        f["black_bounded"] = sg.black_bounded(s, e, seg.separators)
-        f["off_topic"] = sg.off_topic(s, e, sentences) if sentences is not None else None
-        out.append((s, e, f, seg.stats))
-    return out
+    screen = [u for u in tl.units if u.source == "screen"]
+    ctx = sg.block_context(tl.signals, tl.sound, tl.transcript, screen, _sentences(tl))
+    spans = set(sg.blocks_between(ctx.merged, *tl.span)) | set(sg.black_spans(ctx.seps, tl.span))
+    return [(b.start, b.end, b.features, ctx.stats) for b in (ctx.block(s, e) for s, e in sorted(spans))]
 
 
 def covered(s: float, e: float, spots: list[tuple[float, float]]) -> float:

@@ -551,8 +551,8 @@ def cue_coverage(units: Sequence[Unit], start: float, end: float) -> float:
 
 def ad_blocks(blocks: Sequence[Block], stats: FileStats) -> list[bool]:
     """Which blocks are ads: confidence at least ``THRESHOLD`` (the block model's, or a model
-    that sees re-scored it).  Then a short block (at most ``TYPICAL_SPOT`` s) between two ad
-    blocks is a spot too: a break does not pause for a few seconds of programme."""
+    that sees re-scored it).  Then a block of at most ``SHORT_SPOT`` s between two ad blocks is
+    a spot too: a break does not pause for a few seconds of programme."""
     out = [b.confidence >= THRESHOLD for b in blocks]
     for k in range(1, len(blocks) - 1):
         b = blocks[k]
@@ -627,6 +627,39 @@ def _text_in(units: Sequence[Unit], start: float, end: float) -> str:
                     if ((start <= u.mid < end) if u.source == "speech" else (u.start < end and start <= u.end)))
 
 
+@dataclass
+class BlockContext:
+    """What scoring a stretch of one file needs: its signals, separators and text (see :func:`block_context`)."""
+
+    pic: FrameSignals
+    track: signals.Loudness | None
+    stats: FileStats
+    seps: list[Separator]
+    merged: list[tuple[float, float]]  # the separators as merged intervals
+    repeats: list[signals.RepeatPair]
+    units: list[Unit]  # speech sentences and screen lines
+    sentences: tuple[Sequence[Unit], np.ndarray] | None
+
+    def block(self, start: float, end: float) -> Block:
+        """``[start, end]`` as a scored :class:`Block`."""
+        text = _text_in(self.units, start, end)
+        f = block_features(start, end, self.pic, self.track, self.stats, self.merged, self.repeats, text)
+        f["cue_coverage"] = cue_coverage(self.units, start, end)
+        f["black_bounded"] = black_bounded(start, end, self.seps)
+        f["off_topic"] = off_topic(start, end, self.sentences) if self.sentences is not None else None
+        points, why = score_block(f, self.stats)
+        prior = round(prior_confidence(points), 3)
+        return Block(start, end, f, round(points, 3), prior, prior, why, text)
+
+
+def block_context(pic: FrameSignals, track: signals.Loudness | None, transcript: Transcript,
+                  screen: Sequence[Unit], sentences: tuple[Sequence[Unit], np.ndarray] | None = None) -> BlockContext:
+    """The :class:`BlockContext` of one file (``label_segments`` and ``benchmarks/fit_ads.py`` score with it)."""
+    seps = separators(pic, track)
+    return BlockContext(pic, track, file_stats(pic, track), seps, merge_intervals(seps), find_repeats(pic),
+                        speech_units(transcript, windows=False) + list(screen), sentences)
+
+
 def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript: Transcript,
                    screen: Sequence[Unit], span: tuple[float, float],
                    sentences: tuple[Sequence[Unit], np.ndarray] | None = None) -> Segments:
@@ -636,25 +669,11 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     for the ``off_topic`` feature (without them it is not measured).
     """
     cuts = cut_intervals(pic.times.tolist(), pic.shot.tolist())
-    stats = file_stats(pic, track)
     if pic.times.size < 4:
-        return Segments([], sponsor_reads(transcript), [], [], stats, 0, cuts)
-    seps = separators(pic, track)
-    spans = blocks_between(merge_intervals(seps), span[0], span[1])
-    repeats = find_repeats(pic)
-    units = speech_units(transcript, windows=False) + list(screen)
-    merged = merge_intervals(seps)
-
-    def block(s: float, e: float) -> Block:
-        text = _text_in(units, s, e)
-        f = block_features(s, e, pic, track, stats, merged, repeats, text)
-        f["cue_coverage"] = cue_coverage(units, s, e)
-        f["black_bounded"] = black_bounded(s, e, seps)
-        f["off_topic"] = off_topic(s, e, sentences) if sentences is not None else None
-        points, why = score_block(f, stats)
-        prior = round(prior_confidence(points), 3)
-        return Block(s, e, f, round(points, 3), prior, prior, why, text)
-
+        return Segments([], sponsor_reads(transcript), [], [], file_stats(pic, track), 0, cuts)
+    ctx = block_context(pic, track, transcript, screen, sentences)
+    stats, seps, units, block = ctx.stats, ctx.seps, ctx.units, ctx.block
+    spans = blocks_between(ctx.merged, span[0], span[1])
     blocks = [block(s, e) for s, e in spans]
     for s, e in black_spans(seps, span):  # a spot the logo or a pause splits is judged whole too
         inside = [b for b in blocks if b.start >= s - 1e-6 and b.end <= e + 1e-6]
@@ -669,7 +688,7 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     if sentences is not None:
         breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
     sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks]), breaks)
-    return Segments(breaks, sponsors, blocks, seps, stats, len(repeats), cuts)
+    return Segments(breaks, sponsors, blocks, seps, stats, len(ctx.repeats), cuts)
 
 
 def not_reads(breaks: Sequence[AdSegment], reads: Sequence[AdSegment], seps: Sequence[Separator]) -> list[AdSegment]:
