@@ -41,11 +41,10 @@ def observations(family: str, root: Path, n: int, every_absent: bool = False) ->
     if every_absent:  # every category of the family's catalogue that the file does not air
         from vidq.testing.families import _catalogue
 
-        aired: dict[str, set[str]] = {}
+        videos = {json.loads(x)["video"] for x in (root / family / "find.jsonl").read_text().splitlines() if x.strip()}
+        aired: dict[str, set[str]] = {v: set() for v in videos}  # files without ads have needle rows only
         for r in rows:
-            aired.setdefault(r["video"], set()).add(r["category"])
-        for x in (root / family / "find.jsonl").read_text().splitlines():  # files whose only rows are needles
-            aired.setdefault(json.loads(x)["video"], set()) if x.strip() else None
+            aired[r["video"]].add(r["category"])
         rows += [{"id": f"{video.split('-')[0]}-{video.split('-')[1]}/absent-{c}", "video": video, "query": q,
                   "intervals": []} for video, cats in sorted(aired.items())
                  for c, q in dict(_catalogue(family)[1]).items() if c not in cats]
