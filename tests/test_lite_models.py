@@ -76,20 +76,61 @@ def test_ocr_frames_reads_a_static_slide_once_and_spans_merge(engine):
                                                                   (3.0, 4.0, "GATE 42 CLOSED", 2)]
 
 
-def test_static_text_on_a_moving_picture_is_recognised_once():
-    """A sign on a changing background is detected on every frame but recognised once per look."""
-    engine = O.OcrEngine()  # its own crop memory
+def moving_block_frames() -> list[np.ndarray]:
+    """A sign that stays while a block crosses the top of the picture, then another sign."""
     frames = []
-    for k in range(4):  # the picture moves (a block crosses the top), the sign stays
+    for k in range(4):
         frame = sign("BLUE PELICAN").copy()
         frame[5:45, 20 + 60 * k:80 + 60 * k] = (200, 120, 40)
         frames.append(frame)
-    frames.append(sign("GATE 42 CLOSED"))
+    return [*frames, sign("GATE 42 CLOSED")]
+
+
+def test_a_frame_that_changed_in_part_is_read_there_only():
+    """The block moves, the sign stays: later frames are read only where the block was and is."""
+    engine = O.OcrEngine()
+    reader = O.FrameReader(engine)
+    texts = O.ocr_frames([batch(moving_block_frames())], engine=engine)
+    assert [t.reused for t in texts] == [False] * 5  # every picture differs: every frame is read
+    assert [t.text for t in texts] == ["BLUE PELICAN"] * 4 + ["GATE 42 CLOSED"]
+    assert texts[1].lines[0].box == texts[0].lines[0].box  # the sign was kept, not read again
+    frames = moving_block_frames()
+    assert [reader.read(f)[1] for f in frames] == [False] * 5
+    assert (reader.full, reader.partial, reader.reused) == (1, 4, 0)  # the new sign: its board and the block only
+    # text appearing where the picture changed is read; its box is in frame pixels
+    caption = frames[0].copy()
+    caption[140:175, 10:200] = sign("DOCK 9 OPEN", size=(190, 35), bg=(240, 240, 224))
+    one = O.FrameReader(O.OcrEngine())
+    one.read(frames[0])
+    lines, _ = one.read(caption)
+    assert one.partial == 1 and [ln.text for ln in lines] == ["BLUE PELICAN", "DOCK 9 OPEN"]
+    assert 10 <= lines[1].box[0] < lines[1].box[2] <= 200 and 140 <= lines[1].box[1] < lines[1].box[3] <= 175
+
+
+def test_a_slow_fade_is_read_once_it_shows():
+    """Each cell is compared with the picture it had when last read: small steps add up."""
+    reader = O.FrameReader(O.OcrEngine())
+    board, text = sign("", bg=(40, 60, 90)), sign("TIDE TABLES", bg=(40, 60, 90))
+    seen = []
+    for k in range(41):  # the text fades in over 40 steps of a few grey levels a cell
+        alpha = k / 40
+        frame = (board * (1 - alpha) + text * alpha).round().astype(np.uint8)
+        lines, reused = reader.read(frame)
+        seen.append((reused, [ln.text for ln in lines]))
+    assert seen[-1][1] == ["TIDE TABLES"]
+    assert any(reused for reused, _ in seen)  # some steps were too small to read on their own
+
+
+def test_static_text_on_a_moving_picture_is_recognised_once():
+    """Read whole (partial_max 0), a sign on a changing background is detected on every frame but
+    recognised once per look."""
+    engine = O.OcrEngine(O.OcrOptions(partial_max=0))  # its own crop memory
+    frames = moving_block_frames()
     texts = O.ocr_frames([batch(frames)], engine=engine)
     assert [t.reused for t in texts] == [False] * 5  # every picture differs: every frame is read
     assert [t.text for t in texts] == ["BLUE PELICAN"] * 4 + ["GATE 42 CLOSED"]
     assert (engine.lines.misses, engine.lines.hits) == (2, 3)
-    fresh = O.OcrEngine(O.OcrOptions(line_memory=0))
+    fresh = O.OcrEngine(O.OcrOptions(line_memory=0, partial_max=0))
     assert [t.text for t in O.ocr_frames([batch(frames)], engine=fresh)] == [t.text for t in texts]
     assert (fresh.lines.misses, fresh.lines.hits) == (0, 0)
 

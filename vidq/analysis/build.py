@@ -157,6 +157,7 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         import time
 
         t0 = time.perf_counter()
+        _yield_to_speech()
         try:
             pictures["result"] = picture_pass(path, info, span, options.pictures, store=store, file_key=key,
                                               progress=picture_progress)
@@ -206,6 +207,23 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
     }
     return Timeline(path, key, info, span, transcript, pic.signals, pic.screen, track, units, vectors, segments,
                     pic.thumbs, meta)
+
+
+PICTURE_NICE = 10  # niceness of the picture thread while ASR runs beside it
+
+
+def _yield_to_speech() -> None:
+    """Lower the calling thread's CPU priority (Linux: niceness is per thread, and the decoder
+    threads it starts inherit it), so that ASR, the longer of the two, keeps the cores it can use
+    and the picture pass takes the rest.  On a machine with cores to spare nothing changes; where
+    threads have no niceness of their own, nothing is done."""
+    if not hasattr(os, "setpriority") or not os.uname().sysname == "Linux":
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), PICTURE_NICE))
+    except OSError as e:  # a sandbox may refuse it; the pass only runs at the default priority then
+        log.debug("could not lower the picture pass's priority (%s)", e)
 
 
 # -- damaged and growing files (vidq.media finds the spans; the timeline keeps them) ------------

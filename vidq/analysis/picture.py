@@ -242,7 +242,7 @@ def _chunk(path, info: VideoInfo, plan: SamplePlan, options: PictureOptions, pre
     arrays["damaged"] = np.asarray(damaged, np.float64).reshape(-1, 2)
     lines = reader.finish() if reader is not None else []
     if reader is not None:
-        arrays["ocr_counts"] = np.array([reader.frames, reader.reads, reader.reused], np.int64)
+        arrays["ocr_counts"] = np.array([reader.frames, reader.reads, reader.reused, reader.partial], np.int64)
     return arrays, lines
 
 
@@ -305,7 +305,7 @@ def picture_pass(path: str | os.PathLike, info: VideoInfo, span: tuple[float, fl
         from vidq.models.lite.ocr import MODEL_LABEL
 
         meta["ocr"] = {"model": MODEL_LABEL, "every": options.ocr_every, "frames_read": int(counts[1]),
-                       "reads_reused": int(counts[2]), "lines": len(screen)}
+                       "frames_read_in_part": int(counts[3]), "reads_reused": int(counts[2]), "lines": len(screen)}
     return PicturePass(sig, join_lines(screen, sig.step), thumbs, meta)
 
 

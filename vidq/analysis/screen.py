@@ -32,11 +32,11 @@ from vidq.models.lite.ocr import (
     LINE_MAX_COLS,
     LINE_ROWS,
     SPAN_SIMILARITY,
+    FrameReader,
     OcrEngine,
     OcrLine,
     normalize,
     region_thumbnail,
-    thumbnail,
 )
 
 log = logging.getLogger("vidq.analysis")
@@ -102,13 +102,10 @@ class ScreenReader:
         self.every = float(every)  # seconds between reads
         self.min_gap = float(min_gap)  # seconds: earliest re-read after a picture change
         self.region_threshold = float(region_threshold)
-        self.reads = 0  # frames OCR actually ran on
-        self.reused = 0  # reads answered by the previous read (the picture had not changed)
+        self._reader = FrameReader(self.engine)  # reads each frame only where it changed
         self.frames = 0  # frames fed
         self._pending: list[tuple[np.ndarray, float]] = []  # unread frames since the last read
         self._last_read: float | None = None  # time of the last read
-        self._last_thumb: np.ndarray | None = None  # whole-frame thumbnail of the last read
-        self._last_lines: tuple[OcrLine, ...] = ()
         self._open: list[_Open] = []
         self._done: list[ScreenLine] = []
 
@@ -135,18 +132,23 @@ class ScreenReader:
         return sorted(self._done, key=lambda ln: (ln.start, ln.text))
 
     # -- reads ----------------------------------------------------------------------------
+    @property
+    def reads(self) -> int:
+        """Frames OCR read whole."""
+        return self._reader.full
+
+    @property
+    def partial(self) -> int:
+        """Frames OCR read only where the picture had changed."""
+        return self._reader.partial
+
+    @property
+    def reused(self) -> int:
+        """Reads answered by the previous ones (the picture had not changed)."""
+        return self._reader.reused
+
     def _read(self, image: np.ndarray, t: float) -> None:
-        thumb = thumbnail(image)
-        same = (self._last_thumb is not None and self._last_thumb.shape == thumb.shape
-                and float(np.abs(thumb - self._last_thumb).max()) <= self.engine.options.dup_threshold)
-        if same:
-            lines = self._last_lines
-            self.reused += 1
-        else:
-            lines = self.engine.read(image)
-            self._last_thumb = thumb
-            self._last_lines = lines
-            self.reads += 1
+        lines, _ = self._reader.read(image)
         matched: set[int] = set()
         fresh: list[tuple[OcrLine, str]] = []
         for line in lines:

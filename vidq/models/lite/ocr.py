@@ -5,13 +5,19 @@
     spans = ocr_spans(texts)                     # list[OcrSpan]: each line with its time span
 
 A static slide or a title card is read once: a frame whose small grey thumbnail differs
-from the last frame that was read by no more than ``dup_threshold`` in every cell reuses
-that frame's lines (``FrameText.reused``).  When the picture moves, static text on it (a
-station logo, a lower third, a caption that stays) is still detected on every frame, but
-each detected line is recognised again only when its pixels changed: the engine remembers
-the last ``line_memory`` lines it recognised (box and grey thumbnail of the region, within
-``line_threshold`` per cell) and their readings.  Recognition is about a third of a
-frame's OCR time, so a logo on every frame of a broadcast costs detection only.
+from the picture last read by no more than ``dup_threshold`` in every cell reuses those
+lines (``FrameText.reused``).  Where only part of the picture changed (a presenter over a
+still slide, a moving inset, a ticker: at most ``partial_max`` of the frame), only that
+part is read: the changed cells, padded and grown to cover every earlier line they touch,
+go through detection and recognition, and the earlier lines elsewhere are kept
+(:class:`FrameReader`; detection costs about its area).  Each cell is compared with the
+picture it had when it was last read, so a slow fade cannot creep past the threshold read
+by read.  When the whole picture moves, static text on it (a station logo, a lower third,
+a caption that stays) is detected again, but each detected line is recognised again only
+when its pixels changed: the engine remembers the last ``line_memory`` lines it
+recognised (box and grey thumbnail of the region, within ``line_threshold`` per cell) and
+their readings.  Recognition is about a third of a frame's OCR time, so a logo on every
+frame of a broadcast costs detection only.
 
 Detection runs at a working resolution whose longer side is ``det_max_side`` pixels
 (RapidOCR's default upscales small frames to 736 pixels on the *shorter* side, about 5x
@@ -57,6 +63,7 @@ class OcrOptions:
     line_memory: int = 32  # recognised lines remembered for reuse (0: recognise every detected line)
     line_threshold: float = 8.0  # max per-cell grey difference (0..255) for a line to reuse a reading
     threads: int = 0  # ONNX Runtime threads per model (0: its default, one per core)
+    partial_max: float = 0.5  # a frame changed within at most this share of its area is read there only (0: never)
 
 
 @dataclass(frozen=True)
@@ -128,12 +135,23 @@ class OcrEngine:
             self.load_seconds = time.perf_counter() - t0
         return self._ocr
 
-    def read(self, image: np.ndarray) -> tuple[OcrLine, ...]:
-        """Text lines on one ``(H, W, 3)`` uint8 RGB frame."""
+    def read(self, image: np.ndarray, region: tuple[int, int, int, int] | None = None) -> tuple[OcrLine, ...]:
+        """Text lines on one ``(H, W, 3)`` uint8 RGB frame, or only within ``region`` (x0, y0, x1, y1
+        pixels; the lines' boxes are still in frame pixels)."""
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"a frame must have shape (H, W, 3), got {image.shape}")
         # RapidOCR takes OpenCV's channel order (BGR) for arrays.
-        result = self._engine()(np.ascontiguousarray(image[:, :, ::-1]))
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        x0, y0 = 0, 0
+        view = bgr
+        if region is not None:
+            x0, y0, x1, y1 = region
+            view = np.ascontiguousarray(bgr[y0:y1, x0:x1])
+            self.lines.base = (bgr, x0, y0)  # the line memory keeps frame coordinates
+        try:
+            result = self._engine()(view)
+        finally:
+            self.lines.base = None
         if result is None or result.txts is None or result.boxes is None:
             return ()
         lines = []
@@ -142,10 +160,111 @@ class OcrEngine:
             if float(score) < self.options.min_score or sum(c.isalnum() for c in text) < self.options.min_chars:
                 continue
             pts = np.asarray(box, np.float64).reshape(-1, 2)
-            lines.append(OcrLine(text, (float(pts[:, 0].min()), float(pts[:, 1].min()),
-                                        float(pts[:, 0].max()), float(pts[:, 1].max())), float(score)))
-        lines.sort(key=lambda ln: (round(ln.box[1] / 8), ln.box[0]))
-        return tuple(lines)
+            lines.append(OcrLine(text, (float(pts[:, 0].min()) + x0, float(pts[:, 1].min()) + y0,
+                                        float(pts[:, 0].max()) + x0, float(pts[:, 1].max()) + y0), float(score)))
+        return tuple(sorted(lines, key=reading_order))
+
+
+def reading_order(line: OcrLine) -> tuple[int, float]:
+    """Sort key of lines: top to bottom (within 8 pixels), then left to right."""
+    return round(line.box[1] / 8), line.box[0]
+
+
+def changed_region(ref: np.ndarray, thumb: np.ndarray, size: tuple[int, int], threshold: float,
+                   lines: Iterable[OcrLine] = (), *, pad: int = 1, min_side: int = 32
+                   ) -> tuple[int, int, int, int] | None:
+    """The pixels ``(x0, y0, x1, y1)`` of a ``size`` (w, h) frame a read must cover, or None when
+    no cell of ``thumb`` differs from ``ref`` (thumbnails of :func:`thumbnail`) by more than ``threshold``.
+
+    The bounding box of the changed cells, ``pad`` cells wider on each side and at least
+    ``min_side`` pixels a side, grown until it covers every one of ``lines`` it touches (a
+    line that changed in part is read again whole).
+
+    >>> ref = np.zeros((4, 4), np.float32); now = ref.copy(); now[1, 2] = 50
+    >>> changed_region(ref, now, (400, 400), 6.0, pad=0, min_side=0)
+    (200, 100, 300, 200)
+    >>> changed_region(ref, now, (400, 400), 6.0, [OcrLine("x", (20.0, 150.0, 220.0, 170.0), 1.0)], pad=0, min_side=0)
+    (20, 100, 300, 200)
+    >>> changed_region(ref, ref, (400, 400), 6.0) is None
+    True
+    """
+    changed = np.abs(thumb - ref) > threshold
+    if not changed.any():
+        return None
+    rows, cols = thumb.shape
+    w, h = size
+    r, c = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+    r0, r1 = max(0, int(r[0]) - pad), min(rows, int(r[-1]) + 1 + pad)
+    c0, c1 = max(0, int(c[0]) - pad), min(cols, int(c[-1]) + 1 + pad)
+    x0, x1 = (c0 * w) // cols, (c1 * w) // cols
+    y0, y1 = (r0 * h) // rows, (r1 * h) // rows
+    if x1 - x0 < min_side:
+        x0 = max(0, min(x0 - (min_side - (x1 - x0)) // 2, w - min_side))
+        x1 = min(w, x0 + min_side)
+    if y1 - y0 < min_side:
+        y0 = max(0, min(y0 - (min_side - (y1 - y0)) // 2, h - min_side))
+        y1 = min(h, y0 + min_side)
+    boxes = [_bounds(np.asarray(ln.box).reshape(2, 2)) for ln in lines]
+    grown = True
+    while grown:
+        grown = False
+        for bx0, by0, bx1, by1 in boxes:
+            touches = bx0 < x1 and x0 < bx1 and by0 < y1 and y0 < by1
+            if touches and not (x0 <= bx0 and y0 <= by0 and bx1 <= x1 and by1 <= y1):
+                x0, y0 = max(0, min(x0, bx0)), max(0, min(y0, by0))
+                x1, y1 = min(w, max(x1, bx1)), min(h, max(y1, by1))
+                grown = True
+    return x0, y0, x1, y1
+
+
+def _overlaps(box: tuple[float, float, float, float], region: tuple[int, int, int, int]) -> bool:
+    return box[0] < region[2] and region[0] < box[2] and box[1] < region[3] and region[1] < box[3]
+
+
+class FrameReader:
+    """Reads a stream of frames with an engine, each frame only where it changed (module docstring).
+
+        reader = FrameReader(engine)
+        lines, reused = reader.read(frame)   # reused: nothing changed, the last lines stand
+
+    ``full``, ``partial`` and ``reused`` count the frames read whole, read in part and not read.
+    """
+
+    def __init__(self, engine: OcrEngine):
+        self.engine = engine
+        self.lines: tuple[OcrLine, ...] = ()
+        self._ref: np.ndarray | None = None  # each cell as it was when last read
+        self._shape: tuple[int, ...] = ()
+        self.full = self.partial = self.reused = 0
+
+    def read(self, image: np.ndarray) -> tuple[tuple[OcrLine, ...], bool]:
+        """The lines on ``image`` and whether the last read's lines were reused unchanged."""
+        thumb = thumbnail(image)
+        opts = self.engine.options
+        h, w = image.shape[:2]
+        if self._ref is None or self._shape != image.shape or self._ref.shape != thumb.shape:
+            return self._whole(image, thumb), False
+        region = changed_region(self._ref, thumb, (w, h), opts.dup_threshold, self.lines)
+        if region is None:
+            self.reused += 1
+            return self.lines, True
+        x0, y0, x1, y1 = region
+        if (x1 - x0) * (y1 - y0) > opts.partial_max * w * h:
+            return self._whole(image, thumb), False
+        kept = [ln for ln in self.lines if not _overlaps(ln.box, region)]
+        self.lines = tuple(sorted([*kept, *self.engine.read(image, region)], key=reading_order))
+        rows, cols = thumb.shape  # cells wholly inside the region were read as they are now
+        r0, r1 = -(-y0 * rows // h), y1 * rows // h
+        c0, c1 = -(-x0 * cols // w), x1 * cols // w
+        self._ref[r0:r1, c0:c1] = thumb[r0:r1, c0:c1]
+        self.partial += 1
+        return self.lines, False
+
+    def _whole(self, image: np.ndarray, thumb: np.ndarray) -> tuple[OcrLine, ...]:
+        self.lines = self.engine.read(image)
+        self._ref, self._shape = thumb.copy(), image.shape
+        self.full += 1
+        return self.lines
 
 
 class LineMemory:
@@ -166,6 +285,7 @@ class LineMemory:
         self.reach = reach
         self._seen: list[tuple[tuple[int, int, int, int], np.ndarray, str, float]] = []  # most recent last
         self._frame: tuple[np.ndarray, list[tuple[int, int, int, int]]] | None = None
+        self.base: tuple[np.ndarray, int, int] | None = None  # (whole frame, x0, y0) while a region of it is read
         self.hits = 0
         self.misses = 0
 
@@ -225,7 +345,11 @@ class LineMemory:
 
         def detect_and_crop(img, op_record):
             crops, det = detect(img, op_record)
-            self._frame = (img, [_bounds(box) for box in det.boxes])
+            boxes = [_bounds(box) for box in det.boxes]
+            if self.base is not None:  # a region was read: remember the lines in frame coordinates
+                img, dx, dy = self.base
+                boxes = [(a + dx, b + dy, c + dx, d + dy) for a, b, c, d in boxes]
+            self._frame = (img, boxes)
             return crops, det
 
         ocr.detect_and_crop = detect_and_crop
@@ -263,7 +387,7 @@ def ocr_frames(
     total: int | None = None,
     progress: ProgressFn | None = None,
 ) -> list[FrameText]:
-    """Read every frame of a stream of batches; near-duplicates of the last read frame reuse it.
+    """Read every frame of a stream of batches (each where it changed, see :class:`FrameReader`).
 
     ``total`` (frames expected) only feeds ``progress("ocr", done, total)``.
     Returns one :class:`FrameText` per frame, in stream order.
@@ -271,23 +395,14 @@ def ocr_frames(
     engine = engine or OcrEngine()
     report = progress or no_progress
     out: list[FrameText] = []
-    last_thumb: np.ndarray | None = None
-    last_lines: tuple[OcrLine, ...] = ()
-    read = 0
+    reader = FrameReader(engine)
     for batch in batches:
         for k in range(len(batch)):
-            image = batch.images[k]
-            thumb = thumbnail(image)
-            same = (last_thumb is not None and last_thumb.shape == thumb.shape
-                    and float(np.abs(thumb - last_thumb).max()) <= engine.options.dup_threshold)
-            if not same:
-                last_lines = engine.read(image)
-                last_thumb = thumb
-                read += 1
-            out.append(FrameText(int(batch.indices[k]), float(batch.pts[k]), last_lines, same))
+            lines, same = reader.read(batch.images[k])
+            out.append(FrameText(int(batch.indices[k]), float(batch.pts[k]), lines, same))
             report("ocr", len(out), total)
-    log.debug("ocr: read %d of %d frames (%d near-duplicates reused); lines: %d recognised, %d reused",
-              read, len(out), len(out) - read, engine.lines.misses, engine.lines.hits)
+    log.debug("ocr: %d of %d frames read whole, %d in part, %d unchanged; lines: %d recognised, %d reused",
+              reader.full, len(out), reader.partial, reader.reused, engine.lines.misses, engine.lines.hits)
     return out
 
 
