@@ -97,6 +97,9 @@ def test_a_frame_that_changed_in_part_is_read_there_only():
     frames = moving_block_frames()
     assert [reader.read(f)[1] for f in frames] == [False] * 5
     assert (reader.full, reader.partial, reader.reused) == (1, 4, 0)  # the new sign: its board and the block only
+    often = O.FrameReader(O.OcrEngine(O.OcrOptions(whole_every=2)))  # after 2 reads in part, one whole
+    assert [often.read(f)[0][0].text for f in frames[:4]] == ["BLUE PELICAN"] * 4
+    assert (often.full, often.partial) == (2, 2)
     # text appearing where the picture changed is read; its box is in frame pixels
     caption = frames[0].copy()
     caption[140:175, 10:200] = sign("DOCK 9 OPEN", size=(190, 35), bg=(240, 240, 224))

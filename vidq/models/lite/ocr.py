@@ -12,7 +12,8 @@ part is read: the changed cells, padded and grown to cover every earlier line th
 go through detection and recognition, and the earlier lines elsewhere are kept
 (:class:`FrameReader`; detection costs about its area).  Each cell is compared with the
 picture it had when it was last read, so a slow fade cannot creep past the threshold read
-by read.  When the whole picture moves, static text on it (a station logo, a lower third,
+by read; and after ``whole_every`` such reads a changed frame is read whole again, so a
+line the detector missed (or imagined) on a still part of the picture is not kept for good.  When the whole picture moves, static text on it (a station logo, a lower third,
 a caption that stays) is detected again, but each detected line is recognised again only
 when its pixels changed: the engine remembers the last ``line_memory`` lines it
 recognised (box and grey thumbnail of the region, within ``line_threshold`` per cell) and
@@ -64,6 +65,7 @@ class OcrOptions:
     line_threshold: float = 8.0  # max per-cell grey difference (0..255) for a line to reuse a reading
     threads: int = 0  # ONNX Runtime threads per model (0: its default, one per core)
     partial_max: float = 0.5  # a frame changed within at most this share of its area is read there only (0: never)
+    whole_every: int = 8  # ... but after this many such reads the next changed frame is read whole
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ class FrameReader:
         self.lines: tuple[OcrLine, ...] = ()
         self._ref: np.ndarray | None = None  # each cell as it was when last read
         self._shape: tuple[int, ...] = ()
+        self._since_whole = 0  # frames read in part since the last one read whole
         self.full = self.partial = self.reused = 0
 
     def read(self, image: np.ndarray) -> tuple[tuple[OcrLine, ...], bool]:
@@ -249,7 +252,7 @@ class FrameReader:
             self.reused += 1
             return self.lines, True
         x0, y0, x1, y1 = region
-        if (x1 - x0) * (y1 - y0) > opts.partial_max * w * h:
+        if (x1 - x0) * (y1 - y0) > opts.partial_max * w * h or self._since_whole >= opts.whole_every:
             return self._whole(image, thumb), False
         kept = [ln for ln in self.lines if not _overlaps(ln.box, region)]
         self.lines = tuple(sorted([*kept, *self.engine.read(image, region)], key=reading_order))
@@ -258,12 +261,14 @@ class FrameReader:
         c0, c1 = -(-x0 * cols // w), x1 * cols // w
         self._ref[r0:r1, c0:c1] = thumb[r0:r1, c0:c1]
         self.partial += 1
+        self._since_whole += 1
         return self.lines, False
 
     def _whole(self, image: np.ndarray, thumb: np.ndarray) -> tuple[OcrLine, ...]:
         self.lines = self.engine.read(image)
         self._ref, self._shape = thumb.copy(), image.shape
         self.full += 1
+        self._since_whole = 0
         return self.lines
 
 
