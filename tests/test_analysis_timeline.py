@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -99,3 +101,23 @@ def test_damaged_timeline_entry_is_rebuilt(sample_video, tmp_path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a truncated entry
     again = analyze(video, AnalysisOptions(), store=store)
     assert not again.meta.get("cached") and again.transcript == tl.transcript
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority") or os.uname().sysname != "Linux",
+                    reason="threads have their own niceness on Linux only")
+def test_the_picture_thread_yields_the_cpu_and_the_caller_does_not():
+    """The picture pass runs beside ASR at a lower priority; the thread that starts it keeps its own."""
+    from vidq.analysis.build import PICTURE_NICE, _yield_to_speech
+
+    seen = {}
+
+    def picture_thread():
+        _yield_to_speech()
+        seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = threading.Thread(target=picture_thread)
+    worker.start()
+    worker.join()
+    assert seen["thread"] == max(before, PICTURE_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
