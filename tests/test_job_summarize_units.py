@@ -11,6 +11,7 @@ from vidq.analysis.topics import (
     Boundary,
     min_chapter_seconds,
     readable_screen_units,
+    resume_after_breaks,
     snap_boundaries,
     title_cards,
 )
@@ -55,6 +56,19 @@ def test_snap_never_merges_two_boundaries_into_one_gap():
     depth = [0.1, 0.8, 0.9, 0.2, 0.1]
     out = snap_boundaries(STARTS, ENDS, [1, 2], depth, cuts=[(9.0, 10.0)])
     assert [b.gap for b in out] == [1, 2]
+
+
+def test_a_chapter_across_an_ad_break_starts_where_the_programme_resumes():
+    starts, ends = [0.0, 5.0, 40.0, 45.0], [4.0, 9.0, 44.0, 49.0]  # speech stops at 9 s, resumes at 40 s
+    cut = [Boundary(1, 12.0, "cut")]  # the cut that opens the break
+    assert resume_after_breaks(cut, starts, ends, [(12.0, 38.5)]) == [Boundary(1, 38.5, "break")]
+    # two breaks in one pause (a sponsor read after the ads): after the last
+    assert resume_after_breaks(cut, starts, ends, [(12.0, 25.0), (26.0, 39.6)]) == [Boundary(1, 39.6, "break")]
+    # never past the next speech; a break elsewhere, or one reaching into the speech, moves nothing
+    assert resume_after_breaks(cut, starts, ends, [(12.0, 40.4)]) == [Boundary(1, 40.0, "break")]
+    assert resume_after_breaks(cut, starts, ends, [(41.0, 43.0)]) == cut
+    assert resume_after_breaks(cut, starts, ends, [(7.0, 30.0)]) == cut
+    assert resume_after_breaks(cut, starts, ends, []) == cut
 
 
 def test_min_chapter_seconds_scales_with_the_span_within_bounds():

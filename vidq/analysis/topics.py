@@ -46,7 +46,7 @@ class Boundary:
 
     gap: int  # the unit gap it follows (between unit gap and gap + 1)
     time: float  # seconds
-    reason: str  # "pause" (start of the next speech), "cut" (a shot change in the pause), "title" (on-screen title)
+    reason: str  # "pause" (next speech starts), "cut" (shot change in the pause), "title", "break" (programme resumes)
 
 
 def _in_pause(starts: Sequence[float], ends: Sequence[float], g: int,
@@ -107,6 +107,28 @@ def snap_boundaries(starts: Sequence[float], ends: Sequence[float], gaps: Sequen
     return out
 
 
+def resume_after_breaks(bounds: Sequence[Boundary], starts: Sequence[float], ends: Sequence[float],
+                        breaks: Sequence[tuple[float, float]]) -> list[Boundary]:
+    """Chapter starts moved to where the programme resumes when their pause holds an ad break.
+
+    The text around a break is all the topic model sees, so a topic change across a break
+    lands somewhere in the pause that holds it (often at the cut that opens the break, giving
+    the next chapter the ads for a start).  ``breaks`` are ``(start, end)`` seconds of the
+    segments left out; a boundary whose pause (from the end of unit ``gap`` to the start of
+    the next) holds one starts at the end of the last of them instead (reason ``"break"``).
+
+    >>> b = resume_after_breaks([Boundary(0, 181.0, "cut")], [170.0, 205.0], [175.5, 207.0], [(189.0, 204.0)])
+    >>> [(x.time, x.reason) for x in b]
+    [(204.0, 'break')]
+    """
+    out = []
+    for bd in bounds:
+        lo, hi = float(ends[bd.gap]), float(starts[bd.gap + 1])
+        inside = [e for s, e in breaks if s >= lo - SNAP_SLACK and e <= hi + SNAP_SLACK]
+        out.append(Boundary(bd.gap, min(max(inside), hi), "break") if inside else bd)
+    return sorted(out, key=lambda bd: bd.time)
+
+
 def min_chapter_seconds(span: float) -> float:
     """The shortest chapter allowed for a span of ``span`` seconds."""
     lo, hi = MIN_CHAPTER_RANGE
@@ -137,14 +159,16 @@ def merge_similar(vectors: np.ndarray, gaps: Sequence[int], threshold: float = M
 
 
 def topic_boundaries(units: Sequence[Unit], vectors: np.ndarray, cuts: Sequence[tuple[float, float]], *,
-                     span: tuple[float, float], chapters: int | None, titles: Sequence[float] = ()) -> list[Boundary]:
+                     span: tuple[float, float], chapters: int | None, titles: Sequence[float] = (),
+                     breaks: Sequence[tuple[float, float]] = ()) -> list[Boundary]:
     """Chapter starts (after the first) for time-ordered units with unit-length ``vectors`` ``(N, D)``.
 
     ``chapters=None`` (auto): TextTiling gaps deeper than ``mean + AUTO_CUTOFF * std``,
     then neighbours about the same thing merged (:func:`merge_similar`), plus the pauses
     where the picture cuts and a title appears (:func:`titled_cuts`); a number: the deepest
     gaps that give that many chapters.  Each gap is then placed in time by
-    :func:`snap_boundaries`.
+    :func:`snap_boundaries`, and after the ad ``breaks`` left out of ``units`` when its pause
+    holds one (:func:`resume_after_breaks`).
     """
     from vidq.analysis.tiling import (
         BLOCK,
@@ -172,7 +196,7 @@ def topic_boundaries(units: Sequence[Unit], vectors: np.ndarray, cuts: Sequence[
         gaps = sorted(set(titled) | {g for g in gaps
                                      if all(abs(float(starts[g + 1]) - float(starts[t + 1])) >= minimum
                                             for t in titled)})
-    bounds = snap_boundaries(starts, ends, gaps, depth, cuts, titles)
+    bounds = resume_after_breaks(snap_boundaries(starts, ends, gaps, depth, cuts, titles), starts, ends, breaks)
     log.debug("topic gaps %s (depth %s) -> chapters at %s", gaps, [round(float(depth[g]), 2) for g in gaps],
               [(round(b.time, 2), b.reason) for b in bounds])
     return bounds

@@ -175,27 +175,31 @@ def pick_sentences(vectors: np.ndarray, texts: Sequence[str], k: int, *, relevan
 
 
 def chapter_edges(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[Unit],
-                  cuts: Sequence[tuple[float, float]], *, span: tuple[float, float], chapters: int | None) -> list[float]:
-    """Chapter edges from ``span[0]`` to ``span[1]``: topic changes in ``units`` (see the module docstring)."""
+                  cuts: Sequence[tuple[float, float]], *, span: tuple[float, float], chapters: int | None,
+                  breaks: Sequence[tuple[float, float]] = ()) -> list[float]:
+    """Chapter edges from ``span[0]`` to ``span[1]``: topic changes in ``units`` (see the module docstring);
+    a change across one of the ad ``breaks`` left out starts where the programme resumes."""
     titles = [u.start for u in title_cards(screen)]
-    bounds = topic_boundaries(units, vectors, cuts, span=span, chapters=chapters, titles=titles)
+    bounds = topic_boundaries(units, vectors, cuts, span=span, chapters=chapters, titles=titles, breaks=breaks)
     return [span[0], *[b.time for b in bounds], span[1]]
 
 
 def lite_chapters(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[Unit],
                   cuts: Sequence[tuple[float, float]], *, span: tuple[float, float], length: str,
-                  chapters: int | None) -> tuple[list[Chapter], list[Sentence]]:
+                  chapters: int | None, breaks: Sequence[tuple[float, float]] = ()
+                  ) -> tuple[list[Chapter], list[Sentence]]:
     """Extractive chapters and overall summary from time-ordered text units.
 
     ``units`` are the sentences to summarize (speech sentences, or on-screen lines when
     nothing is said), ``vectors`` ``(N, D)`` their unit-length embeddings, ``screen`` the
-    readable on-screen lines (for title cards), ``cuts`` the shot changes.  Returns the
-    chapters and the overall summary (chosen among the chapters' sentences).
+    readable on-screen lines (for title cards), ``cuts`` the shot changes, ``breaks`` the ad
+    breaks left out.  Returns the chapters and the overall summary (chosen
+    among the chapters' sentences).
     """
     from vidq.analysis.extractive import centrality, keyphrases, title_from_phrases
 
     cards = title_cards(screen)
-    edges = chapter_edges(units, vectors, screen, cuts, span=span, chapters=chapters)
+    edges = chapter_edges(units, vectors, screen, cuts, span=span, chapters=chapters, breaks=breaks)
     groups: list[list[int]] = [[] for _ in range(len(edges) - 1)]
     for i, u in enumerate(units):
         k = int(np.searchsorted(edges[1:-1], u.start, side="right"))
@@ -283,6 +287,12 @@ def summarize(
     return _summarize_vlm(tl, ctx, backend, length=length, chapters=chapters, clock=clock, progress=report)
 
 
+def _breaks(skipped: Sequence[Skipped]) -> list[tuple[float, float]]:
+    """The inserted ad breaks among the segments left out: the programme resumes after them (a
+    sponsor read is the programme's own talk, and a new topic may open before it)."""
+    return [(s.start, s.end) for s in skipped if s.kind == "break"]
+
+
 def _inside(t: float, spans: Sequence[Skipped]) -> bool:
     return any(s.start <= t <= s.end for s in spans)
 
@@ -312,7 +322,7 @@ def _summarize_text(tl: Timeline, backend: Backend, *, length: str, chapters: in
     with clock.stage("chapters"):
         if units and tl.vectors.shape[1] > 0:
             found, summary = lite_chapters(units, tl.vectors[rows], screen, cuts, span=span, length=length,
-                                           chapters=chapters)
+                                           chapters=chapters, breaks=_breaks(skipped))
         else:
             notices.append(f"{NO_TEXT}; the lite backend cannot describe pictures "
                            "(use a video model with --model to summarize what is shown)")
@@ -428,13 +438,13 @@ TITLE_WORDS = 8  # a chapter title a text model writes is cut to this many words
 
 
 def _chapter_spans(tl: Timeline, rows: list[int], screen: list[Unit], cuts: list[tuple[float, float]], *,
-                   chapters: int | None) -> list[float]:
+                   chapters: int | None, breaks: Sequence[tuple[float, float]] = ()) -> list[float]:
     """Chapter edges for a text model: the timeline's topic changes (as for lite), or equal
     parts (about one per ``VLM_SEGMENT_SECONDS``) when there is no text to find them in."""
     span = (tl.start, tl.end)
     if rows and tl.vectors.shape[1] > 0:
         return chapter_edges([tl.units[i] for i in rows], tl.vectors[rows], screen, cuts, span=span,
-                             chapters=chapters)
+                             chapters=chapters, breaks=breaks)
     count = chapters or int(min(max(round((span[1] - span[0]) / VLM_SEGMENT_SECONDS), 1), VLM_MAX_SEGMENTS))
     return segment_edges(span[0], span[1], count)
 
@@ -455,7 +465,7 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
     skipped, cuts, rows, screen = _summary_units(tl, skip_ads)
     spans = [(s.start, s.end) for s in skipped]
     with clock.stage("chapters"):
-        edges = _chapter_spans(tl, rows, screen, cuts, chapters=chapters)
+        edges = _chapter_spans(tl, rows, screen, cuts, chapters=chapters, breaks=_breaks(skipped))
     long = tl.info.duration >= 3600
     count = len(edges) - 1
     found: list[Chapter] = []
