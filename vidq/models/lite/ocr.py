@@ -13,8 +13,9 @@ go through detection and recognition, and the earlier lines elsewhere are kept
 (:class:`FrameReader`; detection costs about its area).  Each cell is compared with the
 picture it had when it was last read, so a slow fade cannot creep past the threshold read
 by read; and after ``whole_every`` such reads a changed frame is read whole again, so a
-line the detector missed (or imagined) on a still part of the picture is not kept for good.  When the whole picture moves, static text on it (a station logo, a lower third,
-a caption that stays) is detected again, but each detected line is recognised again only
+line the detector missed (or imagined) on a still part of the picture is not kept for
+good.  When the whole picture moves, static text on it (a station logo, a lower third, a
+caption that stays) is detected again, but each detected line is recognised again only
 when its pixels changed: the engine remembers the last ``line_memory`` lines it
 recognised (box and grey thumbnail of the region, within ``line_threshold`` per cell) and
 their readings.  Recognition is about a third of a frame's OCR time, so a logo on every
