@@ -121,3 +121,25 @@ def test_the_picture_thread_yields_the_cpu_and_the_caller_does_not():
     worker.join()
     assert seen["thread"] == max(before, PICTURE_NICE)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_the_picture_pass_cache_holds_whatever_threads_ocr_ran_on(sample_video, tmp_path):
+    """The OCR thread count reads the same lines: a pass filled on one core is found on another."""
+    from vidq.analysis.picture import PictureOptions, picture_pass
+    from vidq.media import probe
+    from vidq.models.lite.ocr import OcrEngine, OcrOptions
+
+    video, _ = sample_video
+    store = Store(tmp_path / "cache")
+    info = probe(video)
+    key = store.key_for(video)
+    span = (0.0, info.duration)
+    one = picture_pass(video, info, span, PictureOptions(), store=store, file_key=key,
+                       engine=OcrEngine(OcrOptions(threads=1)))
+    two = picture_pass(video, info, span, PictureOptions(), store=store, file_key=key,
+                       engine=OcrEngine(OcrOptions(threads=2)))
+    assert one.meta["chunks_cached"] == 0 and two.meta["chunks_cached"] == two.meta["chunks"] >= 1
+    assert two.screen == one.screen
+    other = picture_pass(video, info, span, PictureOptions(), store=store, file_key=key,
+                         engine=OcrEngine(OcrOptions(threads=1, partial_max=0.0)))
+    assert other.meta["chunks_cached"] == 0  # what decides the lines read is part of the key

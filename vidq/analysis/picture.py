@@ -265,7 +265,9 @@ def picture_pass(path: str | os.PathLike, info: VideoInfo, span: tuple[float, fl
     if engine is not None:
         from vidq.models.lite.ocr import MODEL_LABEL
 
-        base["ocr"] = [MODEL_LABEL, asdict(engine.options)]
+        # the thread count reads the same lines (tests/test_lite_models.py): a cache moved to a
+        # machine with other cores, or filled by workers of several sizes, stays valid
+        base["ocr"] = [MODEL_LABEL, {k: v for k, v in asdict(engine.options).items() if k != "threads"}]
     parts: list[dict[str, np.ndarray]] = []
     screen: list[ScreenLine] = []
     prev_hist = None
