@@ -46,6 +46,7 @@ from vidq.store import Store
 
 log = logging.getLogger("vidq.media")
 
+FRONTIER_SECONDS = 2.0  # a file still being written: packet losses this close to its end are where writing was
 PROBE_STAGE = "probe/3"  # cache stage name; bump when VideoInfo's meaning changes (3: damage, discontinuities, partial)
 AV_TIME_BASE = 1_000_000  # FFmpeg's container-level clock, ticks per second
 VFR_RELATIVE = 0.10  # an interval this far (relative) from the median one marks the stream VFR
@@ -286,6 +287,9 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
     grown = p.stat().st_size > size
     if grown:
         log.debug("%s: grew while it was probed; describing its first %d bytes", p, size)
+        # the writer was mid-packet where the probe stopped reading: that is the frontier, not damage
+        damaged = [d for d in damaged if not (d.why in ("corrupt packets", "missing packets")
+                                              and d.end >= float(duration) - FRONTIER_SECONDS)]
     return VideoInfo(path=given, container=fmt, duration=float(duration), size_bytes=size, bit_rate=bit_rate,
                      start_time=start, video=best, video_streams=tuple(videos), audio_streams=tuple(audios),
                      subtitle_streams=tuple(subs), damaged=merge(damaged),
