@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 
 import numpy as np
@@ -103,7 +104,7 @@ def test_damaged_timeline_entry_is_rebuilt(sample_video, tmp_path):
     assert not again.meta.get("cached") and again.transcript == tl.transcript
 
 
-@pytest.mark.skipif(not hasattr(os, "setpriority") or os.uname().sysname != "Linux",
+@pytest.mark.skipif(sys.platform != "linux",
                     reason="threads have their own niceness on Linux only")
 def test_the_picture_thread_yields_the_cpu_and_the_caller_does_not():
     """The picture pass runs beside ASR at a lower priority; the thread that starts it keeps its own."""

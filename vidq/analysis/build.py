@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -217,7 +218,7 @@ def _yield_to_speech() -> None:
     threads it starts inherit it), so that ASR, the longer of the two, keeps the cores it can use
     and the picture pass takes the rest.  On a machine with cores to spare nothing changes; where
     threads have no niceness of their own, nothing is done."""
-    if not hasattr(os, "setpriority") or not os.uname().sysname == "Linux":
+    if sys.platform != "linux":
         return
     try:
         tid = threading.get_native_id()

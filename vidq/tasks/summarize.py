@@ -193,8 +193,8 @@ def lite_chapters(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[U
     ``units`` are the sentences to summarize (speech sentences, or on-screen lines when
     nothing is said), ``vectors`` ``(N, D)`` their unit-length embeddings, ``screen`` the
     readable on-screen lines (for title cards), ``cuts`` the shot changes, ``breaks`` the ad
-    breaks left out.  Returns the chapters and the overall summary (chosen
-    among the chapters' sentences).
+    breaks left out.  Returns the chapters and the overall summary (chosen among the
+    chapters' sentences).
     """
     from vidq.analysis.extractive import centrality, keyphrases, title_from_phrases
 

@@ -207,7 +207,7 @@ def changed_region(ref: np.ndarray, thumb: np.ndarray, size: tuple[int, int], th
     if y1 - y0 < min_side:
         y0 = max(0, min(y0 - (min_side - (y1 - y0)) // 2, h - min_side))
         y1 = min(h, y0 + min_side)
-    boxes = [_bounds(np.asarray(ln.box).reshape(2, 2)) for ln in lines]
+    boxes = [_bounds(ln.box) for ln in lines]
     grown = True
     while grown:
         grown = False
