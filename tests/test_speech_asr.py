@@ -6,6 +6,7 @@ here and by ``test_cli_transcribe.py`` (through a session-wide cache directory).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import subprocess
@@ -29,7 +30,7 @@ from vidq.speech import (
     words_of,
 )
 from vidq.speech.asr import quiet_cut, resegment, windows
-from vidq.speech.engines import snap_to_onsets
+from vidq.speech.engines import snap_to_onsets, unworded_spans
 from vidq.speech.models import embedded_model_dir
 from vidq.speech.subtitles import format_srt
 from vidq.speech.types import Segment, Word
@@ -158,6 +159,48 @@ def test_engine_failure_is_a_model_error(reference, monkeypatch):
     monkeypatch.setattr(engines, "load_engine", lambda model, config: Broken())
     with pytest.raises(ModelError):
         get_transcript(reference[0], options=ASR)
+
+
+@pytest.mark.slow
+def test_speech_the_batched_pass_drops_is_decoded_again(reference, monkeypatch):
+    """faster-whisper's batched pipeline at times returns nothing for a whole VAD chunk of
+    clear speech; the engine decodes such a span again and the words come back, once."""
+    from vidq.media.audio import load_audio
+
+    path, placed = reference
+    audio = load_audio(path, sample_rate=engines.SAMPLE_RATE)
+    engine = engines.load_engine(models.resolve_model("faster-whisper", "tiny.en", offline=True),
+                                 engines.EngineConfig(device="cpu"))
+    full, _ = engine.transcribe(audio, language="en")
+    lost = placed[2]  # the batched pass "drops" one sentence
+    decode = engine._decode
+
+    def dropping(audio, language):  # the words of the lost sentence never come back from the batched pass
+        raw, lang = decode(audio, language)
+        kept = []
+        for s in raw:
+            words = [w for w in s.words if not lost.start - 1.0 < (w.start + w.end) / 2 < lost.end + 0.5]
+            if words:
+                kept.append(dataclasses.replace(s, words=words, text="".join(w.word for w in words),
+                                                start=words[0].start, end=words[-1].end))
+        return iter(kept), lang
+
+    monkeypatch.setattr(engine, "_decode", dropping)
+    filled, _ = engine.transcribe(audio, language="en")
+    heard = " ".join(w.text for s in filled for w in s.words if lost.start - 1.0 < w.mid < lost.end + 0.5)
+    assert word_error_rate(lost.text, heard) <= 0.25, heard
+    assert len([w for s in filled for w in s.words]) == pytest.approx(len([w for s in full for w in s.words]), abs=2)
+    starts = [s.start for s in filled]
+    assert starts == sorted(starts)
+
+
+def test_unworded_speech_regions_are_joined_only_across_silence():
+    said = [Segment(1.0, 2.0, "hi", (Word(1.0, 2.0, "hi", 0.9),)), Segment(7.0, 7.5, "no words")]
+    regions = [(0.9, 2.1), (3.0, 4.0), (5.0, 6.0), (6.5, 6.8), (7.2, 7.3), (7.6, 8.0), (9.0, 9.2)]
+    # (7.2, 7.3) lies in a segment without word times: it is heard, and nothing joins across it
+    assert unworded_spans(regions, said) == [(3.0, 6.8), (7.6, 9.2)]
+    assert unworded_spans(regions, []) == [(0.9, 9.2)]
+    assert unworded_spans([(0.0, 0.4)], []) == []  # too short to decode
 
 
 @pytest.mark.slow

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vidq.speech")
 
-TRANSCRIPT_STAGE = "transcript/1"  # cache stage name; bump the version when the stored form changes
+TRANSCRIPT_STAGE = "transcript/2"  # cache stage name; bump the version when the stored form changes
 SUBTITLE_MODES = ("auto", "asr", "none")  # --subtitles values that are not a path
 
 __all__ = [
