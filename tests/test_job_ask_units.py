@@ -101,6 +101,17 @@ def test_score_options_picks_the_option_the_relevant_evidence_says():
     assert relevance[0] > 0
 
 
+def test_an_option_with_two_numbers_matches_them_one_by_one():
+    """"ten to twenty" keeps 10 and 20 apart: its distinctive terms "breeze 10 20" are not the number 1020."""
+    units = [Unit(40.0, 44.0, "A steady breeze of 10 to 20 miles an hour suits most kites.", "speech", "sentence"),
+             Unit(60.0, 63.0, "No kite flies when there is no wind at all.", "speech", "sentence")]
+    index = EvidenceIndex.build(units, encoder=None)
+    options = ["A breeze of ten to twenty miles an hour", "Under two miles an hour", "Fifty miles an hour"]
+    supports, _ = score_options(index, "Which wind suits most kites?", options)
+    assert supports[0].unit == 0 and supports[0].coverage == 1.0
+    assert max(range(3), key=lambda i: supports[i].score) == 0
+
+
 def test_distinctive_terms_drop_what_most_options_share():
     options = ["About 270 degrees", "About 45 degrees", "About 90 degrees", "Two full circles"]
     others = [o for o in options if o != options[0]]

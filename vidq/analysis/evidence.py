@@ -493,15 +493,18 @@ class Match:
     terms: tuple[str, ...]  # query terms that were found
 
 
-def match_terms(query: str, unit: Unit) -> Match:
+def match_terms(query: str | Sequence[str], unit: Unit) -> Match:
     """Exact or close-spelling match of ``query``'s tokens in ``unit`` (no model).
+
+    ``query`` is text, or tokens already normalised by :func:`tokens` (taken as they are:
+    joined into text again, two numbers side by side would read as one, "10 20" as 1020).
 
     Each query token counts 1 if the unit has it, else the best difflib ratio against the
     unit's tokens when that is at least ``FUZZY_CUTOFF`` (never for numbers: a wrong code is
     a wrong code), else 0; ``coverage`` is their mean.  Speech units narrow ``start``/``end``
     to the matched words; ``quote`` is those words with a little context.
     """
-    q = list(dict.fromkeys(tokens(query)))
+    q = list(dict.fromkeys(tokens(query) if isinstance(query, str) else query))
     if not q:
         return Match(0.0, unit.start, unit.end, unit.text, ())
     unit_tokens = set(tokens(unit.text))

@@ -230,7 +230,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
     said = {r: replace(index.units[r], text=spoken_numbers(index.units[r].text), words=()) for r in rows}
     out = []
     for option in options:
-        terms = distinctive_terms(option, question, [o for o in options if o is not option])
+        terms = distinctive_terms(option, question, [o for o in options if o is not option]).split()
         o_cos = index.cosine(option)[rows]  # (C,); zeros without vectors
         best = OptionSupport(0.0, None, 0.0, 0.0)
         supporting: list[tuple[int, float]] = []
