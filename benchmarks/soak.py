@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from vidq.speech import TRANSCRIPT_STAGE  # noqa: E402
 from vidq.testing.soak import Soak  # noqa: E402
 
 
@@ -62,7 +63,7 @@ def main() -> int:
         one = soak.run("summarize", work / "single-cache", verbose=True)
         soak.check("single summarize", one)
         t1 = time.monotonic()
-        asr = soak.concurrent(work / "three-cache", ["summarize"] * 3).get("transcript/1", 0)
+        asr = soak.concurrent(work / "three-cache", ["summarize"] * 3).get(TRANSCRIPT_STAGE, 0)
         three = time.monotonic() - t1
         figure = (f"3 concurrent summarize on one empty cache: ASR ran {asr} time(s); wall {three:.1f} s "
                   f"= {three / one.seconds:.2f} x one summarize alone ({one.seconds:.1f} s)")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vidq.speech import TRANSCRIPT_STAGE
 from vidq.store import STALE_SECONDS, Store
 from vidq.testing.soak import cache_entries, normalize, readonly_dir
 
@@ -87,7 +88,7 @@ def test_three_transcribe_runs_at_once_run_asr_once(tmp_path, speech_clip):
     results = [(p.communicate(timeout=300), p.returncode) for p in procs]
     assert [rc for _, rc in results] == [0, 0, 0]
     stderr = "".join(err for (_, err), _ in results)
-    assert stderr.count("vidq: computing transcript/1") == 1
+    assert stderr.count(f"vidq: computing {TRANSCRIPT_STAGE}") == 1
     texts = {json.loads(out)["text"] for (out, _), _ in results}
     assert len(texts) == 1 and "honey" in texts.pop()
 

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from vidq.speech import TRANSCRIPT_STAGE
 from vidq.testing.soak import Soak
 
 
@@ -26,4 +27,4 @@ def test_soak_kills_concurrency_readonly_full_and_damage(tmp_path, speech_clip):
     report = soak.report
     assert report.mismatches == []
     assert report.kills >= 1 and damaged > 0
-    assert computed.get("transcript/1") == 1  # four jobs, one ASR run
+    assert computed.get(TRANSCRIPT_STAGE) == 1  # four jobs, one ASR run

@@ -93,7 +93,7 @@ def params_digest(params: Mapping[str, Any]) -> str:
 
 # -- the on-disk form of an entry --------------------------------------------------------
 # A JSON entry is one header line, then the value as JSON:
-#     {"layout": 2, "stage": "transcript/1", "params": {...}, "sha256": "<of the value bytes>"}\n
+#     {"layout": 2, "stage": "transcript/2", "params": {...}, "sha256": "<of the value bytes>"}\n
 #     <value>
 # so a flipped byte that still parses as JSON is caught by the checksum.  An .npz entry
 # carries the same header (with the parameters' digest and the array names) as a string

@@ -191,7 +191,7 @@ class Soak:
         """Start ``jobs`` (default: every job) at once on one cache; every output must match.
 
         Returns how many processes computed each cache stage (from the ``-v`` debug lines),
-        e.g. ``{"transcript/1": 1}`` when one process ran ASR and the others reused it.
+        e.g. ``{"transcript/2": 1}`` when one process ran ASR and the others reused it.
         """
         names = list(jobs or self.jobs)
         t0 = time.monotonic()
