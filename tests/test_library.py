@@ -125,6 +125,33 @@ def test_schema_migrates_once_and_refuses_a_newer_library(tmp_path):
         Library(tmp_path / "lib").db
 
 
+def test_a_connection_that_meets_a_locked_database_tries_again(tmp_path, monkeypatch):
+    """Two index runs at once: the journal-mode pragma may answer "database is locked" without
+    waiting (the other process is closing its last connection); connecting waits it out."""
+    import sqlite3
+
+    from vidq.library import schema
+
+    class Flaky(sqlite3.Connection):
+        locked = 3  # answers "database is locked" this many times
+
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA journal_mode") and Flaky.locked:
+                Flaky.locked -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return super().execute(sql, *args)
+
+    real = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real(*a, factory=Flaky, **k))
+    db = schema.connect(tmp_path / "library.db")
+    assert Flaky.locked == 0 and db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    Flaky.locked = 10_000  # locked for good: one clear error once the busy timeout has passed
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 300)
+    with pytest.raises(VidqError, match="not a usable library database .database is locked"):
+        schema.connect(tmp_path / "other.db")
+
+
 def test_discover_folders_globs_include_exclude(tmp_path):
     from vidq.library import discover
 

@@ -35,12 +35,14 @@ Knows nothing about timelines, jobs or the CLI.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from vidq.errors import InputError, VidqError
 
 BUSY_TIMEOUT_MS = 120_000  # how long a writer waits for another writer's transaction
+RETRY_SECONDS = 0.05  # pause between tries to set up a connection that met a locked database
 DB_NAME = "library.db"
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -99,6 +101,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, with a busy timeout.
 
     ``readonly`` opens an existing database without creating it (``InputError`` when absent).
+    Setting the connection up may meet "database is locked" without SQLite waiting (another
+    process closing its last connection checkpoints and removes the WAL under an exclusive
+    lock; the journal-mode pragma does not call the busy handler): it is tried again every
+    ``RETRY_SECONDS`` until ``BUSY_TIMEOUT_MS`` has passed.
     """
     if readonly:
         if not path.is_file():
@@ -109,15 +115,24 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-    try:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if not readonly:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError as e:
-        db.close()
-        raise VidqError(f"{path}: not a usable library database ({e})") from e
-    return db
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not readonly:
+                if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+            return db
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) and time.monotonic() < deadline:
+                time.sleep(RETRY_SECONDS)
+                continue
+            db.close()
+            raise VidqError(f"{path}: not a usable library database ({e})") from e
+        except sqlite3.DatabaseError as e:
+            db.close()
+            raise VidqError(f"{path}: not a usable library database ({e})") from e
 
 
 def version(db: sqlite3.Connection) -> int:
