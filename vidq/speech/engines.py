@@ -45,9 +45,10 @@ ONSET_SNAP = 0.6  # seconds; a larger disagreement between VAD and the word time
 DETECT_SECONDS = 30.0  # seconds of audio, from the first speech, that the language is detected on (one Whisper window)
 ONSET_LEAD = 0.3  # seconds of audio kept before the first speech for language detection
 # Speech the batched pipeline leaves without words.  On the generated families (tiny.en,
-# espeak-ng voices over music beds) it dropped whole VAD chunks in 7 of 50 files: 41.6 s
-# of 2562 s of speech on tuning, 43.2 s of 1384 s held out, ads, programme and sponsor
-# reads alike.  Each such span decoded again sequentially gave its words back.
+# espeak-ng voices over music beds) it dropped whole VAD chunks in 12 of 40 files: 41.6 of
+# 2562 s of speech on tuning, 43.2 of 1384 s held out, 70.9 of 1656 s on the fresh family;
+# ads, programme and sponsor reads alike.  Each such span decoded again sequentially gave
+# its words back.
 GAP_MIN_SPEECH = 0.5  # seconds: a shorter VAD region without words is not worth a decode
 GAP_JOIN = 2.0  # seconds: unworded regions closer than this are decoded together
 GAP_PAD = 0.2  # seconds of audio kept either side of an unworded span
