@@ -17,7 +17,10 @@ from vidq.analysis.segments import (
     Block,
     FileStats,
     Separator,
+    Spot,
+    ad_blocks,
     blocks_between,
+    join_pieces,
     merge_breaks,
     merge_intervals,
     COEF,
@@ -150,6 +153,36 @@ def test_merge_breaks_lists_spots_and_never_overlaps():
     (brk,) = merge_breaks(blocks, seps, stats, [])
     assert (brk.start, brk.end, brk.blocks) == (19.5, 41.0, 2)  # black to black; the silence after is not the ad
     assert [(p.start, p.end) for p in brk.spots] == [(19.5, 29.6), (30.4, 41.0)]
+
+
+def test_a_break_does_not_pause_for_short_unsure_blocks_and_a_spot_ends_at_a_pause():
+    """Two spots, the second's end card in three short blocks (framing changes, none sure of itself)."""
+    stats = FileStats(programme_db=-26.0, median_cut_rate=2.0, has_logo=True)
+
+    f = {"duration": 10.0, "frames": 20, "logo_absent": 1.0, "other_aspect": 0.0, "loudness_delta_db": 6.0,
+         "cuts_per_minute": 20.0, "repeated": 0.0, "separated": True, "cues": []}
+
+    def block(s, e, conf):
+        return Block(s, e, dict(f, duration=e - s), 0.0, conf, conf, "")
+
+    seps = [Separator(19.5, 20.5, "black"), Separator(32.0, 33.0, "black"), Separator(33.0, 34.0, "silence"),
+            Separator(40.0, 40.0, "aspect"), Separator(43.0, 43.0, "aspect"), Separator(46.0, 46.0, "aspect"),
+            Separator(50.0, 50.0, "logo")]
+    blocks = [block(0.0, 19.5, 0.1), block(20.5, 32.0, 0.95), block(34.0, 40.0, 0.9), block(40.0, 43.0, 0.4),
+              block(43.0, 46.0, 0.45), block(46.0, 50.0, 0.8), block(50.0, 90.0, 0.1)]
+    assert ad_blocks(blocks, stats) == [False, True, True, True, True, True, False]
+    (brk,) = merge_breaks(blocks, seps, stats, [])
+    assert (brk.start, brk.end) == (19.5, 50.0)
+    # the pieces 34-40, 40-43, 43-46, 46-50 touch with no pause between them: one spot, 34-50
+    assert [(p.start, p.end) for p in brk.spots] == [(19.5, 32.0), (34.0, 50.0)]
+    # programme longer than SHORT_SPOT between two ads is not filled
+    long_gap = [block(0.0, 10.0, 0.9), block(10.0, 25.0, 0.3), block(25.0, 41.0, 0.3), block(41.0, 50.0, 0.9)]
+    assert ad_blocks(long_gap, stats) == [True, False, False, True]
+    # pieces of at least MIN_SPOT s are spots of their own, and a pause always separates two spots
+    assert join_pieces([Spot(0.0, 9.0, 0.9), Spot(9.0, 18.0, 0.9)], [Separator(9.0, 9.0, "aspect")]) == [
+        Spot(0.0, 9.0, 0.9), Spot(9.0, 18.0, 0.9)]
+    assert join_pieces([Spot(0.0, 12.0, 0.9), Spot(12.5, 15.0, 0.5)], [Separator(12.0, 12.5, "silence")]) == [
+        Spot(0.0, 12.0, 0.9), Spot(12.5, 15.0, 0.5)]
 
 
 def test_blocks_between_separators_merge_slivers():

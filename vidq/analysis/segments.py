@@ -22,7 +22,9 @@ What comskip and MythTV's commercial flagging look at, plus what they cannot see
    on the tuning family only) gives its confidence; a block longer than ``MAX_SPOT`` seconds
    is programme.  (A job with a model that sees pictures may re-score candidate blocks and
    merge again with :func:`merge_breaks`.)
-4. **Breaks** are runs of adjacent ad blocks; each block of a run is a **spot**.  Edges
+4. **Breaks** are runs of adjacent ad blocks (with the blocks between two of them when they
+   last ``SHORT_SPOT`` s at most in all); each block of a run is a **spot**, except that a
+   piece under ``MIN_SPOT`` s joins the neighbour it touches with no pause.  Edges
    snap to the picture: a break or spot starts at the first black frame of the run of
    black frames that opens it, or at the hard cut there, never at a silence that merely
    precedes it (a programme whose narration stops before the break keeps its quiet tail).
@@ -471,8 +473,8 @@ def merge_breaks(blocks: Sequence[Block], seps: Sequence[Separator], stats: File
             return
         # the break's outer edges snap to the picture; a spot inside it runs from separator to separator
         s, e = round(snap_start(run[0].start, seps, cuts), 3), round(snap_end(run[-1].end, seps, cuts), 3)
-        spots = [Spot(s if k == 0 else round(b.start, 3), e if k == len(run) - 1 else round(b.end, 3),
-                      b.confidence, b.text) for k, b in enumerate(run)]
+        spots = join_pieces([Spot(s if k == 0 else round(b.start, 3), e if k == len(run) - 1 else round(b.end, 3),
+                                  b.confidence, b.text) for k, b in enumerate(run)], seps)
         if e - s >= MIN_BREAK:
             conf = round(float(np.mean([b.confidence for b in run])), 3)
             cues = tuple(sorted({c for b in run for c in b.features.get("cues", [])}))
@@ -502,6 +504,34 @@ def merge_breaks(blocks: Sequence[Block], seps: Sequence[Separator], stats: File
         else:
             merged.append(seg)
     return merged
+
+
+def join_pieces(spots: Sequence[Spot], seps: Sequence[Separator]) -> list[Spot]:
+    """``spots`` with each piece shorter than ``MIN_SPOT`` s joined to a neighbour it touches with no
+    pause between them (no black frames, no silence: only a logo or framing change), the shortest
+    piece first.  A spot's pack shot or end card changes the framing; it does not end the spot.
+
+    >>> join_pieces([Spot(0.0, 10.0, 0.9), Spot(10.0, 13.0, 0.6), Spot(14.0, 26.0, 0.9)],
+    ...             [Separator(10.0, 10.0, "aspect"), Separator(13.0, 14.0, "black")])
+    [Spot(start=0.0, end=13.0, confidence=0.831, text=''), Spot(start=14.0, end=26.0, confidence=0.9, text='')]
+    """
+    def paused(a: Spot, b: Spot) -> bool:
+        return any(x.kind in ("black", "silence") and x.start <= b.start + 1e-6 and x.end >= a.end - 1e-6
+                   for x in seps)
+
+    def shorter(k: int) -> float:
+        return min(out[k].end - out[k].start, out[k + 1].end - out[k + 1].start)
+
+    out = list(spots)
+    while True:
+        joins = [k for k in range(len(out) - 1) if shorter(k) < MIN_SPOT and not paused(out[k], out[k + 1])]
+        if not joins:
+            return out
+        k = min(joins, key=shorter)
+        a, b = out[k], out[k + 1]
+        weight = (a.end - a.start) + (b.end - b.start)
+        conf = round(((a.end - a.start) * a.confidence + (b.end - b.start) * b.confidence) / max(weight, 1e-6), 3)
+        out[k:k + 2] = [Spot(a.start, b.end, conf, " ".join(t for t in (a.text, b.text) if t))]
 
 
 def black_bounded(start: float, end: float, seps: Sequence[Separator]) -> bool:
@@ -551,14 +581,17 @@ def cue_coverage(units: Sequence[Unit], start: float, end: float) -> float:
 
 def ad_blocks(blocks: Sequence[Block], stats: FileStats) -> list[bool]:
     """Which blocks are ads: confidence at least ``THRESHOLD`` (the block model's, or a model
-    that sees re-scored it).  Then a block of at most ``SHORT_SPOT`` s between two ad blocks is
-    a spot too: a break does not pause for a few seconds of programme."""
+    that sees re-scored it).  Then the blocks between two ad blocks are spots too when together
+    they last at most ``SHORT_SPOT`` s: a break does not pause for a few seconds of programme
+    (and one spot's pack shot and end card may come as two or three short blocks, none sure of
+    itself)."""
     out = [b.confidence >= THRESHOLD for b in blocks]
-    for k in range(1, len(blocks) - 1):
-        b = blocks[k]
-        if (not out[k] and out[k - 1] and out[k + 1] and b.end - b.start <= SHORT_SPOT
-                and b.start - blocks[k - 1].end <= RUN_GAP and blocks[k + 1].start - b.end <= RUN_GAP):
-            out[k] = True
+    ads = [k for k, is_ad in enumerate(out) if is_ad]
+    for a, b in zip(ads, ads[1:]):
+        between = blocks[a + 1:b]
+        if (between and between[-1].end - between[0].start <= SHORT_SPOT
+                and all(y.start - x.end <= RUN_GAP for x, y in zip(blocks[a:b], blocks[a + 1:b + 1]))):
+            out[a + 1:b] = [True] * len(between)
     return out
 
 
