@@ -27,6 +27,7 @@ from vidq.analysis.segments import (
     FIRED,
     INTERCEPT,
     _label,
+    black_sides,
     black_spans,
     model_inputs,
     prior_confidence,
@@ -226,6 +227,11 @@ def test_model_inputs_scale_and_clip():
     talk = FileStats(programme_db=-26.0, median_cut_rate=9.0, has_logo=False, silences_per_minute=8.0)
     assert model_inputs(sentence, talk)["separated"] == 0.0  # silences everywhere set nothing apart
     assert model_inputs(dict(sentence, black_bounded=True), talk)["separated"] == 1.0
+    # the first spot of a break: a pause before it, black frames after it
+    first = dict(sentence, black_sides=black_sides(10.0, 22.0, [Separator(8.0, 10.0, "silence"),
+                                                                   Separator(22.0, 22.5, "black")]))
+    assert first["black_sides"] == 1 and model_inputs(first, talk)["separated"] == 1.0
+    assert model_inputs(dict(first, black_sides=0), talk)["separated"] == 0.0
 
 
 def test_black_spans_join_what_logo_flicker_splits():

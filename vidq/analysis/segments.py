@@ -85,7 +85,7 @@ COEF = {  # log-odds each input adds per unit
     "aspect": 1.0,  # share of frames framed differently from the programme
     "fast_cuts": 1.76,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
     "repeated": 0.0,  # share of the block whose footage airs elsewhere in the file
-    "separated": 2.72,  # black frames or silence on both sides (silence only where silences are SPARSE)
+    "separated": 2.72,  # black frames or silence on both sides (where silences are not SPARSE: and black on one)
     "black_bounded": 1.42,  # black frames on both sides
     "off_topic": 0.4,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
     "text_cue": 0.0,  # kinds of ad cue in its speech or on-screen text (at most 3), when they cover CUE_COVERAGE
@@ -103,8 +103,9 @@ OFF_TOPIC_CENTER = 0.55  # off_topic value that adds nothing either way ...
 OFF_TOPIC_UNIT = 0.15  # ... and the step that adds its coefficient once
 SHORT_SPOT = 30.0  # seconds: most spots run at most this long
 SPARSE_SILENCES = 4.0  # per minute: in a file with more silences (speech without a music bed) they set no
-#                        block apart: only black frames on both sides count as "separated" there (the tuning
-#                        family's files with a bed have 0-1.8 a minute, those without 7.3-8.7)
+#                        block apart on their own: "separated" there needs black frames on one side at least
+#                        (the first or last spot of a break) (the tuning family's files with a bed have 0-1.8
+#                        silences a minute, those without 7.3-8.7)
 SPLIT_SIMILARITY = 0.3  # adjacent sentences of a spot less alike than this (cosine) belong to two spots (fitted)
 MIN_SPOT = 8.0  # seconds: a spot is never split into pieces shorter than this
 SPLIT_REACH = 1.5  # seconds: the cut that starts the next spot lies this close to its first sentence
@@ -401,8 +402,8 @@ def model_inputs(f: dict[str, Any], stats: FileStats) -> dict[str, float]:
         "aspect": float(f["other_aspect"] or 0.0),
         "fast_cuts": float(np.clip(f["cuts_per_minute"] / fast, 0.0, 2.0)),
         "repeated": float(f["repeated"]),
-        "separated": float(bool(f["separated"] if stats.silences_per_minute <= SPARSE_SILENCES
-                                 else f.get("black_bounded"))),
+        "separated": float(bool(f["separated"]) and (stats.silences_per_minute <= SPARSE_SILENCES
+                                                     or f.get("black_sides", 2 * bool(f.get("black_bounded"))) >= 1)),
         "black_bounded": float(bool(f.get("black_bounded"))),
         "off_topic": 0.0 if off is None else float(np.clip((off - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2.0, 2.0)),
         "text_cue": float(min(3, len(f["cues"]))) if covered else 0.0,
@@ -532,6 +533,13 @@ def join_pieces(spots: Sequence[Spot], seps: Sequence[Separator]) -> list[Spot]:
         weight = (a.end - a.start) + (b.end - b.start)
         conf = round(((a.end - a.start) * a.confidence + (b.end - b.start) * b.confidence) / max(weight, 1e-6), 3)
         out[k:k + 2] = [Spot(a.start, b.end, conf, " ".join(t for t in (a.text, b.text) if t))]
+
+
+def black_sides(start: float, end: float, seps: Sequence[Separator]) -> int:
+    """On how many of its two sides the block meets black frames (0, 1 or 2)."""
+    black = [x for x in seps if x.kind == "black"]
+    return (int(any(x.start - EDGE_REACH <= start <= x.end + EDGE_REACH for x in black))
+            + int(any(x.start - EDGE_REACH <= end <= x.end + EDGE_REACH for x in black)))
 
 
 def black_bounded(start: float, end: float, seps: Sequence[Separator]) -> bool:
@@ -679,6 +687,7 @@ class BlockContext:
         f = block_features(start, end, self.pic, self.track, self.stats, self.merged, self.repeats, text)
         f["cue_coverage"] = cue_coverage(self.units, start, end)
         f["black_bounded"] = black_bounded(start, end, self.seps)
+        f["black_sides"] = black_sides(start, end, self.seps)
         f["off_topic"] = off_topic(start, end, self.sentences) if self.sentences is not None else None
         points, why = score_block(f, self.stats)
         prior = round(prior_confidence(points), 3)
