@@ -85,7 +85,8 @@ COEF = {  # log-odds each input adds per unit
     "aspect": 1.0,  # share of frames framed differently from the programme
     "fast_cuts": 1.76,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
     "repeated": 0.0,  # share of the block whose footage airs elsewhere in the file
-    "separated": 2.72,  # black frames or silence on both sides (where silences are not SPARSE: and black on one)
+    "separated": 2.72,  # a separator (black, silence, logo or framing change) on both sides; where silences are
+    #                     not SPARSE, black frames on one side at least ("set apart on both sides" in reasons)
     "black_bounded": 1.42,  # black frames on both sides
     "off_topic": 0.4,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
     "text_cue": 0.0,  # kinds of ad cue in its speech or on-screen text (at most 3), when they cover CUE_COVERAGE
@@ -431,7 +432,7 @@ def _label(key: str, values: Sequence[dict[str, Any]]) -> str:
     if key == "off_topic":
         return f"speech off the programme's topic ({np.mean([v['off_topic'] for v in values]):.2f})"
     return {"logo_absent": "no station logo", "aspect": "different framing", "repeated": "footage repeated elsewhere",
-            "separated": "black/silence on both sides", "black_bounded": "black frames on both sides",
+            "separated": "set apart on both sides", "black_bounded": "black frames on both sides",
             "long": "long", "lasting": "long", "sponsor_cue": "sponsor phrasing", "short": "short"}[key]
 
 
