@@ -545,9 +545,7 @@ def black_sides(start: float, end: float, seps: Sequence[Separator]) -> int:
 
 def black_bounded(start: float, end: float, seps: Sequence[Separator]) -> bool:
     """Black frames on both sides of the block: how broadcasters set an inserted spot apart."""
-    black = [x for x in seps if x.kind == "black"]
-    return (any(x.start - EDGE_REACH <= start <= x.end + EDGE_REACH for x in black)
-            and any(x.start - EDGE_REACH <= end <= x.end + EDGE_REACH for x in black))
+    return black_sides(start, end, seps) == 2
 
 
 def off_topic(start: float, end: float, sentences: tuple[Sequence[Unit], np.ndarray]) -> float | None:
