@@ -78,6 +78,22 @@ def test_csv_has_a_header_and_one_row_per_segment():
     ("And now, a word from our sponsors.", ("sponsor",)),
     ("The team's sponsor paid for the boat.", ()),
     ("The secret code is 7 4 1.", ()),
+    # creators' phrasings without "sponsored by", and programme sentences that look alike
+    ("This video is supported by Kestrel Bank.", ("sponsor",)),
+    ("Thanks to Nimbus for supporting the channel.", ("sponsor",)),
+    ("A big thank you to today's partner, Loomly.", ("sponsor",)),
+    ("We teamed up with Brightline for this one.", ("sponsor",)),
+    ("This episode is powered by Fernwood Coffee.", ("sponsor",)),
+    ("Your first month is free at loomly dot com slash science.", ("url", "offer")),
+    ("Go to loomly.com/science and use the code SCIENCE at checkout.", ("url", "code", "offer")),
+    ("Try it risk-free with a 30-day money-back guarantee.", ("offer",)),
+    ("Get two months free with my link.", ("offer",)),
+    ("The bridge is supported by twelve steel cables.", ()),
+    ("The engine is powered by steam.", ()),
+    ("Thanks to the rain, the fields turned green.", ()),
+    ("The team partnered up with local farmers.", ()),
+    ("The survey was funded by the royal society.", ()),
+    ("The first box of tea arrived in London in 1657.", ()),
     ("The lighthouse on Gull Island was built in 1887.", ()),
     ("Reefs cover less than one percent of the ocean floor.", ()),
 ])
@@ -104,9 +120,36 @@ def test_sponsor_read_spans_its_sentences():
     r = reads[0]
     assert (r.start, r.kind, r.blocks) == (10.0, "sponsor", 0)
     assert r.end == pytest.approx(17.0 + 0.4 * 14 + 0.3)
-    assert r.cues == ("code", "offer", "sponsor", "url") and r.confidence == 0.95
-    assert r.reason == 'sponsor read: code, offer, sponsor, url — "This video is sponsored by Brightpath VPN."'
+    assert r.cues == ("code", "named again", "offer", "sponsor", "url") and r.confidence == 0.95
+    assert r.reason == ('sponsor read: code, named again, offer, sponsor, url — '
+                        '"This video is sponsored by Brightpath VPN."')
     assert sponsor_reads(t, exclude=[(9.0, 30.0)]) == []
+
+
+def test_a_read_with_no_code_or_link_counts_when_it_names_its_sponsor_again():
+    t = Transcript((
+        _seg(0.0, "Thanks to Nimbus for supporting the channel."),
+        _seg(4.0, "Nimbus plans your week in one calm place."),
+        _seg(20.0, "The expedition was sponsored by the royal society."),  # named once: not a read
+        _seg(24.0, "Its ships mapped the northern coast."),
+    ), "en", "test")
+    reads = sponsor_reads(t)
+    assert [(r.start, r.cues, r.confidence) for r in reads] == [(0.0, ("named again", "sponsor"), 0.8)]
+    assert reads[0].end == pytest.approx(4.0 + 0.4 * 7 + 0.3)
+
+
+def test_a_call_to_action_reaches_back_to_where_the_brand_is_first_named():
+    t = Transcript((
+        _seg(0.0, "Let us look at how paper is made."),
+        _seg(7.0, "This episode is presented by kite box."),  # heard as two words; "presented by": a cue
+        _seg(10.0, "The craft kit turns a rainy afternoon into a project."),  # does not name it
+        _seg(14.0, "Your first box is free at kitebox.com."),
+        _seg(18.0, "Wood is chipped and cooked into a soft pulp."),
+    ), "en", "test")
+    assert [(r.start, r.cues) for r in sponsor_reads(t)] == [(7.0, ("named again", "offer", "sponsor", "url"))]
+    garbled = Transcript(tuple(_seg(x.start, x.text.replace("presented", "prevented")) for x in t.segments),
+                         "en", "test")  # speech recognition lost the cue: the address still finds the read
+    assert [(r.start, r.cues) for r in sponsor_reads(garbled)] == [(7.0, ("offer", "url"))]
 
 
 def _pic(times, black=None, logo=None, aspect=None) -> FrameSignals:

@@ -73,6 +73,7 @@ CUT_RATE_MIN = 12.0  # shot changes per minute that count as fast cutting (and a
 THRESHOLD = 0.5  # confidence at which a block is an ad
 SPONSOR_GAP = 4.0  # seconds: sentences of one sponsor read are at most this far apart
 SPONSOR_MIN_CUES = 2  # cue kinds a sponsor read must carry
+NAMED_AGAIN = "named again"  # the cue kind of a read whose later sentences name its sponsor again
 CALL_TO_ACTION = frozenset({"url", "code", "offer"})  # two of these in one sentence open a read
 REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are generic (signals.repeated_segments)
 
@@ -115,21 +116,44 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
     "price": re.compile(r"\$\s?\d|\b\d+\.\d\d\b|\b\d+ (?:dollars|euros|pounds|bucks)\b|\bonly \d|"
                         r"\b(?:a|per) month\b|\bfor just\b"),
     "url": re.compile(r"\b[a-z0-9-]+\.(?:com|net|org|io|tv|co|app|ai|shop|store)\b|"
-                      r"\bdot (?:com|net|org|app|io|co|tv)\b|\bwww\b"),
-    "code": re.compile(r"\b(?:use|promo|discount|coupon|offer) code\b|\bcode [a-z]*\d[a-z0-9]*\b"),
+                      r"\bdot (?:com|net|org|app|io|co|tv)\b|\bwww\b|\.com/[a-z0-9]|"
+                      r"\b(?:com|net|org|app|io|co|tv) slash [a-z0-9]"),
+    "code": re.compile(r"\b(?:use|promo|discount|coupon|offer) code\b|\bcode [a-z]*\d[a-z0-9]*\b|"
+                       r"\b(?:enter|apply|with) (?:the |my |our )?(?:code|coupon)\b|\bcode [a-z0-9]+ at checkout\b"),
     "offer": re.compile(r"(?:\b\d+|\b[a-z]+) ?(?:%|percent) off\b|\bhalf[ -]?off\b|\bfree trial\b|\border now\b|"
                         r"\bcall now\b|\bbuy now\b|\bapply online\b|\blimited time\b|\bsign up (?:today|now|at)\b|"
                         r"\bswitch to\b|\btoday only\b|\blink (?:is )?(?:in the description|below)\b|\bat checkout\b|"
                         r"\b(?:first|\d+|one|two|three) (?:month|months|week|weeks|box|boxes) (?:for )?free\b|"
-                        r"\bfree (?:for|shipping|delivery)\b"),
+                        r"\bfree (?:for|shipping|delivery)\b|"
+                        # how creators put an offer: "your first box is free", "a month free", "off your first order"
+                        r"\bfirst (?:box|month|order|week|lesson|class|year|delivery|meal|session)s? (?:is |are )?"
+                        r"(?:free|on us|half off)\b|\b(?:a|one|two|three|six|\d+)[- ](?:day|week|month|year)s? "
+                        r"(?:free|on us)\b|\boff your first\b|\bexclusive (?:offer|deal|discount)\b|\brisk[- ]free\b|"
+                        r"\bmoney[- ]back guarantee\b|\bcancel any ?time\b|\bin the (?:show notes|bio)\b|"
+                        r"\bfree (?:month|week|gift|box)\b|\btry (?:it|them) (?:for )?free\b|"
+                        r"\b(?:click|tap|use) (?:the|my|our) link\b|\bfirst \d+ (?:people|listeners|viewers)\b|"
+                        r"\bget started (?:today|at|for free)\b|\bdownload (?:it|the app) (?:today|now|for free)\b"),
     "sponsor": re.compile(r"\bsponsored by\b|\bbrought to you by\b|\btoday'?s sponsor\b|\bfor sponsoring\b|"
                           r"\bpartnered with\b|\bpaid promotion\b|\bmade possible by\b|\bin partnership with\b|"
                           r"\bpresented by\b|\bthanks to our (?:partner|sponsor)s?\b|\ba word from our sponsors?\b|"
                           r"\bour sponsors? (?:today |for today |this week )?(?:is|are)\b|"
-                          r"\bsupport for (?:this|the|today'?s)\b[a-z ]{0,24}?\b(?:comes|is provided) (?:from|by)\b"),
+                          r"\bsupport for (?:this|the|today'?s)\b[a-z ]{0,24}?\b(?:comes|is provided) (?:from|by)\b|"
+                          # creators' other phrasings: "this video is supported by X", "thanks to X for
+                          # supporting the channel", "today's partner", "we teamed up with X"
+                          r"\b(?:video|episode|show|channel|podcast|programme|program|segment|stream|series) "
+                          r"(?:is |was )?(?:powered|supported|funded|underwritten) by\b|"
+                          r"\bthanks? (?:you )?to [a-z0-9&' -]{2,40}? for (?:supporting|partnering with|making this|"
+                          r"their support)\b|\b(?:thank you|thanks) to (?:today'?s|this (?:video|episode)'?s) "
+                          r"(?:partner|sponsor|supporter)s?\b|\btoday'?s (?:partner|supporter)\b|"
+                          r"\ba (?:quick |short )?(?:word|message) from (?:today'?s |this (?:video|episode)'?s )?"
+                          r"(?:sponsor|partner)s?\b|\bteamed up with\b|\bsponsor of (?:this|today'?s) "
+                          r"(?:video|episode|show)\b|\b(?:i|we) (?:want|would like|'d like) to thank "
+                          r"[a-z0-9&' -]{2,40}? for (?:sponsoring|supporting|partnering)\b"),
 }
 _SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to you by|made possible by|presented by|in partnership with|"
-                           r"thanks to(?: our (?:partner|sponsor)s?)?,?|comes from|provided by|"
+                           r"thanks to(?: our (?:partner|sponsor)s?| today'?s (?:partner|sponsor|supporter)s?)?,?|"
+                           r"comes from|provided by|(?:powered|supported|funded|underwritten) by|partnered with|"
+                           r"teamed up with|today'?s (?:partner|supporter|sponsor),?(?: is)?|(?:want|like) to thank|"
                            r"our sponsors? (?:today |for today |this week )?(?:is|are)) "
                            r"([a-z0-9][a-z0-9 &'-]{1,40})")
 
@@ -769,12 +793,13 @@ def clear_of(reads: Sequence[AdSegment], breaks: Sequence[AdSegment]) -> list[Ad
 def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, float]] = ()) -> list[AdSegment]:
     """Sponsor reads in the speech (see the module docstring), outside ``exclude`` intervals.
 
-    A read starts at a sentence with a sponsor cue ("sponsored by X", "brought to you by X"),
-    or at a call to action carrying at least two of an address, a promo code and an offer
-    ("go to x.com and use code Y for 60% off": speech recognition may garble "sponsored")
-    together with the sentences just before it that name the same brand.  It runs on
-    through sentences with cues or the sponsor's name, and counts with ``SPONSOR_MIN_CUES``
-    kinds of cue.
+    A read starts at a sentence with a sponsor cue ("sponsored by X", "brought to you by X",
+    "thanks to X for supporting the channel"), or at a call to action carrying at least two
+    of an address, a promo code and an offer ("go to x.com and use code Y for 60% off":
+    speech recognition may garble "sponsored") together with the sentences just before it
+    that name the same brand.  It runs on through sentences with cues or the sponsor's name,
+    and counts with ``SPONSOR_MIN_CUES`` kinds of cue; a read that opens with a sponsor cue
+    and names its sponsor again later has two (``NAMED_AGAIN``).
     """
     sentences = [u for u in speech_units(transcript, windows=False)
                  if not any(s <= u.mid <= e for s, e in exclude)]
@@ -788,11 +813,7 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
             names, first = _sponsor_names(low), i
         elif len(cues & CALL_TO_ACTION) >= 2:
             names = _brand_of(low)
-            first = i
-            while (first > 0 and u.start - sentences[first - 1].end <= SPONSOR_GAP * (i - first + 1)
-                   and _names_in(names, sentences[first - 1].text.lower())
-                   and sentences[first - 1].start >= (out[-1].end if out else -1.0)):
-                first -= 1
+            first = earlier_naming(sentences, i, names, out[-1].end if out else -1.0)
         else:
             i += 1
             continue
@@ -811,6 +832,8 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
             run.append(sentences[j])
             cues |= found
             j += 1
+        if "sponsor" in cues and names and any(_names_in(names, v.text.lower()) for v in run[1:]):
+            cues.add(NAMED_AGAIN)  # the read names its sponsor again: a host's plug, not a passing mention
         if len(cues) >= SPONSOR_MIN_CUES:
             kinds = tuple(sorted(cues))
             confidence = round(min(0.95, 0.45 + 0.15 * len(kinds) + 0.05 * (len(run) - 1)), 3)
@@ -819,6 +842,29 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
                                  blocks=0, cues=kinds, text=" ".join(v.text for v in run)))
         i = j
     return out
+
+
+def earlier_naming(sentences: Sequence[Unit], i: int, names: Sequence[str], after: float) -> int:
+    """The first of the sentences before ``sentences[i]`` that name the brand ``names`` (a call
+    to action's read opens where the brand is first named), each within ``SPONSOR_GAP`` of the
+    next, starting after ``after`` seconds; one sentence that does not name it may sit between
+    two that do.  ``i`` when none does.
+    """
+    def near(k: int) -> bool:  # sentence k - 1 is close enough before sentence k to join it
+        return k > 0 and sentences[k].start - sentences[k - 1].end <= SPONSOR_GAP and sentences[k - 1].start >= after
+
+    def names_it(k: int) -> bool:
+        return _names_in(names, sentences[k].text.lower())
+
+    first = i
+    while near(first):
+        if names_it(first - 1):
+            first -= 1
+        elif near(first - 1) and names_it(first - 2):
+            first -= 2
+        else:
+            break
+    return first
 
 
 _URL_BRAND = re.compile(r"((?:[a-z0-9-]+ ){0,2}[a-z0-9-]+)\s?(?:\.|dot )(?:com|net|org|io|tv|co)\b")
@@ -842,6 +888,7 @@ def _names_in(names: Sequence[str], low: str) -> bool:
     import difflib
 
     words = re.findall(r"[a-z0-9]+", low)
+    words += [a + b for a, b in zip(words, words[1:])]  # "kite box" is the "kitebox" of kitebox.com
     return any(n in low or difflib.get_close_matches(n, words, n=1, cutoff=0.8) for n in names)
 
 
@@ -850,8 +897,12 @@ def _sponsor_names(low: str) -> list[str]:
     m = _SPONSOR_NAME.search(low)
     if not m:
         return []
-    words = [w for w in re.findall(r"[a-z0-9]+", m.group(1))[:3] if len(w) >= 4]
-    return words[:1] + [w for w in words[1:] if w not in ("today", "with", "and")][:1]
+    words = [w for w in re.findall(r"[a-z0-9]+", m.group(1))[:3] if len(w) >= 4 and w not in _NOT_NAME]
+    return words[:2]
+
+
+_NOT_NAME = frozenset({"today", "with", "this", "that", "their", "these", "those", "sponsoring", "supporting",
+                       "partnering", "making", "video", "episode", "channel", "show", "part", "from", "support"})
 
 
 def _clip(text: str, n: int = 80) -> str:
