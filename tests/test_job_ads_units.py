@@ -324,3 +324,49 @@ def test_a_one_spot_break_inside_a_named_sponsor_read_is_the_read():
     assert not_reads([inside], [cta], seps) == [inside]
     assert not_reads([brk(200.0, 230.0)], [AdSegment(195.0, 235.0, "sponsor", 0.8, "r", cues=("sponsor",))],
                      seps) == [brk(200.0, 230.0)]  # black frames on both sides: an inserted spot
+
+
+def test_a_hosts_sponsor_read_separates_blocks_and_is_never_part_of_a_break():
+    """An ad that keeps the logo runs straight into the host's read at a hard cut: the read's
+    first words end the block, and the read itself is never filled into a break."""
+    from vidq.analysis.segments import ad_blocks, as_read, block_context, blocks_between
+
+    t = Transcript((
+        _seg(2.0, "The valley fills with mist before dawn."),
+        _seg(36.0, "This video is supported by Nimbus."),
+        _seg(40.0, "Nimbus plans your week in one calm place."),
+        _seg(52.0, "Back in the valley the mist is lifting."),
+    ), "en", "test")
+    read_end = 40.0 + 0.4 * 7 + 0.3
+    ctx = block_context(_pic(np.arange(0, 60, 0.5)), None, t, [], None)
+    assert [(s.start, s.end, s.kind) for s in ctx.seps] == [(36.0, 36.0, "read"), (read_end, read_end, "read")]
+    assert blocks_between(ctx.merged, 0.0, 60.0) == [(0.0, 36.0), (36.0, read_end), (read_end, 60.0)]
+    read = ctx.block(36.0, read_end)
+    assert (read.features["read"], read.prior, read.confidence, read.reason) == (
+        True, 0.0, 0.0, "a sponsor read: the host's own talk")
+    assert "read" not in ctx.block(0.0, 36.0).features
+    stats = FileStats(programme_db=-26.0, median_cut_rate=2.0, has_logo=True)
+    first, last = Block(20.0, 36.0, {}, 3.0, 0.9, 0.9, ""), Block(48.0, 60.0, {}, 3.0, 0.9, 0.9, "")
+    unsure = Block(36.0, 48.0, {}, 0.0, 0.2, 0.2, "")  # 12 s between two ads: filled in, unless it is a read
+    assert ad_blocks([first, unsure, last], stats) == [True, True, True]
+    assert ad_blocks([first, as_read(unsure, ctx.reads), last], stats) == [True, False, True]
+    sure = Block(36.0, 48.0, {}, 3.0, 0.9, 0.9, "")  # however sure a model is, a host's read is not an ad
+    assert ad_blocks([first, as_read(sure, ctx.reads), last], stats) == [True, False, True]
+
+
+def test_a_sponsor_billboard_between_black_pauses_is_an_inserted_spot():
+    """"The weather, brought to you by X" between two black pauses is a broadcaster's billboard:
+    it separates nothing and stays an ad block; the same read over the programme is the host's."""
+    from vidq.analysis.segments import block_context
+
+    t = Transcript((
+        _seg(36.0, "The weather is brought to you by Nimbus."),
+        _seg(40.0, "Nimbus, rain or shine."),
+    ), "en", "test")
+    times = np.arange(0, 60, 0.5)
+    black = ((times >= 33.0) & (times <= 33.5)) | ((times >= 45.0) & (times <= 45.5))
+    boxed = block_context(_pic(times, black=black), None, t, [], None)
+    assert [s.kind for s in boxed.seps] == ["black", "black"] and boxed.reads == []
+    assert "read" not in boxed.block(33.75, 44.75).features
+    free = block_context(_pic(times), None, t, [], None)
+    assert [s.kind for s in free.seps] == ["read", "read"] and len(free.reads) == 1

@@ -10,8 +10,10 @@ What comskip and MythTV's commercial flagging look at, plus what they cannot see
 1. **Signals** of the picture pass (:mod:`vidq.analysis.picture`: black frames, shot
    changes, station-logo presence, active aspect, dHash repeats of the same spot aired
    twice) and the loudness track (:mod:`vidq.analysis.sound`).
-2. **Blocks**: the timeline is cut at separators — runs of black frames, silences, and
-   points where the logo or the aspect ratio changes — into blocks.  A stretch of at most
+2. **Blocks**: the timeline is cut at separators — runs of black frames, silences, points
+   where the logo or the aspect ratio changes, and the edges of a host's sponsor read (one
+   that opens with a sponsor's phrase: the host's own talk, never part of a break) — into
+   blocks.  A stretch of at most
    ``TYPICAL_SPOT`` s between two black pauses is also judged whole (:func:`black_spans`):
    a muted spot whose station logo flickers in and out is one spot, not three blocks.
 3. **Block features and score**: logo absent, louder than the programme, another aspect
@@ -210,11 +212,11 @@ class Separator:
 
     start: float  # seconds
     end: float  # seconds (== start for a point: a logo or framing change)
-    kind: str  # "black", "silence", "logo" or "aspect"
+    kind: str  # "black", "silence", "logo", "aspect", or "read" (an edge of a host's sponsor read)
 
     @property
     def picture(self) -> bool:
-        return self.kind != "silence"
+        return self.kind in ("black", "logo", "aspect")
 
 
 @dataclass
@@ -616,11 +618,11 @@ def ad_blocks(blocks: Sequence[Block], stats: FileStats) -> list[bool]:
     they last at most ``SHORT_SPOT`` s: a break does not pause for a few seconds of programme
     (and one spot's pack shot and end card may come as two or three short blocks, none sure of
     itself)."""
-    out = [b.confidence >= THRESHOLD for b in blocks]
+    out = [b.confidence >= THRESHOLD and not b.features.get("read") for b in blocks]
     ads = [k for k, is_ad in enumerate(out) if is_ad]
     for a, b in zip(ads, ads[1:]):
         between = blocks[a + 1:b]
-        if (between and between[-1].end - between[0].start <= SHORT_SPOT
+        if (between and between[-1].end - between[0].start <= SHORT_SPOT and not any(y.features.get("read") for y in between)
                 and all(y.start - x.end <= RUN_GAP for x, y in zip(blocks[a:b], blocks[a + 1:b + 1]))):
             out[a + 1:b] = [True] * len(between)
     return out
@@ -703,9 +705,10 @@ class BlockContext:
     repeats: list[signals.RepeatPair]
     units: list[Unit]  # speech sentences and screen lines
     sentences: tuple[Sequence[Unit], np.ndarray] | None
+    reads: list[AdSegment] = field(default_factory=list)  # sponsor reads opened by a sponsor's phrase
 
     def block(self, start: float, end: float) -> Block:
-        """``[start, end]`` as a scored :class:`Block`."""
+        """``[start, end]`` as a scored :class:`Block` (marked as a host's read by :func:`as_read`)."""
         text = _text_in(self.units, start, end)
         f = block_features(start, end, self.pic, self.track, self.stats, self.merged, self.repeats, text)
         f["cue_coverage"] = cue_coverage(self.units, start, end)
@@ -714,15 +717,23 @@ class BlockContext:
         f["off_topic"] = off_topic(start, end, self.sentences) if self.sentences is not None else None
         points, why = score_block(f, self.stats)
         prior = round(prior_confidence(points), 3)
-        return Block(start, end, f, round(points, 3), prior, prior, why, text)
+        return as_read(Block(start, end, f, round(points, 3), prior, prior, why, text), self.reads)
 
 
 def block_context(pic: FrameSignals, track: signals.Loudness | None, transcript: Transcript,
                   screen: Sequence[Unit], sentences: tuple[Sequence[Unit], np.ndarray] | None = None) -> BlockContext:
-    """The :class:`BlockContext` of one file (``label_segments`` and ``benchmarks/fit_ads.py`` score with it)."""
+    """The :class:`BlockContext` of one file (``label_segments`` and ``benchmarks/fit_ads.py`` score with it).
+
+    The sponsor reads that open with a sponsor's phrase are the host's own talk (:func:`host_reads`):
+    their edges separate blocks as black frames do (separator kind "read"), and a block inside
+    one is never an ad (:func:`as_read`).
+    """
     seps = separators(pic, track)
+    reads = host_reads(sponsor_reads(transcript), seps)
+    seps = sorted(seps + [Separator(t, t, "read") for r in reads for t in (r.start, r.end)],
+                  key=lambda s: (s.start, s.end))
     return BlockContext(pic, track, file_stats(pic, track), seps, merge_intervals(seps), find_repeats(pic),
-                        speech_units(transcript, windows=False) + list(screen), sentences)
+                        speech_units(transcript, windows=False) + list(screen), sentences, reads)
 
 
 def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript: Transcript,
@@ -738,13 +749,12 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         return Segments([], sponsor_reads(transcript), [], [], file_stats(pic, track), 0, cuts)
     ctx = block_context(pic, track, transcript, screen, sentences)
     stats, seps, units, block = ctx.stats, ctx.seps, ctx.units, ctx.block
-    spans = blocks_between(ctx.merged, span[0], span[1])
-    blocks = [block(s, e) for s, e in spans]
+    blocks = [block(s, e) for s, e in blocks_between(ctx.merged, span[0], span[1])]
     for s, e in black_spans(seps, span):  # a spot the logo or a pause splits is judged whole too
         inside = [b for b in blocks if b.start >= s - 1e-6 and b.end <= e + 1e-6]
         straddling = [b for b in blocks if b.start < e - 1e-6 and b.end > s + 1e-6 and b not in inside]
-        if len(inside) < 2 or straddling:  # judged whole only where it replaces whole blocks
-            continue
+        if len(inside) < 2 or straddling or any(b.features.get("read") for b in inside):
+            continue  # judged whole only where it replaces whole blocks, and never over a host's read
         whole = block(s, e)
         if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
             blocks = sorted([b for b in blocks if b not in inside] + [whole], key=lambda b: b.start)
@@ -754,6 +764,41 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
     sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks]), breaks)
     return Segments(breaks, sponsors, blocks, seps, stats, len(ctx.repeats), cuts)
+
+
+def host_reads(reads: Sequence[AdSegment], seps: Sequence[Separator]) -> list[AdSegment]:
+    """The ``reads`` a host speaks over the programme: those that open with a sponsor's phrase
+    ("brought to you by X"; a call to action alone may be an inserted spot's) and do not sit
+    between two black pauses at most ``TYPICAL_SPOT`` s apart (:func:`black_spans`), where a
+    broadcaster's sponsor billboard ("the weather, brought to you by X") is an inserted spot.
+
+    >>> r = AdSegment(30.0, 40.0, "sponsor", 0.8, "read", cues=("named again", "sponsor"))
+    >>> boxed = [Separator(27.5, 28.0, "black"), Separator(45.0, 45.5, "black")]
+    >>> len(host_reads([r], [])), len(host_reads([r], boxed)), len(host_reads([replace(r, cues=("offer", "url"))], []))
+    (1, 0, 0)
+    """
+    boxed = black_spans(seps, (-math.inf, math.inf))
+    return [r for r in reads if "sponsor" in r.cues
+            and not any(s - EDGE_REACH <= r.start and r.end <= e + EDGE_REACH for s, e in boxed)]
+
+
+def as_read(b: Block, reads: Sequence[AdSegment]) -> Block:
+    """``b``, or where at least half of it lies inside one of ``reads`` (sponsor reads opened by
+    a sponsor's phrase), ``b`` marked as the host's own talk: ``features["read"]``, prior and
+    confidence 0 (its points stay what the signals gave).  A break never takes it in
+    (:func:`ad_blocks`), whatever a model that sees says of it.
+
+    >>> b = Block(50.0, 62.0, {"duration": 12.0}, 1.0, 0.7, 0.7, "no station logo")
+    >>> r = AdSegment(49.5, 63.0, "sponsor", 0.8, "read", cues=("offer", "sponsor"))
+    >>> x = as_read(b, [r]); (x.points, x.prior, x.confidence, x.features["read"], x.reason)
+    (1.0, 0.0, 0.0, True, "a sponsor read: the host's own talk")
+    >>> as_read(b, [replace(r, start=58.0)]) is b
+    True
+    """
+    if not any(min(r.end, b.end) - max(r.start, b.start) >= (b.end - b.start) / 2 for r in reads):
+        return b
+    return replace(b, features={**b.features, "read": True}, prior=0.0, confidence=0.0,
+                   reason="a sponsor read: the host's own talk")
 
 
 def not_reads(breaks: Sequence[AdSegment], reads: Sequence[AdSegment], seps: Sequence[Separator]) -> list[AdSegment]:

@@ -96,7 +96,7 @@ def detect_ads(
     if sees:
         with clock.stage("classify"):
             for k, b in enumerate(blocks):
-                if b.prior < VERIFY_MIN_PRIOR or b.features["duration"] > MAX_SPOT:
+                if b.prior < VERIFY_MIN_PRIOR or b.features["duration"] > MAX_SPOT or b.features.get("read"):
                     continue
                 verdict, reason = look(tl, backend, b.start, b.end, PROMPT, accuracy=options.accuracy, store=store)
                 conf = round(VERIFY_WEIGHT * verdict + (1 - VERIFY_WEIGHT) * b.prior, 3)
