@@ -13,9 +13,9 @@ What comskip and MythTV's commercial flagging look at, plus what they cannot see
 2. **Blocks**: the timeline is cut at separators — runs of black frames, silences, points
    where the logo or the aspect ratio changes, and the edges of a host's sponsor read (one
    that opens with a sponsor's phrase: the host's own talk, never part of a break) — into
-   blocks.  A stretch of at most
-   ``TYPICAL_SPOT`` s between two black pauses is also judged whole (:func:`black_spans`):
-   a muted spot whose station logo flickers in and out is one spot, not three blocks.
+   blocks.  A stretch of at most ``TYPICAL_SPOT`` s between two black pauses is also judged
+   whole (:func:`black_spans`): a muted spot whose station logo flickers in and out is one
+   spot, not three blocks.
 3. **Block features and score**: logo absent, louder than the programme, another aspect
    ratio, a fast cut rate, a repeat of footage seen elsewhere, flanking separators, speech
    off the subject of the programme around it, its length, and text cues (prices, URLs,
@@ -617,12 +617,13 @@ def ad_blocks(blocks: Sequence[Block], stats: FileStats) -> list[bool]:
     that sees re-scored it).  Then the blocks between two ad blocks are spots too when together
     they last at most ``SHORT_SPOT`` s: a break does not pause for a few seconds of programme
     (and one spot's pack shot and end card may come as two or three short blocks, none sure of
-    itself)."""
+    itself).  A host's sponsor read (``features["read"]``, :func:`as_read`) is neither."""
     out = [b.confidence >= THRESHOLD and not b.features.get("read") for b in blocks]
     ads = [k for k, is_ad in enumerate(out) if is_ad]
     for a, b in zip(ads, ads[1:]):
         between = blocks[a + 1:b]
-        if (between and between[-1].end - between[0].start <= SHORT_SPOT and not any(y.features.get("read") for y in between)
+        if (between and between[-1].end - between[0].start <= SHORT_SPOT
+                and not any(y.features.get("read") for y in between)  # a host's read is never filled in
                 and all(y.start - x.end <= RUN_GAP for x, y in zip(blocks[a:b], blocks[a + 1:b + 1]))):
             out[a + 1:b] = [True] * len(between)
     return out
