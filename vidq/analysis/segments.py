@@ -706,7 +706,8 @@ class BlockContext:
     repeats: list[signals.RepeatPair]
     units: list[Unit]  # speech sentences and screen lines
     sentences: tuple[Sequence[Unit], np.ndarray] | None
-    reads: list[AdSegment] = field(default_factory=list)  # sponsor reads opened by a sponsor's phrase
+    reads: list[AdSegment] = field(default_factory=list)  # the host's reads (host_reads), which separate blocks
+    sponsor: list[AdSegment] = field(default_factory=list)  # every sponsor read in the transcript
 
     def block(self, start: float, end: float) -> Block:
         """``[start, end]`` as a scored :class:`Block` (marked as a host's read by :func:`as_read`)."""
@@ -730,11 +731,12 @@ def block_context(pic: FrameSignals, track: signals.Loudness | None, transcript:
     one is never an ad (:func:`as_read`).
     """
     seps = separators(pic, track)
-    reads = host_reads(sponsor_reads(transcript), seps)
+    every = sponsor_reads(transcript)
+    reads = host_reads(every, seps)
     seps = sorted(seps + [Separator(t, t, "read") for r in reads for t in (r.start, r.end)],
                   key=lambda s: (s.start, s.end))
     return BlockContext(pic, track, file_stats(pic, track), seps, merge_intervals(seps), find_repeats(pic),
-                        speech_units(transcript, windows=False) + list(screen), sentences, reads)
+                        speech_units(transcript, windows=False) + list(screen), sentences, reads, every)
 
 
 def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript: Transcript,
@@ -760,7 +762,7 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
             blocks = sorted([b for b in blocks if b not in inside] + [whole], key=lambda b: b.start)
     breaks = merge_breaks(blocks, seps, stats, cuts)
-    breaks = not_reads(breaks, sponsor_reads(transcript), seps)
+    breaks = not_reads(breaks, ctx.sponsor, seps)
     if sentences is not None:
         breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
     sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks]), breaks)
