@@ -20,6 +20,7 @@ from vidq.analysis.segments import (
     Spot,
     ad_blocks,
     blocks_between,
+    cut_windows,
     join_pieces,
     merge_breaks,
     merge_intervals,
@@ -233,6 +234,26 @@ def test_blocks_between_separators_merge_slivers():
     seps = [(4.75, 5.75), (11.75, 12.8), (13.0, 13.2)]
     assert blocks_between(seps, 0.0, 30.0) == [(0.0, 4.75), (5.75, 11.75), (12.8, 30.0)]
     assert blocks_between([], 0.0, 30.0) == [(0.0, 30.0)]
+
+
+def test_a_spot_bounded_by_hard_cuts_alone_is_cut_out_of_its_programme_block():
+    """Windows between cuts are scored; the group of windows reaching THRESHOLD is the spot."""
+    def block(a, b):  # an ad is the stretch 40.0-55.0; a window scores by how much of it is the ad
+        inside = max(0.0, min(b, 55.0) - max(a, 40.0)) / (b - a)
+        p = 0.8 if inside > 0.9 else 0.1
+        return Block(a, b, {}, 0.0, p, p, "", "")
+
+    blk = block(0.0, 120.0)
+    cuts = [(10.0, 10.2), (39.9, 40.1), (45.9, 46.1), (54.9, 55.1), (80.0, 80.2), (119.5, 119.7)]
+    pieces = cut_windows(blk, cuts, block)
+    assert [(p.start, p.end, p.prior) for p in pieces] == [(0.0, 40.0, 0.1), (40.0, 55.0, 0.8), (55.0, 120.0, 0.1)]
+    # windows 46-55 and 40-55 reach it (40-46 is under MIN_SPOT) and together cover the spot; the cut at
+    # 119.6 lies within EDGE_REACH of the block's end and bounds nothing
+    assert cut_windows(blk, [c for c in cuts if c[0] != 54.9], block) == [blk]  # no cut at the spot's end
+    sure = Block(0.0, 120.0, {}, 0.0, 0.7, 0.7, "", "")
+    assert cut_windows(sure, cuts, block) == [sure]  # an ad block is left whole
+    read = Block(0.0, 120.0, {"read": True}, 0.0, 0.1, 0.1, "", "")
+    assert cut_windows(read, cuts, block) == [read]  # a host's read is never cut
 
 
 def test_block_score_and_prior():

@@ -50,7 +50,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -688,6 +688,36 @@ def black_spans(seps: Sequence[Separator], span: tuple[float, float]) -> list[tu
             if MIN_BLOCK <= q[0] - p[1] <= TYPICAL_SPOT]
 
 
+def cut_windows(blk: Block, cuts: Sequence[tuple[float, float]], block: Callable[[float, float], Block]) -> list[Block]:
+    """``blk``, or ``blk`` cut in three where a spot sits inside it bounded by hard cuts alone.
+
+    A spot spliced into a programme with no black frame, no pause and no logo change shows no
+    separator, so it hides inside a programme block.  Every stretch of ``MIN_SPOT`` ..
+    ``TYPICAL_SPOT`` s between two hard cuts inside a block that is not an ad is scored as a
+    block of its own (``block``); where such windows reach ``THRESHOLD``, the stretch they cover
+    together (the longest group of overlapping ones) is the spot, if it scores as an ad too.
+    The threshold is the block model's own: nothing here is fitted.
+    """
+    if blk.confidence >= THRESHOLD or blk.features.get("read") or blk.end - blk.start < MIN_SPOT + 2 * EDGE_REACH:
+        return [blk]
+    mids = [(a + b) / 2 for a, b in cuts if blk.start + EDGE_REACH < (a + b) / 2 < blk.end - EDGE_REACH]
+    hits = [(a, b) for i, a in enumerate(mids) for b in mids[i + 1:]
+            if MIN_SPOT <= b - a <= TYPICAL_SPOT and block(a, b).prior >= THRESHOLD]
+    if not hits:
+        return [blk]
+    groups: list[tuple[float, float]] = []
+    for a, b in sorted(hits):
+        if groups and a < groups[-1][1]:
+            groups[-1] = (groups[-1][0], max(groups[-1][1], b))
+        else:
+            groups.append((a, b))
+    a, b = max(groups, key=lambda g: g[1] - g[0])
+    spot = block(round(a, 3), round(b, 3))
+    if spot.prior < THRESHOLD or b - a > TYPICAL_SPOT:
+        return [blk]
+    return [block(blk.start, spot.start), spot, block(spot.end, blk.end)]
+
+
 def _text_in(units: Sequence[Unit], start: float, end: float) -> str:
     """Speech units whose middle lies in the span, and screen units that overlap it."""
     return " ".join(u.text for u in units
@@ -761,6 +791,7 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         whole = block(s, e)
         if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
             blocks = sorted([b for b in blocks if b not in inside] + [whole], key=lambda b: b.start)
+    blocks = [piece for b in blocks for piece in cut_windows(b, cuts, block)]
     breaks = merge_breaks(blocks, seps, stats, cuts)
     breaks = not_reads(breaks, ctx.sponsor, seps)
     if sentences is not None:
