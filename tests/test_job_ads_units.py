@@ -20,7 +20,9 @@ from vidq.analysis.segments import (
     Spot,
     ad_blocks,
     blocks_between,
+    block_context,
     cut_windows,
+    window_bound,
     join_pieces,
     merge_breaks,
     merge_intervals,
@@ -254,6 +256,25 @@ def test_a_spot_bounded_by_hard_cuts_alone_is_cut_out_of_its_programme_block():
     assert cut_windows(sure, cuts, block) == [sure]  # an ad block is left whole
     read = Block(0.0, 120.0, {"read": True}, 0.0, 0.1, 0.1, "", "")
     assert cut_windows(read, cuts, block) == [read]  # a host's read is never cut
+
+
+def test_window_bound_is_never_below_a_windows_points_and_rules_out_programme():
+    rng = np.random.default_rng(7)
+    times = np.arange(0, 300, 0.5)
+    black = (times >= 100.0) & (times < 101.0)
+    logo = np.where((times > 150.0) & (times < 170.0), 0.0, 1.0)  # a logo-less stretch: ad-like
+    aspect = np.where((times > 200.0) & (times < 215.0), 4 / 3, 16 / 9)
+    pic = _pic(times, black=black, logo=logo, aspect=aspect)
+    pic.shot[rng.choice(len(times), 60, replace=False)] = 1.0
+    db = -30.0 + rng.normal(0.0, 4.0, 3000)
+    track = signals.Loudness(0.0, 0.1, 0.1, db, "rms")
+    t = Transcript((Segment(152.0, 158.0, "Call now, only 9.99 at shopfast.com", ()),), "en", "test")
+    ctx = block_context(pic, track, t, [], None)
+    bound = window_bound(pic, ctx.stats, ctx.merged, ctx.seps)
+    for a, b in rng.uniform(0, 290, (300, 2)):
+        a, b = min(a, b), max(a, b) + 1.0
+        assert bound(a, b) >= ctx.block(a, b).points - 1e-6
+    assert bound(20.0, 50.0) < 0 < bound(150.0, 170.0)  # plain programme cannot reach THRESHOLD; no logo may
 
 
 def test_block_score_and_prior():

@@ -410,11 +410,51 @@ def block_features(start: float, end: float, pic: FrameSignals, track: signals.L
         for s, e in ((r.first_start, r.first_end), (r.second_start, r.second_end)):
             covered += max(0.0, min(e, end) - max(s, start))
     f["repeated"] = round(min(1.0, covered / max(end - start, 1e-6)), 3)
-    near = 1.0
-    f["separated"] = (any(abs(e - start) <= near or s <= start <= e for s, e in seps)
-                      and any(abs(s - end) <= near or s <= end <= e for s, e in seps))
+    f["separated"] = separated(start, end, seps)
     f["cues"] = list(text_cues(text))
     return f
+
+
+def separated(start: float, end: float, seps: Sequence[tuple[float, float]]) -> bool:
+    """A separator (merged interval) within 1 s of both edges, or over them."""
+    return (any(abs(e - start) <= 1.0 or s <= start <= e for s, e in seps)
+            and any(abs(s - end) <= 1.0 or s <= end <= e for s, e in seps))
+
+
+OPTIMISTIC = {"louder": (-2.0, 2.0), "off_topic": (-2.0, 2.0), "repeated": (0.0, 1.0), "text_cue": (0.0, 3.0),
+              "sponsor_cue": (0.0, 1.0)}  # model inputs window_bound takes at their most: sound, speech, text
+
+
+def window_bound(pic: FrameSignals, stats: FileStats, merged: Sequence[tuple[float, float]],
+                 seps: Sequence[Separator]) -> Callable[[float, float], float]:
+    """An upper bound on the points :meth:`BlockContext.block` gives a stretch ``[a, b]``, from
+    prefix sums over the frames: the picture inputs and length exactly, the ``OPTIMISTIC`` ones
+    (sound, speech, text) at whatever value adds most.  Thousands of windows cost milliseconds;
+    only those the bound lets through are scored in full (:func:`cut_windows`).
+    """
+    def prefix(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(x, dtype=np.int64)])
+
+    visible = ~pic.black
+    logo, framing = _logo_on(pic), _other_framing(pic)
+    n_visible, cuts = prefix(visible), prefix(pic.shot > signals.SHOT_THRESHOLD)
+    no_logo = prefix(visible & ~logo) if logo is not None else None
+    other = prefix(visible & framing) if framing is not None else None
+    most = sum(max(COEF[k] * lo, COEF[k] * hi) for k, (lo, hi) in OPTIMISTIC.items())
+
+    def bound(a: float, b: float) -> float:
+        i, j = (int(k) for k in np.searchsorted(pic.times, [a, b], side="left"))
+        vis = int(n_visible[j] - n_visible[i])
+        f = {"duration": round(b - a, 3), "frames": j - i, "loudness_delta_db": None, "repeated": 0.0, "cues": [],
+             "logo_absent": round(float(no_logo[j] - no_logo[i]) / vis, 3) if no_logo is not None and vis else None,
+             "other_aspect": round(float(other[j] - other[i]) / vis, 3) if other is not None and vis else None,
+             "cuts_per_minute": round(float(cuts[j] - cuts[i]) * 60.0 / max(b - a, 1e-6), 2),
+             "separated": separated(a, b, merged), "black_bounded": black_bounded(a, b, seps),
+             "black_sides": black_sides(a, b, seps), "off_topic": None}
+        x = model_inputs(f, stats)
+        return INTERCEPT + sum(COEF[k] * x[k] for k in COEF if k not in OPTIMISTIC) + most
+
+    return bound
 
 
 def model_inputs(f: dict[str, Any], stats: FileStats) -> dict[str, float]:
@@ -688,7 +728,8 @@ def black_spans(seps: Sequence[Separator], span: tuple[float, float]) -> list[tu
             if MIN_BLOCK <= q[0] - p[1] <= TYPICAL_SPOT]
 
 
-def cut_windows(blk: Block, cuts: Sequence[tuple[float, float]], block: Callable[[float, float], Block]) -> list[Block]:
+def cut_windows(blk: Block, cuts: Sequence[tuple[float, float]], block: Callable[[float, float], Block],
+                bound: Callable[[float, float], float] | None = None) -> list[Block]:
     """``blk``, or ``blk`` cut in three where a spot sits inside it bounded by hard cuts alone.
 
     A spot spliced into a programme with no black frame, no pause and no logo change shows no
@@ -696,13 +737,15 @@ def cut_windows(blk: Block, cuts: Sequence[tuple[float, float]], block: Callable
     ``TYPICAL_SPOT`` s between two hard cuts inside a block that is not an ad is scored as a
     block of its own (``block``); where such windows reach ``THRESHOLD``, the stretch they cover
     together (the longest group of overlapping ones) is the spot, if it scores as an ad too.
-    The threshold is the block model's own: nothing here is fitted.
+    The threshold is the block model's own: nothing here is fitted.  ``bound``
+    (:func:`window_bound`) skips the windows that cannot reach it.
     """
     if blk.confidence >= THRESHOLD or blk.features.get("read") or blk.end - blk.start < MIN_SPOT + 2 * EDGE_REACH:
         return [blk]
     mids = [(a + b) / 2 for a, b in cuts if blk.start + EDGE_REACH < (a + b) / 2 < blk.end - EDGE_REACH]
     hits = [(a, b) for i, a in enumerate(mids) for b in mids[i + 1:]
-            if MIN_SPOT <= b - a <= TYPICAL_SPOT and block(a, b).prior >= THRESHOLD]
+            if MIN_SPOT <= b - a <= TYPICAL_SPOT and (bound is None or prior_confidence(bound(a, b)) >= THRESHOLD)
+            and block(a, b).prior >= THRESHOLD]
     if not hits:
         return [blk]
     groups: list[tuple[float, float]] = []
@@ -791,7 +834,8 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
         whole = block(s, e)
         if whole.prior >= THRESHOLD and whole.prior >= max(b.prior for b in inside):
             blocks = sorted([b for b in blocks if b not in inside] + [whole], key=lambda b: b.start)
-    blocks = [piece for b in blocks for piece in cut_windows(b, cuts, block)]
+    bound = window_bound(pic, stats, ctx.merged, seps)
+    blocks = [piece for b in blocks for piece in cut_windows(b, cuts, block, bound)]
     breaks = merge_breaks(blocks, seps, stats, cuts)
     breaks = not_reads(breaks, ctx.sponsor, seps)
     if sentences is not None:
