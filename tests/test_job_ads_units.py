@@ -240,10 +240,10 @@ def test_blocks_between_separators_merge_slivers():
 
 def test_a_spot_bounded_by_hard_cuts_alone_is_cut_out_of_its_programme_block():
     """Windows between cuts are scored; the group of windows reaching THRESHOLD is the spot."""
-    def block(a, b):  # an ad is the stretch 40.0-55.0; a window scores by how much of it is the ad
+    def block(a, b, said=0.8):  # an ad is the stretch 40.0-55.0; a window scores by how much of it is the ad
         inside = max(0.0, min(b, 55.0) - max(a, 40.0)) / (b - a)
         p = 0.8 if inside > 0.9 else 0.1
-        return Block(a, b, {}, 0.0, p, p, "", "")
+        return Block(a, b, {"off_topic": said if inside > 0.9 else 0.3}, 0.0, p, p, "", "")
 
     blk = block(0.0, 120.0)
     cuts = [(10.0, 10.2), (39.9, 40.1), (45.9, 46.1), (54.9, 55.1), (80.0, 80.2), (119.5, 119.7)]
@@ -256,6 +256,10 @@ def test_a_spot_bounded_by_hard_cuts_alone_is_cut_out_of_its_programme_block():
     assert cut_windows(sure, cuts, block) == [sure]  # an ad block is left whole
     read = Block(0.0, 120.0, {"read": True}, 0.0, 0.1, 0.1, "", "")
     assert cut_windows(read, cuts, block) == [read]  # a host's read is never cut
+    # a stretch that looks like an ad but says nothing off the programme's subject (a loud montage of
+    # fast cuts, no speech or the programme's own narration) stays programme
+    assert cut_windows(blk, cuts, lambda a, b: block(a, b, said=None)) == [blk]
+    assert cut_windows(blk, cuts, lambda a, b: block(a, b, said=0.4)) == [blk]
 
 
 def test_window_bound_is_never_below_a_windows_points_and_rules_out_programme():

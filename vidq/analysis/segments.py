@@ -736,8 +736,11 @@ def cut_windows(blk: Block, cuts: Sequence[tuple[float, float]], block: Callable
     separator, so it hides inside a programme block.  Every stretch of ``MIN_SPOT`` ..
     ``TYPICAL_SPOT`` s between two hard cuts inside a block that is not an ad is scored as a
     block of its own (``block``); where such windows reach ``THRESHOLD``, the stretch they cover
-    together (the longest group of overlapping ones) is the spot, if it scores as an ad too.
-    The threshold is the block model's own: nothing here is fitted.  ``bound``
+    together (the longest group of overlapping ones) is the spot, if it scores as an ad too and
+    its speech is off the programme's subject (``off_topic`` at least ``OFF_TOPIC_CENTER``):
+    with no separator to show the splice, what is said must, or a loud montage of fast cuts
+    inside a programme would pass for a spot.  The threshold is the block model's own: nothing
+    here is fitted.  ``bound``
     (:func:`window_bound`) skips the windows that cannot reach it.
     """
     if blk.confidence >= THRESHOLD or blk.features.get("read") or blk.end - blk.start < MIN_SPOT + 2 * EDGE_REACH:
@@ -756,7 +759,8 @@ def cut_windows(blk: Block, cuts: Sequence[tuple[float, float]], block: Callable
             groups.append((a, b))
     a, b = max(groups, key=lambda g: g[1] - g[0])
     spot = block(round(a, 3), round(b, 3))
-    if spot.prior < THRESHOLD or b - a > TYPICAL_SPOT:
+    off = spot.features.get("off_topic")
+    if spot.prior < THRESHOLD or b - a > TYPICAL_SPOT or off is None or off < OFF_TOPIC_CENTER:
         return [blk]
     return [block(blk.start, spot.start), spot, block(spot.end, blk.end)]
 
