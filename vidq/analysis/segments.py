@@ -150,7 +150,10 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                           r"\ba (?:quick |short )?(?:word|message) from (?:today'?s |this (?:video|episode)'?s )?"
                           r"(?:sponsor|partner)s?\b|\bteamed up with\b|\bsponsor of (?:this|today'?s) "
                           r"(?:video|episode|show)\b|\b(?:i|we) (?:want|would like|'d like) to thank "
-                          r"[a-z0-9&' -]{2,40}? for (?:sponsoring|supporting|partnering)\b"),
+                          r"[a-z0-9&' -]{2,40}? for (?:sponsoring|supporting|partnering)\b|"
+                          # "X sponsored this video", "this episode's sponsor is X"
+                          r"\b(?:sponsored|sponsors|sponsoring) (?:this|today'?s) (?:video|episode|show|"
+                          r"podcast|stream)\b|\b(?:this|today'?s) (?:video|episode|show|podcast)'?s sponsor\b"),
 }
 _SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to you by|made possible by|presented by|in partnership with|"
                            r"thanks to(?: our (?:partner|sponsor)s?| today'?s (?:partner|sponsor|supporter)s?)?,?|"
