@@ -88,6 +88,13 @@ def test_csv_has_a_header_and_one_row_per_segment():
     ("We teamed up with Brightline for this one.", ("sponsor",)),
     ("This episode is powered by Fernwood Coffee.", ("sponsor",)),
     ("Kestrel Bank sponsored this video, so let's talk about them.", ("sponsor",)),
+    ("Huge thanks to Fernway for partnering on this episode.", ("sponsor",)),
+    ("Our friends at Helio Solar made this episode possible.", ("sponsor",)),
+    ("If you want to support the channel, check out Driftwood Coffee.", ("sponsor",)),
+    ("I'd like to thank Kestrel Maps for supporting the channel.", ("sponsor",)),
+    ("Let me take a second to thank our sponsor, Sundial.", ("sponsor",)),
+    ("The lighthouse keeper wanted to thank everyone who helped.", ()),
+    ("Thousands of volunteers support the harbour trust every year.", ()),
     ("This episode's sponsor is Fernwood Coffee.", ("sponsor",)),
     ("The king sponsored this expedition to the north.", ()),
     ("The show's host sponsored a local football club.", ()),
@@ -157,6 +164,19 @@ def test_a_call_to_action_reaches_back_to_where_the_brand_is_first_named():
     garbled = Transcript(tuple(_seg(x.start, x.text.replace("presented", "prevented")) for x in t.segments),
                          "en", "test")  # speech recognition lost the cue: the address still finds the read
     assert [(r.start, r.cues) for r in sponsor_reads(garbled)] == [(7.0, ("offer", "url"))]
+
+
+def test_a_call_to_action_without_an_address_reaches_back_to_its_capitalised_brand():
+    t = Transcript((
+        _seg(0.0, "Most of the boats here still fish for cod."),
+        _seg(5.0, "Kelpie meal kits."),
+        _seg(7.0, "Kelpie sends fresh ingredients and simple recipes every week."),
+        _seg(11.0, "Kelpie is offering 60% off your first box with code KELP60."),  # code and offer, no address
+        _seg(16.0, "Back at the harbour, the tide is already turning."),
+    ), "en", "test")
+    assert [(r.start, r.cues) for r in sponsor_reads(t)] == [(5.0, ("code", "offer"))]
+    lower = Transcript(tuple(_seg(x.start, x.text.lower()) for x in t.segments), "en", "test")
+    assert [r.start for r in sponsor_reads(lower)] == [11.0]  # no capitals: the call to action alone
 
 
 def _pic(times, black=None, logo=None, aspect=None) -> FrameSignals:

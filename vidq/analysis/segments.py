@@ -144,21 +144,26 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                           # supporting the channel", "today's partner", "we teamed up with X"
                           r"\b(?:video|episode|show|channel|podcast|programme|program|segment|stream|series) "
                           r"(?:is |was )?(?:powered|supported|funded|underwritten) by\b|"
-                          r"\bthanks? (?:you )?to [a-z0-9&' -]{2,40}? for (?:supporting|partnering with|making this|"
-                          r"their support)\b|\b(?:thank you|thanks) to (?:today'?s|this (?:video|episode)'?s) "
+                          r"\bthanks? (?:you )?to [a-z0-9&' -]{2,40}? for (?:supporting|partnering (?:with|on)|making this|"
+                          r"their support|sponsoring)\b|\b(?:thank you|thanks) to (?:today'?s|this (?:video|episode)'?s) "
                           r"(?:partner|sponsor|supporter)s?\b|\btoday'?s (?:partner|supporter)\b|"
                           r"\ba (?:quick |short )?(?:word|message) from (?:today'?s |this (?:video|episode)'?s )?"
                           r"(?:sponsor|partner)s?\b|\bteamed up with\b|\bsponsor of (?:this|today'?s) "
-                          r"(?:video|episode|show)\b|\b(?:i|we) (?:want|would like|'d like) to thank "
+                          r"(?:video|episode|show)\b|\b(?:i|we)(?: want| would like|'d like| also want) to thank "
                           r"[a-z0-9&' -]{2,40}? for (?:sponsoring|supporting|partnering)\b|"
                           # "X sponsored this video", "this episode's sponsor is X"
                           r"\b(?:sponsored|sponsors|sponsoring) (?:this|today'?s) (?:video|episode|show|"
-                          r"podcast|stream)\b|\b(?:this|today'?s) (?:video|episode|show|podcast)'?s sponsor\b"),
+                          r"podcast|stream)\b|\b(?:this|today'?s) (?:video|episode|show|podcast)'?s sponsor\b|"
+                          # "our friends at X made this episode possible", "to support the channel, check out X"
+                          r"\bmade this (?:video|episode|show|podcast|stream) possible\b|"
+                          r"\bsupport (?:the|this|my|our) (?:channel|show|podcast)\b|"
+                          r"\bthank (?:our|today'?s|this (?:video|episode)'?s) (?:sponsor|partner)s?\b"),
 }
 _SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to you by|made possible by|presented by|in partnership with|"
                            r"thanks to(?: our (?:partner|sponsor)s?| today'?s (?:partner|sponsor|supporter)s?)?,?|"
                            r"comes from|provided by|(?:powered|supported|funded|underwritten) by|partnered with|"
                            r"teamed up with|today'?s (?:partner|supporter|sponsor),?(?: is)?|(?:want|like) to thank|"
+                           r"thank (?:our|today'?s) (?:sponsor|partner)s?,?|"
                            r"our sponsors? (?:today |for today |this week )?(?:is|are)) "
                            r"([a-z0-9][a-z0-9 &'-]{1,40})")
 
@@ -942,7 +947,7 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
         if "sponsor" in cues:
             names, first = _sponsor_names(low), i
         elif len(cues & CALL_TO_ACTION) >= 2:
-            names = _brand_of(low)
+            names = _brand_of(low) or _proper_names(u.text)
             first = earlier_naming(sentences, i, names, out[-1].end if out else -1.0)
         else:
             i += 1
@@ -1010,6 +1015,18 @@ def _brand_of(low: str) -> list[str]:
 
 
 _NOT_BRAND = frozenset({"visit", "head", "over", "today", "online", "just", "check", "out", "www", "http", "https"})
+
+
+def _proper_names(text: str) -> list[str]:
+    """The capitalised words of at least 4 letters in a call to action without a web address,
+    lower-cased ("Kelpie is offering 60% off with code KELP" -> ["kelpie"]): its brand, named
+    in the sentences before it."""
+    words = re.findall(r"\b[A-Z][a-z0-9]{3,}\b", text)
+    return [w.lower() for w in words if w.lower() not in _NOT_BRAND and w.lower() not in _CTA_VERBS][:2]
+
+
+_CTA_VERBS = frozenset({"use", "enter", "apply", "order", "call", "sign", "start", "join", "grab", "claim", "shop",
+                        "download", "save", "this", "that", "your", "with", "plus", "only", "free", "every"})
 
 
 def _names_in(names: Sequence[str], low: str) -> bool:
