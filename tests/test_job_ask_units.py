@@ -112,6 +112,17 @@ def test_an_option_with_two_numbers_matches_them_one_by_one():
     assert max(range(3), key=lambda i: supports[i].score) == 0
 
 
+def test_an_option_meets_a_word_the_recogniser_split_in_two():
+    """"overnight" heard as "over height": the option that says it wins over one that shares a word nearby."""
+    units = [Unit(10.0, 14.0, "She shapes it with wet water tools. Finished pieces cool slowly over height in a oven.",
+                  "speech", "sentence")]
+    index = EvidenceIndex.build(units, encoder=None)
+    options = ["Slowly overnight in an annealer", "In the furnace", "In cold water", "Outside in the snow"]
+    supports, _ = score_options(index, "Where do finished glass pieces cool?", options)
+    assert supports[0].coverage == round((1 + 16 / 19) / 3, 4) and supports[2].coverage == 0.5
+    assert max(range(4), key=lambda i: supports[i].score) == 0
+
+
 def test_distinctive_terms_drop_what_most_options_share():
     options = ["About 270 degrees", "About 45 degrees", "About 90 degrees", "Two full circles"]
     others = [o for o in options if o != options[0]]

@@ -135,3 +135,16 @@ def test_match_terms_narrows_to_the_matched_words():
     fuzzy = match_terms("blue pelican", Unit(0, 1, "BLUE PELlCAN", "screen", "line"))
     assert 0.9 < fuzzy.coverage < 1.0 and (fuzzy.start, fuzzy.end) == (0, 1)
     assert match_terms("the a of", unit).coverage == 0.0
+
+
+def test_match_terms_joined_meets_a_word_the_recogniser_split():
+    unit = Unit(0, 4, "Finished pieces cool slowly over height in a oven called an eel.", "speech", "sentence")
+    plain = match_terms("slowly overnight annealer", unit)
+    assert plain.coverage == 0.3333 and plain.terms == ("slowly",)
+    joined = match_terms("slowly overnight annealer", unit, joined=True)
+    assert joined.terms == ("slowly", "overnight")  # "over height" run together; "an eel" is too far off
+    assert joined.coverage == round((1 + 16 / 19) / 3, 4)  # difflib: overnight / overheight = 16/19
+    # short terms never meet a run ("nina" would meet every "in a"), nor does a run holding a number
+    assert match_terms("nina", Unit(0, 1, "she lives in a house", "speech", "sentence"), joined=True).coverage == 0.0
+    assert match_terms("harbour", Unit(0, 1, "har 9 bour", "screen", "line"), joined=True).coverage == 0.0
+    assert match_terms("harbour", Unit(0, 1, "har bour", "screen", "line"), joined=True).coverage == 1.0

@@ -60,6 +60,8 @@ BM25_K1 = 1.2  # BM25 term-frequency saturation
 BM25_B = 0.75  # BM25 length normalisation
 FUZZY_CUTOFF = 0.8  # difflib ratio for a query term to match a close spelling
 FUZZY_MIN_LEN = 4  # shorter query terms are never expanded
+JOIN_MIN_LEN = 6  # letters: a term this long may match adjacent words run together (match_terms(joined=True))
+JOIN_MOST = 3  # words in the longest run
 
 STOP_WORDS = frozenset([
     "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does",
@@ -493,7 +495,30 @@ class Match:
     terms: tuple[str, ...]  # query terms that were found
 
 
-def match_terms(query: str | Sequence[str], unit: Unit) -> Match:
+def joined_words(text: str, *, most: int = JOIN_MOST) -> set[str]:
+    """Runs of two to ``most`` adjacent words of ``text`` written as one, stop words included.
+
+    Speech recognition splits a word it does not know into words it does ("overnight" heard
+    as "over height", "annealer" as "an eel"); a term can match the run.  Runs shorter than
+    ``JOIN_MIN_LEN`` letters, or holding a number, are left out.
+
+    >>> sorted(joined_words("Cool over height in it", most=2))
+    ['coolover', 'heightin', 'overheight']
+    """
+    raw = _raw_tokens(text)
+    out = set()
+    for n in range(2, most + 1):
+        for i in range(len(raw) - n + 1):
+            run = raw[i:i + n]
+            if any(w.isdigit() for w in run):
+                continue
+            joined = "".join(run)
+            if len(joined) >= JOIN_MIN_LEN:
+                out.add(joined)
+    return out
+
+
+def match_terms(query: str | Sequence[str], unit: Unit, *, joined: bool = False) -> Match:
     """Exact or close-spelling match of ``query``'s tokens in ``unit`` (no model).
 
     ``query`` is text, or tokens already normalised by :func:`tokens` (taken as they are:
@@ -501,13 +526,16 @@ def match_terms(query: str | Sequence[str], unit: Unit) -> Match:
 
     Each query token counts 1 if the unit has it, else the best difflib ratio against the
     unit's tokens when that is at least ``FUZZY_CUTOFF`` (never for numbers: a wrong code is
-    a wrong code), else 0; ``coverage`` is their mean.  Speech units narrow ``start``/``end``
-    to the matched words; ``quote`` is those words with a little context.
+    a wrong code), else 0; ``coverage`` is their mean.  With ``joined``, a term of at least
+    ``JOIN_MIN_LEN`` letters also meets runs of adjacent words written as one
+    (:func:`joined_words`: a word the recogniser split).  Speech units narrow
+    ``start``/``end`` to the matched words; ``quote`` is those words with a little context.
     """
     q = list(dict.fromkeys(tokens(query) if isinstance(query, str) else query))
     if not q:
         return Match(0.0, unit.start, unit.end, unit.text, ())
     unit_tokens = set(tokens(unit.text))
+    runs: set[str] | None = None
     found: dict[str, float] = {}
     for t in q:
         if t in unit_tokens:
@@ -515,6 +543,9 @@ def match_terms(query: str | Sequence[str], unit: Unit) -> Match:
         elif not t.isdigit() and len(t) >= FUZZY_MIN_LEN:
             best = max((difflib.SequenceMatcher(None, t, u).ratio() for u in unit_tokens if not u.isdigit()),
                        default=0.0)
+            if joined and best < FUZZY_CUTOFF and len(t) >= JOIN_MIN_LEN:
+                runs = joined_words(unit.text) if runs is None else runs
+                best = max([best, *(difflib.SequenceMatcher(None, t, r).ratio() for r in runs)])
             if best >= FUZZY_CUTOFF:
                 found[t] = best
     coverage = sum(found.values()) / len(q)

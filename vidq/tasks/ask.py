@@ -235,7 +235,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
         best = OptionSupport(0.0, None, 0.0, 0.0)
         supporting: list[tuple[int, float]] = []
         for r, oc in zip(rows, o_cos):
-            cover = match_terms(terms, said[r]).coverage
+            cover = match_terms(terms, said[r], joined=True).coverage
             score = relevance[r] * (cover + OPTION_DENSE_WEIGHT * max(0.0, float(oc)))
             if cover > 0:
                 supporting.append((r, round(score, 6)))
