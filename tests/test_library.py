@@ -125,6 +125,26 @@ def test_schema_migrates_once_and_refuses_a_newer_library(tmp_path):
         Library(tmp_path / "lib").db
 
 
+def test_a_version_1_library_gains_spot_vectors_and_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    from vidq.library import Library
+    from vidq.library.schema import MIGRATIONS, SCHEMA_VERSION
+
+    (tmp_path / "lib").mkdir()
+    db = sqlite3.connect(tmp_path / "lib" / "library.db")
+    MIGRATIONS[0](db)
+    db.execute("INSERT INTO segments (file_id, kind, start, end, confidence, text, reason) "
+               "VALUES (1, 'spot', 0, 12, 0.9, 'Fizz Cola', 'ad spot')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    assert SCHEMA_VERSION == 2
+    with Library(tmp_path / "lib") as lib:
+        assert lib.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert lib.db.execute("SELECT text, vec FROM segments").fetchall() == [("Fizz Cola", None)]
+
+
 def test_a_connection_that_meets_a_locked_database_tries_again(tmp_path, monkeypatch):
     """Two index runs at once: the journal-mode pragma may answer "database is locked" without
     waiting (the other process is closing its last connection); connecting waits it out."""
@@ -546,6 +566,11 @@ def test_index_a_folder_of_broadcasts_then_every_cola_ad_comes_first(scenarios_d
     first = hits[:len(colas)]
     for file, start in colas:
         assert any(h["file"] == file and abs(h["start"] - start) <= 2.0 for h in first), (file, start, first)
+    for file, start in colas:  # the library scores a spot as find on its file does (its text read as one)
+        mine = json.loads(vidq_run("--cache-dir", job_cache, "find", "ad for soda", file, "--json").stdout)["hits"]
+        one = next(h for h in mine if abs(h["start"] - start) <= 2.0)
+        there = next(h for h in hits if h["file"] == file and abs(h["start"] - start) <= 2.0)
+        assert (there["score"], there["reason"]) == (one["score"], one["reason"])
     r = vidq_run("--library", lib, "find", "ad for perfume")
     assert r.returncode == 1 and r.stdout == ""
     r = vidq_run("--library", lib, "--cache-dir", job_cache, "index", folder, "--settle", "0")

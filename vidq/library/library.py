@@ -42,7 +42,7 @@ from vidq.errors import VidqError
 from vidq.library import schema
 from vidq.library.vectors import VectorFile
 from vidq.store import Store, lock
-from vidq.tasks.query import Intent, break_hit, segment_pool, spot_rows
+from vidq.tasks.query import Intent, break_hit, segment_pool, spot_rows, spot_text, spot_vectors
 
 log = logging.getLogger("vidq.library")
 
@@ -238,6 +238,10 @@ class Library:
                 and self.timelines.put_json(key, TIMELINE_STAGE, params, doc)):
             raise VidqError(f"cannot write the timeline of {path} into the library {self.root}")
         vectors, vec_of_unit = _unique_rows(tl.vectors)
+        spots = _spot_vectors(tl)  # rows after the units' (None: a spot with no text)
+        kept = [v for v in spots if v is not None]
+        if kept and vectors.shape[1]:
+            vectors = np.vstack([vectors, np.stack(kept)]).astype(np.float32)
         with self.writing() as db:
             old = self.record(key, db)
             if old is not None:
@@ -257,7 +261,9 @@ class Library:
                               TIMELINE_VERSION, lo, hi, time.time(), json.dumps(meta)))
             file_id = int(cur.lastrowid) if old is None else old.id
             unit_ids = _insert_units(db, file_id, tl, [None if v < 0 or lo == hi else lo + v for v in vec_of_unit])
-            _insert_segments(db, file_id, tl, unit_ids)
+            spot_rows_at = iter(range(hi - len(kept), hi))  # the spots' rows follow the units'
+            _insert_segments(db, file_id, tl, unit_ids,
+                             [None if v is None or lo == hi else next(spot_rows_at) for v in spots])
             db.execute("INSERT OR REPLACE INTO results VALUES (?, 'ads', ?)", (file_id, json.dumps(_ads_result(tl))))
             self._see(db, file_id, path, stat)
             return self.record(key, db)  # type: ignore[return-value]
@@ -363,7 +369,8 @@ class Library:
             new = vf.rewrite(kept)
             at = 0
             for fid, lo, hi in ranges:
-                db.execute("UPDATE units SET vec = vec - ? WHERE file_id = ? AND vec IS NOT NULL", (lo - at, fid))
+                for table in ("units", "segments"):
+                    db.execute(f"UPDATE {table} SET vec = vec - ? WHERE file_id = ? AND vec IS NOT NULL", (lo - at, fid))
                 db.execute("UPDATE files SET vec_lo = ?, vec_hi = ? WHERE id = ?", (at, at + hi - lo, fid))
                 at += hi - lo
             db.execute("INSERT OR REPLACE INTO state VALUES ('vec_file', ?)", (str(new.generation),))
@@ -437,10 +444,11 @@ class Library:
             for fid, path, lo, hi in db.execute("SELECT id, path, vec_lo, vec_hi FROM files"):
                 if not 0 <= lo <= hi <= committed:
                     problems.append(f"{path}: vector rows {lo}..{hi} outside the {committed} committed")
-                bad = db.execute("SELECT COUNT(*) FROM units WHERE file_id = ? AND vec IS NOT NULL AND "
-                                 "(vec < ? OR vec >= ?)", (fid, lo, hi)).fetchone()[0]
-                if bad:
-                    problems.append(f"{path}: {bad} units point outside its vector rows")
+                for table in ("units", "segments"):
+                    bad = db.execute(f"SELECT COUNT(*) FROM {table} WHERE file_id = ? AND vec IS NOT NULL AND "
+                                     "(vec < ? OR vec >= ?)", (fid, lo, hi)).fetchone()[0]
+                    if bad:
+                        problems.append(f"{path}: {bad} {table} point outside its vector rows")
             for what, sql in (
                 ("units of no file", "SELECT COUNT(*) FROM units WHERE file_id NOT IN (SELECT id FROM files)"),
                 ("search rows of no unit", "SELECT COUNT(*) FROM units_fts WHERE rowid NOT IN (SELECT id FROM units)"),
@@ -510,25 +518,41 @@ def _insert_units(db: sqlite3.Connection, file_id: int, tl: Timeline, vec_rows: 
     return ids
 
 
-def _insert_segments(db: sqlite3.Connection, file_id: int, tl: Timeline, unit_ids: list[int]) -> None:
+def _spot_vectors(tl: Timeline) -> list[np.ndarray | None]:
+    """Each spot's vector, its text read as one (``vidq.tasks.query.spot_text``), in ``segment_pool``
+    order; None for a spot with no text, and for all without a sentence encoder."""
+    _, pool = segment_pool(tl, Intent("", "x", "ad"))
+    rows = [spot_rows(tl, start, end) for start, end, _, _ in pool]
+    index = tl.index()
+    if index.encoder is None or not any(rows):
+        return [None] * len(pool)
+    vecs = iter(spot_vectors([spot_text(tl, r) for r in rows if r], index.encoder))
+    return [next(vecs) if r else None for r in rows]
+
+
+def _insert_segments(db: sqlite3.Connection, file_id: int, tl: Timeline, unit_ids: list[int],
+                     spot_vecs: list[int | None]) -> None:
     """Breaks (as the break hits ``find "commercials"`` gives), their spots and the sponsor reads,
-    each spot and read with the units that rank it (``vidq.tasks.query.spot_rows``)."""
-    def insert(kind: str, parent: int | None, start: float, end: float, conf: float, text: str, reason: str) -> int:
-        cur = db.execute("INSERT INTO segments (file_id, kind, parent, start, end, confidence, text, reason) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (file_id, kind, parent, start, end, conf, text, reason))
+    each spot and read with the units that rank it (``vidq.tasks.query.spot_rows``) and each spot
+    with the row of its own vector (``spot_vecs``, in ``segment_pool`` order)."""
+    def insert(kind: str, parent: int | None, start: float, end: float, conf: float, text: str, reason: str,
+               vec: int | None = None) -> int:
+        cur = db.execute("INSERT INTO segments (file_id, kind, parent, start, end, confidence, text, reason, vec) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (file_id, kind, parent, start, end, conf, text, reason,
+                                                               vec))
         return int(cur.lastrowid)
 
     def link(seg: int, start: float, end: float) -> None:
         db.executemany("INSERT INTO segment_units VALUES (?, ?)", [(seg, unit_ids[r]) for r in spot_rows(tl, start, end)])
 
     _, spots = segment_pool(tl, Intent("", "x", "ad"))
-    items = iter(spots)
+    items = iter(zip(spots, spot_vecs))
     for b in tl.segments.breaks:
         h = break_hit(b)
         parent = insert("break", None, h.start, h.end, h.score, h.text, h.reason)
         for s in b.spots:
-            start, end, text, why = next(items)
-            link(insert("spot", parent, start, end, s.confidence, text, why), start, end)
+            (start, end, text, why), vec = next(items)
+            link(insert("spot", parent, start, end, s.confidence, text, why, vec), start, end)
     _, reads = segment_pool(tl, Intent("", "x", "sponsor"))
     for (start, end, text, why), a in zip(reads, tl.segments.sponsors):
         link(insert("sponsor", None, start, end, a.confidence, text, why), start, end)

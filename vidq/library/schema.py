@@ -22,7 +22,8 @@ units          text evidence of every file (speech sentences and windows, screen
                 with word times (JSON) and the row of its vector (``vec``, NULL: none)
 units_fts      FTS5 over the units' normalised tokens (BM25 candidates); rowid = units.id
 terms          every token ever indexed (close spellings of a query term that no unit holds)
-segments       ad breaks, their spots and sponsor reads (``parent``: a spot's break)
+segments       ad breaks, their spots and sponsor reads (``parent``: a spot's break); a
+                spot's ``vec`` is the row of its text read as one (NULL: rank by its units)
 segment_units  which units belong to a spot or sponsor read (what ranking reads)
 results        job results per file (``ads``: what the EDL is written from)
 queries        query vectors already computed (a repeated query needs no model)
@@ -92,6 +93,12 @@ def m001_initial(db: sqlite3.Connection) -> None:
     """.split(";"):
         if statement.strip():
             db.execute(statement)
+
+
+@migration
+def m002_segment_vectors(db: sqlite3.Connection) -> None:
+    """A spot's own vector (its text read as one), in the vector file beside its file's units."""
+    db.execute("ALTER TABLE segments ADD COLUMN vec INTEGER")
 
 
 SCHEMA_VERSION = len(MIGRATIONS)  # what this vidq writes

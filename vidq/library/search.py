@@ -8,7 +8,8 @@ The query is understood as the single-file ``find`` understands it
 would have in its own file:
 
 * **ad / sponsor / break queries** rank the stored spots and sponsor reads with
-  :func:`vidq.tasks.query.rank_segment` over their units' vectors and the ad categories'
+  :func:`vidq.tasks.query.rank_segment` over their own vectors (a spot's text read as one, stored
+  at index time; a sponsor read's units) and the ad categories'
   vectors (stored at index time), calibrated by :func:`~vidq.tasks.query.calibrate`;
 * **everything else** takes candidates from both sides of the library's index (BM25 over
   the units' normalised tokens in FTS5, and an exact cosine search over the vector file),
@@ -168,9 +169,11 @@ def _segment_candidates(db: sqlite3.Connection, vecs: np.ndarray, q: _Query) -> 
     intent = q.intent
     kind = {"ad": "spot", "break": "break", "sponsor": "sponsor"}[intent.segment or ""]
     hit_kind = "ad" if kind == "spot" else kind
-    rows = db.execute("SELECT id, file_id, start, end, confidence, text, reason FROM segments WHERE kind = ? "
+    rows = db.execute("SELECT id, file_id, start, end, confidence, text, reason, vec FROM segments WHERE kind = ? "
                       "ORDER BY file_id, start", (kind,)).fetchall()
     rows = [r for r in rows if r[1] in q.files]
+    own = {r[0]: r[7] for r in rows if r[7] is not None}  # a spot's vector row, its text read as one
+    rows = [r[:7] for r in rows]
     hits: list[tuple[int, SegmentHit]] = []
     if kind == "break" or not intent.subject:
         hits = [(fid, SegmentHit(s, e, c, c, 0, hit_kind, text, why, "speech")) for _, fid, s, e, c, text, why in rows]
@@ -187,7 +190,7 @@ def _segment_candidates(db: sqlite3.Connection, vecs: np.ndarray, q: _Query) -> 
             if vec is not None:
                 units.setdefault(seg, []).append((uid, vec, source))
         saying = _units_saying(db, intent.subject)
-        needed = sorted({m[1] for mine in units.values() for m in mine})
+        needed = sorted({m[1] for mine in units.values() for m in mine} | set(own.values()))
         gathered = np.asarray(vecs[needed]) if needed else np.zeros((0, vecs.shape[1]), np.float32)  # one read
         where = {r: k for k, r in enumerate(needed)}
         for sid, fid, s, e, _c, text, why in rows:
@@ -196,8 +199,9 @@ def _segment_candidates(db: sqlite3.Connection, vecs: np.ndarray, q: _Query) -> 
                 continue
             v = gathered[[where[m[1]] for m in mine]]  # (n, D)
             says = any(m[0] in saying for m in mine)
-            rank, rel, best = rank_segment(v, q.vector, rivals, says)
-            hits.append((fid, ranked_hit(intent, hit_kind, (s, e, text, why), rank, rel, len(rivals), mine[best][2])))
+            rank, rel, _ = rank_segment(v if sid not in own else gathered[[where[own[sid]]]], q.vector, rivals, says)
+            source = mine[int(np.argmax(v @ q.vector))][2]  # where the evidence closest to the subject is
+            hits.append((fid, ranked_hit(intent, hit_kind, (s, e, text, why), rank, rel, len(rivals), source)))
     order = {id(h): fid for fid, h in hits}
     return [FindHit(q.files[order[id(h)]], h.start, h.end, h.score, h.reason, h.kind, h.text, h.relevance, "segments")
             for h in sort_hits([h for _, h in hits])]

@@ -11,8 +11,10 @@ text only.  :func:`parse_intent` maps those phrasings to the timeline's segment 
 evidence sources; anything else is a plain search for the words and their meaning.
 
 Segment hits are ranked by meaning *within* the segments of that kind: a spot's relevance
-to the subject is the best cosine similarity between the subject and the spot's own text
-(speech and on-screen lines).  A cosine alone says little (a cereal ad is 0.35 from
+to the subject is the cosine similarity between the subject and the spot's own text read
+as one (its on-screen lines, then its spoken sentences: :func:`spot_text`), so the
+product an ad is about counts, not one sentence that happens to sit near another
+category; a sponsor read's is the best of its sentences' and lines'.  A cosine alone says little (a cereal ad is 0.35 from
 "perfume" and a bank ad 0.34 from "mortgage"), so the score asks a sharper question: among
 ``AD_CATEGORIES``, a fixed list of everyday advertised categories, how many are closer to
 this spot than the subject is?  The subject of the right ad ranks among the first few
@@ -170,6 +172,23 @@ def spot_rows(tl: Timeline, start: float, end: float) -> list[int]:
             if ((start <= u.mid <= end) if u.source == "speech" else (u.start < end and start < u.end))]
 
 
+def spot_text(tl: Timeline, rows: list[int]) -> str:
+    """A spot read as one text: its on-screen lines, then its spoken sentences (``rows``: :func:`spot_rows`),
+    without the full stops and spaces at either end.  Speech windows repeat the sentences and are left out.
+    """
+    units = [tl.units[r] for r in rows]
+    screen = " ".join(u.text for u in units if u.source == "screen")
+    speech = " ".join(u.text for u in units if u.source == "speech" and u.kind == "sentence")
+    return f"{screen}. {speech}".strip(". ")
+
+
+def spot_vectors(texts: list[str], encoder) -> np.ndarray:
+    """``(n, D)`` vectors of spots read as one (:func:`spot_text`), embedded by ``encoder`` in one batch."""
+    if not texts:
+        return np.zeros((0, 0), np.float32)
+    return np.asarray(encoder.encode(texts), np.float32)
+
+
 def _category_vectors(encoder) -> np.ndarray:
     """``AD_CATEGORIES`` embedded by ``encoder``'s model, once per process and model."""
     model = getattr(encoder, "label", None) or type(encoder).__name__
@@ -187,12 +206,13 @@ def rivals_of(categories: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def rank_segment(vectors: np.ndarray, q: np.ndarray, rivals: np.ndarray, says: bool) -> tuple[int, float, int]:
-    """``(rank, relevance, best)`` of one segment for a subject: its units' ``vectors`` ``(n, D)``,
-    the subject's vector ``q``, ``rivals`` from :func:`rivals_of`, and whether one of its units
-    holds every subject word (``says``: :func:`says_subject`).
+    """``(rank, relevance, best)`` of one segment for a subject: its ``vectors`` ``(n, D)`` (a
+    spot: the one vector of :func:`spot_text`; a sponsor read: its units'), the subject's vector
+    ``q``, ``rivals`` from :func:`rivals_of`, and whether one of its units holds every subject
+    word (``says``: :func:`says_subject`).
 
-    ``relevance`` is the best unit's cosine to the subject (``best``: that unit's position),
-    ``rank`` how many rival categories some unit is closer to than that; a segment that says
+    ``relevance`` is the best row's cosine to the subject (``best``: that row's position),
+    ``rank`` how many rival categories some row is closer to than that; a segment that says
     the subject's words ranks first.
     """
     sims = vectors @ q  # (n,)
@@ -243,14 +263,15 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
         return sorted((lexical_hit(intent, kind, p, terms) for p in pool), key=lambda h: (-h.score, h.start))
     q = np.asarray(index.encoder.encode([intent.subject]), np.float32).reshape(-1)
     rivals = rivals_of(_category_vectors(index.encoder), q)
+    ranked = [(item, rows) for item in pool if (rows := spot_rows(tl, item[0], item[1]))]
+    whole = spot_vectors([spot_text(tl, rows) for _, rows in ranked], index.encoder) if kind == "ad" else None
     out: list[SegmentHit] = []
-    for item in pool:
-        rows = spot_rows(tl, item[0], item[1])
-        if not rows:
-            continue
+    for k, (item, rows) in enumerate(ranked):
         says = says_subject(terms, [tl.units[r].text for r in rows])
-        rank, rel, best = rank_segment(index.vectors[rows], q, rivals, says)
-        out.append(ranked_hit(intent, kind, item, rank, rel, len(rivals), tl.units[rows[best]].source))
+        own = index.vectors[rows]
+        rank, rel, _ = rank_segment(own if whole is None else whole[k:k + 1], q, rivals, says)
+        source = tl.units[rows[int(np.argmax(own @ q))]].source  # where the evidence closest to the subject is
+        out.append(ranked_hit(intent, kind, item, rank, rel, len(rivals), source))
     return sort_hits(out)
 
 
