@@ -341,6 +341,27 @@ def test_jobs_reuse_an_indexed_files_analysis_after_the_cache_is_cleared(cli, cl
     assert r.exit_code == 0 and json.loads(r.stdout)["meta"]["analysis"]["cached"] is False
 
 
+def test_a_file_indexed_before_spots_had_their_own_vectors_is_indexed_again(cli, clip_set, lib_cache, tmp_path):
+    import sqlite3
+
+    folder = tmp_path / "rec"
+    copy_clips(clip_set, folder, ["station"])
+    lib = tmp_path / "lib"
+    assert index(cli, lib, lib_cache, folder, "--settle", "0")[0] == 0
+    db = sqlite3.connect(lib / "library.db")
+    (meta,) = db.execute("SELECT meta FROM files").fetchone()
+    assert json.loads(meta)["spot_vectors"] is True
+    db.execute("UPDATE files SET meta = ?", (json.dumps({k: v for k, v in json.loads(meta).items()
+                                                         if k != "spot_vectors"}),))
+    db.commit()
+    db.close()
+    code, summary, _ = index(cli, lib, lib_cache, folder, "--settle", "0")
+    assert code == 0 and summary["counts"]["indexed"] == 1 and summary["counts"]["unchanged"] == 0
+    code, summary, _ = index(cli, lib, lib_cache, folder, "--settle", "0")
+    assert code == 0 and summary["counts"]["unchanged"] == 1
+    assert cli("--library", lib, "library", "verify").exit_code == 0
+
+
 # -- real processes: settle, concurrency, kill -9, watch -------------------------------------------
 def test_settle_skips_files_still_changing(clip_set, lib_cache, tmp_path):
     folder = tmp_path / "rec"

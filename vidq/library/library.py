@@ -210,9 +210,11 @@ class Library:
         return _record(row) if row else None
 
     def current(self, key: str, options: str) -> FileRecord | None:
-        """The record of ``key`` when it is indexed with these analysis options and this timeline version."""
+        """The record of ``key`` when it is indexed with these analysis options and this timeline version
+        (and its spots with their own vectors: a file indexed before schema 2 is indexed again)."""
         rec = self.record(key)
-        return rec if rec is not None and rec.options == options and rec.timeline == TIMELINE_VERSION else None
+        ok = rec is not None and rec.options == options and rec.timeline == TIMELINE_VERSION
+        return rec if ok and rec.meta.get("spot_vectors") else None
 
     def lock_path(self, key: str) -> Path:
         return self.root / "locks" / f"{key}.lock"
@@ -578,4 +580,4 @@ def _ads_result(tl: Timeline) -> list[dict[str, Any]]:
 def _file_meta(tl: Timeline) -> dict[str, Any]:
     return {"transcript": tl.transcript.source, "language": tl.transcript.language, "units": len(tl.units),
             "breaks": len(tl.segments.breaks), "sponsors": len(tl.segments.sponsors),
-            "embeddings": tl.meta.get("embeddings")}
+            "embeddings": tl.meta.get("embeddings"), "spot_vectors": True}
