@@ -265,7 +265,13 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
                     hurt(cursor, t, "missing packets")
                 yield from take(np.zeros(round((t - cursor) * sample_rate), dtype=np.float32))
                 cursor = t
-            for out in resampler.resample(frame):
+            try:
+                outs = resampler.resample(frame)
+            except ValueError:  # the decoder changed format, rate or layout mid-stream (damage, a splice)
+                outs = resampler.resample(None)  # what the old setup still holds, then a new one
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+                outs = list(outs) + list(resampler.resample(frame))
+            for out in outs:
                 block = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                 if skip:
                     cut = min(skip, block.size)
