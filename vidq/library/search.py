@@ -199,7 +199,7 @@ def _segment_candidates(db: sqlite3.Connection, vecs: np.ndarray, q: _Query) -> 
                 continue
             v = gathered[[where[m[1]] for m in mine]]  # (n, D)
             says = any(m[0] in saying for m in mine)
-            rank, rel, _ = rank_segment(v if sid not in own else gathered[[where[own[sid]]]], q.vector, rivals, says)
+            rank, rel = rank_segment(v if sid not in own else gathered[[where[own[sid]]]], q.vector, rivals, says)
             source = mine[int(np.argmax(v @ q.vector))][2]  # where the evidence closest to the subject is
             hits.append((fid, ranked_hit(intent, hit_kind, (s, e, text, why), rank, rel, len(rivals), source)))
     order = {id(h): fid for fid, h in hits}

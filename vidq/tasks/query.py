@@ -14,8 +14,9 @@ Segment hits are ranked by meaning *within* the segments of that kind: a spot's 
 to the subject is the cosine similarity between the subject and the spot's own text read
 as one (its on-screen lines, then its spoken sentences: :func:`spot_text`), so the
 product an ad is about counts, not one sentence that happens to sit near another
-category; a sponsor read's is the best of its sentences' and lines'.  A cosine alone says little (a cereal ad is 0.35 from
-"perfume" and a bank ad 0.34 from "mortgage"), so the score asks a sharper question: among
+category; a sponsor read's is the best of its sentences' and lines'.  A cosine alone says
+little (a cereal ad is 0.35 from "perfume" and a bank ad 0.34 from "mortgage"), so the
+score asks a sharper question: among
 ``AD_CATEGORIES``, a fixed list of everyday advertised categories, how many are closer to
 this spot than the subject is?  The subject of the right ad ranks among the first few
 (:func:`calibrate`); an absent product ranks behind the spot's own category and fails the
@@ -206,23 +207,20 @@ def rivals_of(categories: np.ndarray, q: np.ndarray) -> np.ndarray:
     return categories[categories @ q < SYNONYM]
 
 
-def rank_segment(vectors: np.ndarray, q: np.ndarray, rivals: np.ndarray, says: bool) -> tuple[int, float, int]:
-    """``(rank, relevance, best)`` of one segment for a subject: its ``vectors`` ``(n, D)`` (a
+def rank_segment(vectors: np.ndarray, q: np.ndarray, rivals: np.ndarray, says: bool) -> tuple[int, float]:
+    """``(rank, relevance)`` of one segment for a subject: its ``vectors`` ``(n, D)`` (a
     spot: the one vector of :func:`spot_text`; a sponsor read: its units'), the subject's vector
     ``q``, ``rivals`` from :func:`rivals_of`, and whether one of its units holds every subject
     word (``says``: :func:`says_subject`).
 
-    ``relevance`` is the best row's cosine to the subject (``best``: that row's position),
-    ``rank`` how many rival categories some row is closer to than that; a segment that says
-    the subject's words ranks first.
+    ``relevance`` is the best row's cosine to the subject, ``rank`` how many rival categories
+    some row is closer to than that; a segment that says the subject's words ranks first.
     """
-    sims = vectors @ q  # (n,)
-    best = int(np.argmax(sims))
-    rel = float(sims[best])
+    rel = float(np.max(vectors @ q))
     rank = int((np.max(vectors @ rivals.T, axis=0) > rel).sum()) if rivals.size else 0
     if says:
         rank, rel = 0, max(rel, AD_RELEVANCE_FLOOR)
-    return rank, rel, best
+    return rank, rel
 
 
 def says_subject(terms: set[str], texts: list[str]) -> bool:
@@ -270,7 +268,7 @@ def segment_hits(tl: Timeline, intent: Intent) -> list[SegmentHit]:
     for k, (item, rows) in enumerate(ranked):
         says = says_subject(terms, [tl.units[r].text for r in rows])
         own = index.vectors[rows]
-        rank, rel, _ = rank_segment(own if whole is None else whole[k:k + 1], q, rivals, says)
+        rank, rel = rank_segment(own if whole is None else whole[k:k + 1], q, rivals, says)
         source = tl.units[rows[int(np.argmax(own @ q))]].source  # where the evidence closest to the subject is
         out.append(ranked_hit(intent, kind, item, rank, rel, len(rivals), source))
     return sort_hits(out)
