@@ -149,3 +149,24 @@ def test_hour_scenario_builds_with_a_repeated_ad(scenario_dir):
     for (s, e), spot in (((p.first_start, p.first_end), fizz[0]), ((p.second_start, p.second_end), fizz[1])):
         assert spot.start - 1.5 <= s and e <= spot.end + 1.5
         assert min(e, spot.end) - max(s, spot.start) >= 0.7 * (spot.end - spot.start)
+
+
+def test_pieces_encoded_in_parallel_read_no_shared_text_file(tmp_path):
+    """Pieces are encoded three at a time; a text file one piece's graph names must be that piece's
+    own, or a thread rewriting it while another's ffmpeg reads it draws a logo frame without text."""
+    import dataclasses
+    import re
+
+    recipe = sc_mod.short_recipe()
+    assert recipe.style.logo is not None
+    spot = dataclasses.replace(sc_mod.ADS["fizz"], keeps_logo=True)
+    fonts = sc_mod.style_fonts(recipe.style)
+    graphs = [
+        sc_mod._programme_graph(sc_mod._Piece("programme", 0.0, 4.0, topic=0), recipe, fonts[0], tmp_path, 0),
+        sc_mod._programme_graph(sc_mod._Piece("programme", 4.0, 4.0, topic=1), recipe, fonts[0], tmp_path, 1),
+        sc_mod._ad_graph(sc_mod._Piece("ad", 8.0, 4.0, ad=spot), recipe, fonts, tmp_path, 2),
+    ]
+    files = [set(re.findall(r"textfile=([^:]+)", g)) for g in graphs]
+    assert all(files)
+    assert not files[0] & files[1] and not files[0] & files[2] and not files[1] & files[2]
+    assert (tmp_path / "logo0.txt").read_text() == recipe.style.logo.text

@@ -81,7 +81,7 @@ log = logging.getLogger("vidq.testing")
 
 SCHEMA = "vidq-scenario/2"  # the truth JSON's schema
 READABLE_SCHEMAS = ("vidq-scenario/1", SCHEMA)  # what load_scenario reads
-RECIPE_VERSION = 4  # bump when the rendering changes, so cached files are rebuilt
+RECIPE_VERSION = 5  # bump when the rendering changes, so cached files are rebuilt
 SIZE = (320, 180)  # width, height in pixels
 FPS = 5  # frames per second (low: the generator's cost is per frame)
 SAMPLE_RATE = 16000  # Hz, audio track
@@ -944,13 +944,17 @@ def _fit(look: TextLook, text: str, width: int, font: str) -> TextLook:
     return look if size == look.size else dataclasses.replace(look, size=max(8, size))
 
 
-def _logo_filters(logo: Logo, font: str, work: Path) -> str:
-    """drawbox + drawtext for the station logo in its corner (the classic: "VQ" in a white frame, top right)."""
+def _logo_filters(logo: Logo, font: str, work: Path, idx: int) -> str:
+    """drawbox + drawtext for the station logo in its corner (the classic: "VQ" in a white frame, top right).
+
+    The text file is the ``idx``-th piece's own: pieces are encoded in parallel, and a shared file
+    rewritten by one thread while another's ffmpeg reads it drew the frame without the text.
+    """
     bw, bh = round(len(logo.text) * logo.size * 0.6) + 22, logo.size + 7  # the frame around the text
     right, bottom = logo.corner[1] == "r", logo.corner[0] == "b"
     box_x, text_x = (f"iw-{bw + 6}", f"w-{bw}") if right else ("6", "12")
     box_y, text_y = (f"ih-{bh + 6}", f"h-{bh + 3}") if bottom else ("6", "9")
-    path = work / "logo.txt"
+    path = work / f"logo{idx}.txt"
     path.write_text(logo.text, encoding="utf-8")
     out = []
     if logo.frame:
@@ -1025,7 +1029,7 @@ def _programme_graph(piece: _Piece, recipe: Recipe, font: str, work: Path, idx: 
         x, y = str((w - pw) * (1 + slot % 3) // 4), str((h - ph) * (1 + slot % 2) // 3)
     chain = f"[b][f]overlay=x='{x}':y='{y}':shortest=1:eval=frame"
     if style.logo is not None:
-        chain += "," + _logo_filters(style.logo, font, work)
+        chain += "," + _logo_filters(style.logo, font, work, idx)
     for k, (s, e, text, kind) in enumerate(piece.overlays):
         tf = work / f"t{idx}_{k}.txt"
         tf.write_text(text, encoding="utf-8")
@@ -1063,7 +1067,7 @@ def _ad_graph(piece: _Piece, recipe: Recipe, fonts: tuple[str, str], work: Path,
     if ad.saturation != 1.0:
         chain += f",hue=s={ad.saturation:g}"
     if ad.keeps_logo and recipe.style.logo is not None:
-        chain += "," + _logo_filters(recipe.style.logo, fonts[0], work)
+        chain += "," + _logo_filters(recipe.style.logo, fonts[0], work, idx)
     return ";".join(parts) + f";{chain},format=yuv420p[v]"
 
 
