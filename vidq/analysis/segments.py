@@ -81,22 +81,22 @@ REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are ge
 
 # The block model: a logistic regression over MODEL_INPUTS (see ``model_inputs``), fitted by
 # ``benchmarks/fit_ads.py`` on the tuning family's blocks (files tuning-00..19) and on nothing else.
-INTERCEPT = -3.23  # log-odds of a block with no feature at all
+INTERCEPT = -4.01  # log-odds of a block with no feature at all
 COEF = {  # log-odds each input adds per unit
-    "logo_absent": 1.06,  # share of the block's frames without the station logo (0 in a file without one)
-    "louder": 0.39,  # dB above the programme's median level / LOUDER_DB, clipped to -2..2
-    "aspect": 1.0,  # share of frames framed differently from the programme
-    "fast_cuts": 1.76,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
+    "logo_absent": 1.84,  # share of the block's frames without the station logo (0 in a file without one)
+    "louder": 0.26,  # dB above the programme's median level / LOUDER_DB, clipped to -2..2
+    "aspect": 0.56,  # share of frames framed differently from the programme
+    "fast_cuts": 1.78,  # cut rate / max(CUT_RATE_MIN, 2 x the file's median), clipped to 0..2
     "repeated": 0.0,  # share of the block whose footage airs elsewhere in the file
-    "separated": 2.72,  # a separator (black, silence, logo or framing change) on both sides; where silences are
+    "separated": 3.24,  # a separator (black, silence, logo or framing change) on both sides; where silences are
     #                     not SPARSE, black frames on one side at least ("set apart on both sides" in reasons)
-    "black_bounded": 1.42,  # black frames on both sides
-    "off_topic": 0.4,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
+    "black_bounded": 1.5,  # black frames on both sides
+    "off_topic": 0.3,  # (1 - cosine to the programme's speech around it - OFF_TOPIC_CENTER) / OFF_TOPIC_UNIT, -2..2
     "text_cue": 0.0,  # kinds of ad cue in its speech or on-screen text (at most 3), when they cover CUE_COVERAGE
-    "long": -0.51,  # longer than TYPICAL_SPOT
-    "lasting": -0.76,  # (duration - SHORT_SPOT) / SHORT_SPOT, clipped to 0..1: longer than most spots
-    "sponsor_cue": -0.36,  # it says "sponsored by", "brought to you by" ...: a host's read, not an inserted spot
-    "short": -2.09,  # (MIN_SPOT - duration) / MIN_SPOT, clipped to 0..1: shorter than any spot (a sentence between pauses)
+    "long": -0.65,  # longer than TYPICAL_SPOT
+    "lasting": -0.85,  # (duration - SHORT_SPOT) / SHORT_SPOT, clipped to 0..1: longer than most spots
+    "sponsor_cue": -1.88,  # it says "sponsored by", "brought to you by" ...: a host's read, not an inserted spot
+    "short": -1.33,  # (MIN_SPOT - duration) / MIN_SPOT, clipped to 0..1: shorter than any spot (a sentence between pauses)
 }
 FIRED = 0.3  # an input adding at least this many log-odds is named in the block's reason
 LOUDER_DB = 4.0  # dB: the unit of the "louder" input

@@ -69,10 +69,11 @@ AD_CATEGORIES = (  # what ads sell, to rank a subject against (everyday categori
 # AD_RELEVANCE_FLOOR and AD_PASS_RANK: fitted on the tuning family (files 0-19) by `benchmarks/calibrate.py
 # --fit --every-absent` (every category a file does not air asked as an absent query, 230 in all; the share
 # of present ads found plus the share of absent queries kept quiet), refitted when spots came to be read as
-# one text (the floor went from 0.1 to 0.2)
+# one text (the floor went from 0.1 to 0.2), and again when four family files were found drawn with a broken
+# station logo and rebuilt (floor 0.2 to 0.1, pass rank 3 to 2)
 SYNONYM = 0.9  # a category this close to the subject (cosine) is the subject itself, not a competitor
-AD_RELEVANCE_FLOOR = 0.2  # cosine below which a spot is unrelated to the subject, whatever its rank
-AD_PASS_RANK = 3  # the subject may rank behind this many categories and still pass (score 0.55) ...
+AD_RELEVANCE_FLOOR = 0.1  # cosine below which a spot is unrelated to the subject, whatever its rank
+AD_PASS_RANK = 2  # the subject may rank behind this many categories and still pass (score 0.55) ...
 AD_RANK_STEP = 0.1  # ... each place further back (or ahead) lowers (raises) the score by this
 
 
