@@ -138,3 +138,12 @@ def test_recognition_confidence_is_the_mean_word_probability():
     assert recognition_confidence(heard) == pytest.approx(0.7)
     assert recognition_confidence(Unit(0.0, 1.0, "SIGN", "screen", "line")) == 1.0
     assert recognition_confidence(Unit(0.0, 1.0, "cue", "speech", "sentence", words=(Word(0.0, 1.0, "cue"),))) == 1.0
+
+
+def test_snap_starts_at_the_cut_the_title_appears_at_not_the_old_topics_last_cut():
+    starts, ends, depth = [0.0, 5.0, 10.0, 20.0, 25.0], [4.0, 9.0, 12.0, 24.0, 29.0], [0.1, 0.2, 0.9, 0.1]
+    cuts = [(13.0, 13.4), (18.6, 19.0)]  # the old topic's last shot change, then the new topic's first shot
+    assert snap_boundaries(starts, ends, [2], depth, cuts=cuts, titles=[19.0]) == [Boundary(2, 18.8, "cut")]
+    assert snap_boundaries(starts, ends, [2], depth, cuts=cuts) == [Boundary(2, 13.2, "cut")]
+    # a title with no shot change under it starts the chapter itself
+    assert snap_boundaries(starts, ends, [2], depth, cuts=cuts[:1], titles=[17.0]) == [Boundary(2, 17.0, "title")]

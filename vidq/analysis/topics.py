@@ -62,6 +62,15 @@ def _in_pause(starts: Sequence[float], ends: Sequence[float], g: int,
     return None
 
 
+def _near(spans: Sequence[tuple[float, float]], t: float) -> list[tuple[float, float]]:
+    """The ``(after, before)`` spans that reach within ``SNAP_SLACK`` s of ``t``.
+
+    >>> _near([(70.8, 71.2), (75.8, 76.4)], 76.4)
+    [(75.8, 76.4)]
+    """
+    return [(a, b) for a, b in spans if a - SNAP_SLACK <= t <= b + SNAP_SLACK]
+
+
 def snap_boundaries(starts: Sequence[float], ends: Sequence[float], gaps: Sequence[int], depth: Sequence[float],
                     cuts: Sequence[tuple[float, float]], titles: Sequence[float] = ()) -> list[Boundary]:
     """Place each chosen topic gap in time, moving it to a better gap nearby.
@@ -74,8 +83,9 @@ def snap_boundaries(starts: Sequence[float], ends: Sequence[float], gaps: Sequen
     topic), so each gap competes with the gaps up to :data:`SNAP_REACH` units away:
     relative depth, plus :data:`CUT_BONUS` when its pause holds a shot change, plus
     :data:`TITLE_BONUS` when an on-screen title appears in it, minus
-    :data:`DISTANCE_PENALTY` per unit moved.  The chapter then starts at the cut, else
-    at the title, else where the next unit starts.
+    :data:`DISTANCE_PENALTY` per unit moved.  The chapter then starts at the title's cut
+    (the shot change the title appears at) or at the title, else at the first cut in the
+    pause, else where the next unit starts.
     """
     n = len(starts)
     chosen: set[int] = set(gaps)
@@ -95,8 +105,10 @@ def snap_boundaries(starts: Sequence[float], ends: Sequence[float], gaps: Sequen
                 best, best_score = c, score
         chosen.discard(g)
         chosen.add(best)
-        cut = _in_pause(starts, ends, best, cuts)
         title = _in_pause(starts, ends, best, title_spans)
+        # with a title in the pause, the cut it appears at (a pause may hold the old topic's last shot
+        # change too); else the first cut in the pause
+        cut = _in_pause(starts, ends, best, cuts if title is None else _near(cuts, title))
         if cut is not None:
             out.append(Boundary(best, cut, "cut"))
         elif title is not None:
