@@ -17,17 +17,25 @@ class ScriptedOcr:
     options = OcrOptions()
 
     def __init__(self):
-        self.calls: list[float] = []
+        self.calls: list[float] = []  # whole frames read
+        self.regions: list[tuple[int, int, int, int]] = []  # parts of frames read
 
-    def read(self, image: np.ndarray):
-        self.calls.append(float(image[0, 0, 0]))
+    def read(self, image: np.ndarray, region: tuple[int, int, int, int] | None = None):
         x0, y0, x1, y1 = BOX
-        if (image[y0:y1, x0:x1] == CAPTION).all():
+        if region is None:
+            self.calls.append(float(image[0, 0, 0]))
+        else:
+            self.regions.append(region)
+            if not (region[0] <= x0 and region[1] <= y0 and region[2] >= x1 and region[3] >= y1):
+                return ()
+        shown = image[y0:y1, x0:x1]
+        if (shown == CAPTION).all() or (shown == OVER_ANOTHER_SHOT).all():
             return (OcrLine("BLUE PELICAN", tuple(float(v) for v in BOX), 0.93),)
         return ()
 
 
 CAPTION = np.tile(np.array([[255], [0]], np.uint8), (6, 80))[..., None].repeat(3, axis=2)  # (12, 80, 3) stripes
+OVER_ANOTHER_SHOT = np.where(CAPTION == 0, 128, 255).astype(np.uint8)  # the same text over another picture
 
 
 def frame(t: float, shown: bool, rng) -> np.ndarray:
@@ -61,3 +69,32 @@ def test_a_cut_brings_a_read_forward_and_lines_split_by_an_absence():
         reader.feed(frame(t, on, rng), float(t), changed=t in (1.0, 8.0))  # the caption comes with a cut
     lines = reader.finish()
     assert [(ln.start, ln.end) for ln in lines] == [(1.0, 2.0), (8.0, 9.0)]
+
+
+def test_a_caption_that_stays_across_cuts_is_followed_by_reading_its_box_there():
+    rng = np.random.default_rng(3)
+    ocr = ScriptedOcr()
+    reader = ScreenReader(ocr, every=3.0, min_gap=1.0)
+    for t in np.arange(0, 8, 0.5):
+        img = frame(t, 1.5 <= t <= 4.5, rng)
+        if t == 2.5:  # between the cuts at 2.5 and 3.0 the text sits over another shot
+            x0, y0, x1, y1 = BOX
+            img[y0:y1, x0:x1] = OVER_ANOTHER_SHOT
+        reader.feed(img, float(t), changed=t in (2.5, 3.0))
+    (line,) = reader.finish()
+    # read whole at 0, 2.5 (the cut) and 5.5 (the cut at 3.0 comes too soon after a read for one); the
+    # start is found back across the cut at 2.5, the end forward across the one at 3.0, each by reading
+    # the caption's box once
+    assert (line.start, line.end) == (1.5, 4.5)
+    assert len(ocr.calls) == 3 and reader.cut_checks == len(ocr.regions) == 2
+
+
+def test_a_cut_does_not_carry_a_caption_that_is_gone():
+    rng = np.random.default_rng(4)
+    ocr = ScriptedOcr()
+    reader = ScreenReader(ocr, every=3.0, min_gap=1.0)
+    for t in np.arange(0, 8, 0.5):
+        reader.feed(frame(t, 2.5 <= t <= 4.5, rng), float(t), changed=t == 2.5)  # the caption comes with a cut
+    (line,) = reader.finish()
+    assert (line.start, line.end) == (2.5, 4.5)
+    assert reader.cut_checks == 1  # the frame before the cut was read at the box and showed nothing

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from vidq.analysis.screen import ScreenLine, ScreenReader, lines_from_json, lines_to_json
+from vidq.analysis.screen import SCREEN_READER_VERSION, ScreenLine, ScreenReader, lines_from_json, lines_to_json
 from vidq.media import decode, plan_samples, signals
 from vidq.media.resize import plan_geometry
 from vidq.media.types import SamplePlan, VideoInfo
@@ -242,7 +242,8 @@ def _chunk(path, info: VideoInfo, plan: SamplePlan, options: PictureOptions, pre
     arrays["damaged"] = np.asarray(damaged, np.float64).reshape(-1, 2)
     lines = reader.finish() if reader is not None else []
     if reader is not None:
-        arrays["ocr_counts"] = np.array([reader.frames, reader.reads, reader.reused, reader.partial], np.int64)
+        arrays["ocr_counts"] = np.array([reader.frames, reader.reads, reader.reused, reader.partial,
+                                         reader.cut_checks], np.int64)
     return arrays, lines
 
 
@@ -268,6 +269,7 @@ def picture_pass(path: str | os.PathLike, info: VideoInfo, span: tuple[float, fl
         # the thread count reads the same lines (tests/test_lite_models.py): a cache moved to a
         # machine with other cores, or filled by workers of several sizes, stays valid
         base["ocr"] = [MODEL_LABEL, {k: v for k, v in asdict(engine.options).items() if k != "threads"}]
+        base["screen_reader"] = SCREEN_READER_VERSION
     parts: list[dict[str, np.ndarray]] = []
     screen: list[ScreenLine] = []
     prev_hist = None
@@ -307,7 +309,8 @@ def picture_pass(path: str | os.PathLike, info: VideoInfo, span: tuple[float, fl
         from vidq.models.lite.ocr import MODEL_LABEL
 
         meta["ocr"] = {"model": MODEL_LABEL, "every": options.ocr_every, "frames_read": int(counts[1]),
-                       "frames_read_in_part": int(counts[3]), "reads_reused": int(counts[2]), "lines": len(screen)}
+                       "frames_read_in_part": int(counts[3]), "reads_reused": int(counts[2]),
+                       "boxes_read_at_cuts": int(counts[4]), "lines": len(screen)}
     return PicturePass(sig, join_lines(screen, sig.step), thumbs, meta)
 
 

@@ -13,7 +13,10 @@ next read: when a line appears on a read frame, the frames before it are compare
 ``REGION_THRESHOLD``), back to the first one that still shows it; when a line is gone, the frames after
 its last reading are compared the same way.  So a line's span is known to one sampling
 interval (half a second at 2 frames a second) while OCR reads a frame every few seconds,
-with no extra OCR.
+with no extra OCR.  A line that stays on screen across a cut (a sign or a caption over a picture
+that changes under it) no longer looks the same at its box, so at a cut OCR reads just that box
+on the frame across it (at most ``CUT_CHECKS`` times a line): if the same text is there, the
+line is followed on with that frame's look.
 
 Readings of the same line on consecutive reads (same text after normalisation, small
 misreadings allowed) merge into one :class:`ScreenLine`.  Knows nothing about decoding,
@@ -41,10 +44,13 @@ from vidq.models.lite.ocr import (
 
 log = logging.getLogger("vidq.analysis")
 
+SCREEN_READER_VERSION = 2  # bump when the lines read from the same frames change (part of the picture cache key)
 OCR_EVERY = 4.0  # seconds between frames OCR reads (text that stays this long is always read)
 OCR_MIN_GAP = 1.0  # seconds: after a picture change, a frame is read this soon after the last read
 REGION_THRESHOLD = 12.0  # mean grey difference (0..255) of a line's region thumbnail for it to still show the line
 MAX_GAP_READS = 1  # a line missing from this many consecutive reads (but seen again) keeps one span
+CUT_CHECKS = 2  # per line followed: cuts it may be followed across, each checked by reading its box once
+CHECK_PAD = 0.5  # the box read at a cut is padded by this many line heights on every side
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,9 @@ class ScreenReader:
         self.region_threshold = float(region_threshold)
         self._reader = FrameReader(self.engine)  # reads each frame only where it changed
         self.frames = 0  # frames fed
-        self._pending: list[tuple[np.ndarray, float]] = []  # unread frames since the last read
+        self._pending: list[tuple[np.ndarray, float, bool]] = []  # unread frames since the last read, each
+        #                                                           with whether the picture cut just before it
+        self.cut_checks = 0  # boxes OCR read to follow a line across a cut
         self._last_read: float | None = None  # time of the last read
         self._open: list[_Open] = []
         self._done: list[ScreenLine] = []
@@ -117,9 +125,9 @@ class ScreenReader:
         if not due and changed and t - self._last_read >= self.min_gap - 1e-6:
             due = True
         if not due:
-            self._pending.append((image, t))
+            self._pending.append((image, t, changed))
             return
-        self._read(image, t)
+        self._read(image, t, changed)
 
     def finish(self) -> list[ScreenLine]:
         """Close every open line (following them over the unread tail) and return all lines by start."""
@@ -147,7 +155,7 @@ class ScreenReader:
         """Reads answered by the previous ones (the picture had not changed)."""
         return self._reader.reused
 
-    def _read(self, image: np.ndarray, t: float) -> None:
+    def _read(self, image: np.ndarray, t: float, changed: bool = False) -> None:
         lines, _ = self._reader.read(image)
         matched: set[int] = set()
         fresh: list[tuple[OcrLine, str]] = []
@@ -182,7 +190,7 @@ class ScreenReader:
         for line, key in fresh:
             box = _bounds(line.box)
             line_thumb = _line_thumb(image, box)
-            start = self._follow_back(box, line_thumb, t)
+            start = self._follow_back(box, line_thumb, t, key, changed)
             self._open.append(_Open(key, line, start, t, 1, line_thumb, box))
         self._pending = []
         self._last_read = t
@@ -193,23 +201,45 @@ class ScreenReader:
                 return k
         return None
 
-    def _follow_back(self, box: tuple[int, int, int, int], thumb: np.ndarray | None, t: float) -> float:
-        """The earliest unread frame before ``t`` that still shows the region (consecutively)."""
-        start = t
-        for image, tp in reversed(self._pending):
+    def _follow_back(self, box: tuple[int, int, int, int], thumb: np.ndarray | None, t: float, key: str,
+                     changed: bool) -> float:
+        """The earliest unread frame before ``t`` that still shows the region (consecutively), or,
+        across a cut (``changed``: one just before ``t``), still reads as ``key`` at ``box``."""
+        start, checks, cut = t, CUT_CHECKS, changed
+        for image, tp, after in reversed(self._pending):
             if not _shows(image, box, thumb, self.region_threshold):
-                break
-            start = tp
+                if not (cut and checks > 0 and self._reads_at(image, box, key)):
+                    break
+                checks -= 1
+                thumb = _line_thumb(image, box)
+            start, cut = tp, after
         return start
 
     def _follow_forward(self, o: _Open) -> None:
-        """Extend ``o.last`` over the unread frames after its last read that still show it."""
-        for image, tp in self._pending:
+        """Extend ``o.last`` over the unread frames after its last read that still show it (across
+        a cut: that still read as its text at its box)."""
+        checks = CUT_CHECKS
+        for image, tp, cut in self._pending:
             if tp <= o.last:
                 continue
             if not _shows(image, o.box, o.thumb, self.region_threshold):
-                break
+                if not (cut and checks > 0 and self._reads_at(image, o.box, o.key)):
+                    break
+                checks -= 1
+                o.thumb = _line_thumb(image, o.box)
             o.last = tp
+
+    def _reads_at(self, image: np.ndarray, box: tuple[int, int, int, int], key: str) -> bool:
+        """Whether OCR reads ``key`` (or a close spelling) in ``image`` around ``box``."""
+        x0, y0, x1, y1 = box
+        pad = max(2, round(CHECK_PAD * (y1 - y0)))
+        h, w = image.shape[:2]
+        region = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
+        if region[2] - region[0] < 4 or region[3] - region[1] < 4:
+            return False
+        self.cut_checks += 1
+        return any(difflib.SequenceMatcher(None, normalize(line.text), key).ratio() >= SPAN_SIMILARITY
+                   for line in self.engine.read(image, region))
 
     def _close(self, o: _Open) -> None:
         self._done.append(ScreenLine(float(o.start), float(o.last), o.best.text, float(o.best.score), o.reads,
