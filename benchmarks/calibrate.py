@@ -70,7 +70,9 @@ def evaluate(obs: list[dict], pass_rank: int, step: float, floor: float) -> tupl
     good = present = quiet = absent = 0
     misses = []
     for o in obs:
-        ranked = sorted(((score(r, b), s) for s, r, b in o["hits"]), reverse=True)
+        # best first as find sorts them (vidq.tasks.query.sort_hits): score, then rank, relevance, time
+        order = sorted(o["hits"], key=lambda h: (-score(h[1], h[2]), h[2], -h[1], h[0]))
+        ranked = [(score(r, b), s) for s, r, b in order]
         if o["truth"]:
             present += 1
             ok = bool(ranked) and ranked[0][0] >= THRESHOLD and any(abs(ranked[0][1] - s) <= TOLERANCE
