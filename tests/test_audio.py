@@ -64,6 +64,31 @@ def test_resampled_and_downmixed(tmp_path):
     assert abs(rms - 0.125 / np.sqrt(2)) < 0.005  # lavfi sine: amplitude 1/8, both channels alike
 
 
+def test_a_sample_rate_change_mid_stream_keeps_the_audio_in_step(tmp_path):
+    """Two recordings joined byte for byte (48 kHz, then 44.1 kHz from 3 s on): the decoder's
+    format changes mid-stream, the resampler is set up again, and nothing stops, drifts or doubles."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    parts = []
+    for k, (freq, rate, offset) in enumerate([(440, 48000, 0), (880, 44100, 3)]):
+        parts.append(tmp_path / f"part{k}.ts")
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        f"sine=frequency={freq}:sample_rate={rate}:duration=3", "-c:a", "aac",
+                        "-output_ts_offset", str(offset), "-f", "mpegts", str(parts[-1])], check=True)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(b"".join(p.read_bytes() for p in parts))
+    chunks = list(iter_audio(joined, chunk_seconds=2.0))
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start == pytest.approx(a.start + a.samples.size / RATE, abs=1e-9)
+    audio = np.concatenate([c.samples for c in chunks])
+    assert 6.0 <= audio.size / RATE <= 6.1  # both parts, AAC padding included, nothing doubled
+    window = RATE // 50  # 20 ms: the pitch from zero crossings
+    pitch = [np.count_nonzero(np.diff(np.signbit(audio[i:i + window]))) * 25 for i in range(0, audio.size - window, window)]
+    assert all(400 <= f <= 480 for f in pitch[5:145]) and all(820 <= f <= 940 for f in pitch[155:295])
+    change = next(i for i, f in enumerate(pitch) if f > 660) * window / RATE
+    assert 2.98 <= change <= 3.06  # the second part starts where its timestamps put it
+
+
 def test_late_audio_start_is_padded_with_silence(tmp_path):
     """Audio that starts 1 s into the file begins at sample 16000 of the extracted track."""
     src = tmp_path / "click.wav"
