@@ -108,7 +108,10 @@ def test_audio_of_a_damaged_file_stays_contiguous(spoiled):
     tail, ref = heard[after:after + 16000], clean[after:after + 16000]
     lags = range(-160, 161)
     best = min(lags, key=lambda k: float(np.abs(np.roll(tail, k)[200:-200] - ref[200:-200]).mean()))
-    assert abs(best) <= 32, f"the audio after the damage is {best / 16:.1f} ms off"
+    # a lost or doubled AAC frame is 21 ms or more (341+ samples); what is allowed is the resampler's
+    # ~1 ms it still holds at each hole, counted as missing too (1-3 holes here, by where the noise
+    # falls in the clip: up to 53 samples seen in CI; known, see CHANGELOG)
+    assert abs(best) <= 80, f"the audio after the damage is {best / 16:.1f} ms off"
 
 
 def test_truncated_index_is_read_up_to_its_last_complete_sample(clip):
