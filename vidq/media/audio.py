@@ -39,7 +39,6 @@ log = logging.getLogger("vidq.media")
 DEFAULT_SAMPLE_RATE = 16000  # Hz; what Whisper models expect
 DEFAULT_CHUNK_SECONDS = 30.0  # seconds of audio per yielded chunk
 GAP_TOLERANCE = 0.05  # seconds; timestamp holes longer than this are filled with silence
-OVERLAP_TOLERANCE = 0.001  # seconds; output this far past a frame's timestamp (up to GAP_TOLERANCE) is dropped
 SEEK_MARGIN = 1.0  # seconds; seek this much before the clip start and decode forward
 EARLY_ERRORS = 20  # undecodable packets after which a stream with more bad than good packets is abandoned
 HOLE_DAMAGE = 0.5  # seconds: a hole this long after the first sample is reported as damaged
@@ -260,10 +259,6 @@ def _decode(container, stream, name: str, sample_rate: int, t0: float, end: floa
             skip = 0
             if t < t0:  # straddles the clip start: drop the head, in output samples
                 skip = round((t0 - t) * sample_rate)
-            elif cursor - GAP_TOLERANCE < t < cursor - OVERLAP_TOLERANCE:
-                # more was written than the timestamps allow (a damaged frame's samples, a resampler
-                # set up again): drop as much of this frame's output, so what follows stays in step
-                skip = round((cursor - t) * sample_rate)
             elif t > cursor + (0.5 / sample_rate if was_lost else GAP_TOLERANCE):  # a hole (or a late start): silence
                 explained = damaged and damaged[-1].end >= t - GAP_TOLERANCE  # undecodable packets left it
                 if frames_ok > 1 and t - cursor >= HOLE_DAMAGE and not explained:
