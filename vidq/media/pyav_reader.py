@@ -38,6 +38,7 @@ nothing about models, batching or the CLI: it yields ``(plan position, pts, fram
 from __future__ import annotations
 
 import bisect
+import collections
 import heapq
 import itertools
 import logging
@@ -62,6 +63,7 @@ RETRY_BACKOFF = 1.0  # seconds: a seek that landed after its keyframe is retried
 MAX_GOP_PACKETS = 4096  # packets held while reading forward from an early landing to the wanted keyframe
 NONREF_GAP_FRAMES = 4  # frames: the widest gap skip_frame=NONREF is expected to leave
 REORDER_FRAMES = 8  # clean frames after a decoding error that are put back in time order
+GUARD_PACKETS = 2  # packets decoded just before damage whose frames are not trusted (damage starts mid-packet)
 TAINT_SECONDS = 10.0  # after damage, frames are distrusted until a keyframe, or for at most this long
 
 
@@ -299,49 +301,33 @@ class PyAVReader:
         recorded as damaged (``self.damaged``); the decoder itself resumes at the next
         keyframe, so the walk goes on from there and never answers with a broken picture.
         A packet the demuxer flagged corrupt, or one inside a span probe found damaged
-        (packets missing before it), is decoded but taints what follows in the same way.
-        Frames shown after the damage are not trusted until a keyframe (they may refer to the
-        broken ones; ``TAINT_SECONDS`` bounds this for streams without keyframes).  After an
-        error the decoder may also hand out the frames it was holding back (B-frames) after
-        newer ones, so the next ``REORDER_FRAMES`` clean frames are put back in time order.
+        (packets missing before it), counts as damage too.  Which frames are trusted is
+        judged by the place of their packet in decode order (:class:`_Trust`): not the
+        ``GUARD_PACKETS`` packets before the damage (more with frame threads, which report an
+        error some packets late) (garbage that begins inside a packet lets
+        it decode without an error, its picture broken), nor the packets after it until a
+        keyframe packet, nor an open GOP's leading frames that refer back across it
+        (``TAINT_SECONDS`` bounds this for streams without keyframes).  So a frame is handed
+        out only once that many more packets have been decoded.  After an error the
+        decoder may also hand out the frames it was holding back (B-frames) after newer ones,
+        so the next ``REORDER_FRAMES`` clean frames are put back in time order.
         """
         cc = self.stream.codec_context
         packets = self._packets
         assert packets is not None
         cc.skip_frame = skip
+        trust = _Trust(self.taint_ticks)
+        waiting: collections.deque = collections.deque()  # (place, tick, frame): decoded, not yet judged
         held: list[tuple[int, int, object]] = []  # (tick, arrival, frame) after damage, released in time order
         calm = REORDER_FRAMES  # clean frames since the last damage
-        taint: int | None = None  # frames after this tick may refer to broken ones, until a keyframe
-        for packet in packets:
-            if needed is not None and packet.pts is not None:
-                if self._tick_set is not None and packet.pts not in self._tick_set:
-                    log.debug("%s: packet PTS %d is not in the index; decoding every frame", self.path, packet.pts)
-                    needed = None
-                    cc.skip_frame = skip
-                else:
-                    cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
-            stamp = _stamp(packet)
-            if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
-                taint = stamp if taint is None else min(taint, stamp)  # it may decode; what refers to it may not
-                calm = 0
-            try:
-                frames = cc.decode(packet)
-            except self._av.error.EOFError:
-                continue  # a second drain at the end of the stream
-            except self._av.error.FFmpegError:
-                self._damage_at(stamp)
-                taint = stamp if taint is None or stamp is None else min(taint, stamp)
-                calm = 0
-                continue
-            for frame in frames:
-                self.decoded += 1
-                tick = self._frame_tick(frame, None)
-                if taint is not None and tick > taint:
-                    if frame.key_frame or tick - taint > self.taint_ticks:
-                        taint = None  # a keyframe (or a long stretch) after the damage: references are whole again
-                if frame.is_corrupt or (taint is not None and tick > taint):
+
+        def judged(through: int) -> Iterator:
+            """Judge the waiting frames whose packet's place is at most ``through``; yield the trusted."""
+            nonlocal calm
+            while waiting and waiting[0][0] <= through:
+                place, tick, frame = waiting.popleft()
+                if not trust.trusted(place, tick):
                     self._damage_at(tick)
-                    taint = tick if taint is None else min(taint, tick)
                     calm = 0
                     continue
                 if calm < REORDER_FRAMES or held:
@@ -354,6 +340,41 @@ class PyAVReader:
                     continue
                 self._clean(tick)
                 yield frame
+
+        for packet in packets:
+            if needed is not None and packet.pts is not None:
+                if self._tick_set is not None and packet.pts not in self._tick_set:
+                    log.debug("%s: packet PTS %d is not in the index; decoding every frame", self.path, packet.pts)
+                    needed = None
+                    cc.skip_frame = skip
+                else:
+                    cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
+            stamp = _stamp(packet)
+            place = trust.fed(packet.pts, stamp, packet.is_keyframe) if packet.size else trust.place
+            if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
+                trust.damage(place, stamp)  # it may decode; what surrounds it may not be whole
+            try:
+                frames = cc.decode(packet)
+            except self._av.error.EOFError:
+                continue  # a second drain at the end of the stream
+            except self._av.error.FFmpegError:
+                self._damage_at(stamp)
+                trust.damage(place, stamp)
+                calm = 0
+                continue
+            for frame in frames:
+                self.decoded += 1
+                tick = self._frame_tick(frame, None)
+                if frame.is_corrupt:
+                    self._damage_at(tick)
+                    trust.damage(trust.place_of(frame.pts), tick)
+                    calm = 0
+                    continue
+                waiting.append((trust.place_of(frame.pts), tick, frame))
+            if trust.guard is None:  # the decoder is open now: with frame threads, errors come out late
+                trust.guard = GUARD_PACKETS + max(0, cc.thread_count - 1)
+            yield from judged(trust.place - trust.guard)
+        yield from judged(trust.place)
         while held:
             first, _, kept = heapq.heappop(held)
             self._clean(first)
@@ -576,6 +597,65 @@ class PyAVReader:
                 yield from self._exact(plan, group[n:])
                 return
             yield g, self.secs(best[1]), best[2]
+
+
+class _Trust:
+    """Which decoded frames to trust after damage, judged by their packet's place in decode order.
+
+    Places count the packets fed to the decoder (1, 2, ...); a frame's place is its packet's,
+    found by PTS (a frame without one, or whose PTS no packet had, takes the newest place).
+    A frame is not trusted when damage lies at its place or within ``guard`` packets after
+    it (``GUARD_PACKETS``, plus the packets a frame-threaded decoder is behind: it reports an
+    error when that frame's turn comes, not when its packet goes in), or when the last damage before it is not yet followed by a keyframe packet (or is,
+    but the frame shows earlier than that keyframe: an open GOP's leading frames refer
+    back across it); without a keyframe, trust returns ``taint_ticks`` after the damage.
+    """
+
+    def __init__(self, taint_ticks: int):
+        self.taint_ticks = taint_ticks
+        self.guard: int | None = None  # packets before damage not trusted (set once the decoder is open)
+        self.place = 0  # the newest packet's place
+        self._of: dict[int, int] = {}  # packet PTS -> place (the recent ones)
+        self._damaged: list[int] = []  # places of damage, ascending
+        self._damaged_ticks: list[int | None] = []  # and their ticks
+        self._keys: list[int] = []  # places of keyframe packets, ascending
+        self._key_ticks: list[int | None] = []
+
+    def fed(self, pts: int | None, tick: int | None, key: bool) -> int:
+        """A packet goes to the decoder: its place."""
+        self.place += 1
+        if pts is not None:
+            self._of[int(pts)] = self.place
+            if len(self._of) > 4 * MAX_GOP_PACKETS:  # frames come out a few packets late at most
+                horizon = self.place - MAX_GOP_PACKETS
+                self._of = {k: v for k, v in self._of.items() if v >= horizon}
+        if key:
+            self._keys.append(self.place)
+            self._key_ticks.append(tick)
+        return self.place
+
+    def place_of(self, pts: int | None) -> int:
+        return self.place if pts is None else self._of.get(int(pts), self.place)
+
+    def damage(self, place: int, tick: int | None) -> None:
+        i = bisect.bisect_right(self._damaged, place)
+        self._damaged.insert(i, place)
+        self._damaged_ticks.insert(i, tick)
+
+    def trusted(self, place: int, tick: int) -> bool:
+        if not self._damaged:
+            return True
+        i = bisect.bisect_left(self._damaged, place)
+        if i < len(self._damaged) and self._damaged[i] <= place + (self.guard or GUARD_PACKETS):
+            return False  # damage at it or just after it: garbage may have begun inside its packet
+        if i == 0:
+            return True
+        since, since_tick = self._damaged[i - 1], self._damaged_ticks[i - 1]
+        j = bisect.bisect_right(self._keys, since)
+        if j < len(self._keys) and self._keys[j] <= place:
+            key_tick = self._key_ticks[j]
+            return key_tick is None or tick >= key_tick
+        return since_tick is not None and tick - since_tick > self.taint_ticks
 
 
 def _stamp(packet) -> int | None:

@@ -152,8 +152,9 @@ def _scene_graph(i: int, scene: Scene, size: tuple[int, int], fps: float | str, 
     elif pattern == "grid":
         fg = (f"color=c=white:s={pw}x{ph}:r={fps}:d={d},"
               f"drawgrid=w={max(2, pw // 6)}:h={max(2, ph // 6)}:t=2:c=black,format={work_fmt}[f{i}]")
-    else:
-        fg = f"gradients=s={pw}x{ph}:r={fps}:d={d}:speed=0.05:seed={i + 1},format={work_fmt}[f{i}]"
+    else:  # explicit colours: gradients draws its default ones at random on every run, whatever the seed
+        c0, c1 = PALETTE[(i + 1) % len(PALETTE)], PALETTE[(i + 2) % len(PALETTE)]
+        fg = f"gradients=s={pw}x{ph}:r={fps}:d={d}:speed=0.05:seed={i + 1}:c0={c0}:c1={c1},format={work_fmt}[f{i}]"
     # The pattern bounces horizontally; its row depends on the scene so layouts differ too.
     y = (h - ph) * ((i % 3) + 1) // 4
     x = f"abs(mod(t*{max(1, w // 4)}\\,2*(W-w))-(W-w))"
