@@ -108,6 +108,70 @@ def test_noise_that_begins_inside_a_packet_never_shows_a_broken_picture(spoiled,
                     assert err < CLEAN, f"noise from byte {at}: the picture for {plan.times[index]:.3f} s is broken"
 
 
+def test_a_reference_frame_the_decoder_flags_late_takes_the_frames_decoded_from_it(spoiled, tmp_path):
+    """600 bytes of noise inside one packet: when the decoder notices (an error, or the frame flagged
+    corrupt), it may say so only when that frame's turn comes in display order, after the B-frames
+    decoded from it have come out; none of those is handed out either.  (Noise the decoder does not
+    notice at all cannot be told from a picture: those placements are left out.)"""
+    import av
+
+    original, _, truth, truth_pts = spoiled("garbage-mp4")
+    data = original.read_bytes()
+    with av.open(str(original)) as c:
+        stream = c.streams.video[0]
+        packets = [(p.pos, p.size) for p in c.demux(stream)
+                   if p.size and not p.is_keyframe and 2.0 <= float(p.pts * stream.time_base) <= 6.0]
+    bad = tmp_path / "noise.mp4"
+    noticed = 0
+    for pos, size in packets[::3]:
+        bad.write_bytes(spoil(data, "garbage-mp4", at=pos + size // 3, length=600))
+        with av.open(str(bad)) as c:  # does the decoder notice?
+            seen = False
+            for packet in c.demux(c.streams.video[0]):
+                try:
+                    seen = seen or any(f.is_corrupt for f in packet.decode())
+                except av.error.FFmpegError:
+                    seen = True
+        if not seen:
+            continue
+        noticed += 1
+        info = probe(bad)
+        for accuracy in ("exact", "fast"):
+            plan = plan_samples(info, frames=200, accuracy=accuracy)
+            for batch in decode(bad, plan, info=info):
+                for image, stamp, index in zip(batch.images, batch.pts, batch.indices):
+                    k = int(np.argmin(np.abs(truth_pts - stamp)))
+                    err = float(np.abs(truth[k].astype(np.float32) - image.astype(np.float32)).mean())
+                    assert err < CLEAN, f"noise at byte {pos + size // 3}: the picture for {plan.times[index]:.3f} s is broken"
+    assert noticed >= 3, "too few placements the decoder notices to say anything"
+
+
+def test_after_damage_the_decoder_starts_again_at_the_keyframe(spoiled, tmp_path):
+    """4 KB of noise in the second before a keyframe of a transport stream: whole frames vanish
+    without a continuity error, and a decoder carried on over them can spoil the keyframe's own
+    picture (an IDR: seen in a sweep) and everything up to the next one.  The walk starts the
+    decoder again at the keyframe, as a seek does."""
+    import av
+
+    original, _, truth, truth_pts = spoiled("garbage-ts")
+    start = probe(original).start_time
+    data = original.read_bytes()
+    with av.open(str(original)) as c:
+        keys = [p.pos for p in c.demux(c.streams.video[0]) if p.size and p.is_keyframe and p.pos > 20000]
+    bad = tmp_path / "noise.ts"
+    for key in keys:
+        for back in range(2000, 12001, 2000):
+            at = key - back
+            bad.write_bytes(spoil(data, "garbage-ts", at=at, length=4000))
+            info = probe(bad)
+            plan = plan_samples(info, frames=200, accuracy="exact")
+            for batch in decode(bad, plan, info=info):
+                for image, stamp, index in zip(batch.images, batch.pts, batch.indices):
+                    k = int(np.argmin(np.abs(truth_pts + start - (stamp + info.start_time))))
+                    err = float(np.abs(truth[k].astype(np.float32) - image.astype(np.float32)).mean())
+                    assert err < CLEAN, f"noise at byte {at}: the picture for {plan.times[index]:.3f} s is broken"
+
+
 def test_damage_found_while_decoding_reaches_the_frames_json_once(spoiled, tmp_path, run_vidq):
     _, bad, _, _ = spoiled("garbage-mp4")
     r = run_vidq("frames", bad, "--frames", "30", "-o", tmp_path / "out", "--json", timeout=120)

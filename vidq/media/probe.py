@@ -47,13 +47,15 @@ from vidq.store import Store
 log = logging.getLogger("vidq.media")
 
 FRONTIER_SECONDS = 2.0  # a file still being written: packet losses this close to its end are where writing was
-PROBE_STAGE = "probe/3"  # cache stage name; bump when VideoInfo's meaning changes (3: damage, discontinuities, partial)
+PROBE_STAGE = "probe/4"  # cache stage name; bump when VideoInfo's meaning changes (3: damage, discontinuities,
+# partial; 4: a few frames missing from a regular video stream are damage)
 AV_TIME_BASE = 1_000_000  # FFmpeg's container-level clock, ticks per second
 VFR_RELATIVE = 0.10  # an interval this far (relative) from the median one marks the stream VFR
 INDEX_CHECK_PACKETS = 16  # packets whose PTS must match the MP4 index before it is trusted
 VFR_TICKS = 2  # ... and at least this many time-base ticks (rounding of 29.97 in ms is not VFR)
 GAP_FRAMES = 8  # a hole this many frame intervals wide in a regularly spaced stream is missing packets ...
 GAP_MIN = 0.5  # ... when it is also at least this many seconds long
+MISSING_FRAMES = 1.9  # in a video stream measured regular, a hole this many intervals wide is frames gone missing
 REGULAR_SHARE = 0.02  # a stream with fewer intervals than this off the median by half is regularly spaced
 DURATION_SLACK = 1.0  # seconds the container's duration may differ from where the packets end ...
 DURATION_SHARE = 0.1  # ... or this share of it, before the packets win
@@ -459,7 +461,11 @@ def _keyframe_offsets(pk: _Packets, stream, start: float, tmap: TimeMap) -> tupl
 
 def _losses(times: np.ndarray, bad: np.ndarray, stream: str, *, regular: bool) -> list[Damage]:
     """Damaged spans of one stream from its sorted packet times: packets the demuxer flagged
-    corrupt, and (in a stream of regular spacing) holes ``GAP_FRAMES`` intervals wide."""
+    corrupt, and (in a stream of regular spacing: ``regular``, a container whose clock may jump,
+    or measured) holes ``GAP_FRAMES`` intervals wide.  In the video of a container whose clock may
+    jump (a transport stream) that is also measured regular (fewer than ``REGULAR_SHARE`` of its
+    intervals off), holes of ``MISSING_FRAMES`` intervals: whole frames lost (noise can take the
+    packets of a few frames without a continuity error), and the frames after them refer to them."""
     out: list[Damage] = []
     if times.size < 2:
         return out
@@ -467,10 +473,11 @@ def _losses(times: np.ndarray, bad: np.ndarray, stream: str, *, regular: bool) -
     step = float(np.median(d[d > 0])) if np.any(d > 0) else 0.0
     if step <= 0:
         return out
-    if not regular:
-        regular = float(np.mean(np.abs(d - step) > 0.5 * step)) < REGULAR_SHARE
-    if regular:
-        for i in np.flatnonzero(d > max(GAP_FRAMES * step, GAP_MIN)):
+    measured = float(np.mean(np.abs(d - step) > 0.5 * step)) < REGULAR_SHARE
+    if regular or measured:
+        fine = regular and measured and stream == "video"  # a transport stream's video (no index to lose frames from)
+        gap = MISSING_FRAMES * step if fine else max(GAP_FRAMES * step, GAP_MIN)
+        for i in np.flatnonzero(d > gap):
             out.append(Damage(round(float(times[i]), 6), round(float(times[i + 1]), 6), stream, "missing packets"))
     for t in bad.tolist():
         i = int(np.searchsorted(times, t, side="right"))

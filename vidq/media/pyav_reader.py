@@ -100,6 +100,7 @@ class PyAVReader:
         self.decoded = 0  # frames that came out of the decoder (for benchmarks and tests)
         self.seeks = 0  # container seeks (for tests: bounded per target)
         self.fallbacks = 0  # targets answered by the forward decode from the first keyframe
+        self.restarts = 0  # decoder restarts at a keyframe after damage (for tests)
         self.ticks = _frame_ticks(path, self.stream)  # every frame's PTS in stream ticks, sorted; or None
         self._tick_set = None if self.ticks is None else frozenset(int(x) for x in self.ticks)
         self.map = TimeMap.of(info)  # clock jumps made continuous (MPEG-TS splices); None for most files
@@ -107,10 +108,15 @@ class PyAVReader:
         self.duration = info.duration
         self.frame_ticks = max(1, round(frame_step / self.tb))  # one frame interval, ticks
         self.taint_ticks = round(TAINT_SECONDS / self.tb)
-        # what probe saw damaged (corrupt or missing packets): decoding through it is not trusted
-        spans = sorted((self.tick_of(d.start), self.tick_of(d.end)) for d in info.damaged if d.stream != "audio")
-        self._suspect_lo = [a for a, _ in spans]
-        self._suspect_hi = [b for _, b in spans]
+        # what probe saw damaged (corrupt or missing packets), and later what the walk recorded as
+        # damaged (_distrust): decoding through it is not trusted
+        # (each span up to its end, not the frame at it: the first whole one after a hole)
+        self._suspect_lo: list[int] = []
+        self._suspect_hi: list[int] = []
+        for d in info.damaged:
+            if d.stream != "audio":
+                lo, hi = self.tick_of(d.start), self.tick_of(d.end)
+                self._distrust(lo, max(lo, hi - 1))
         self.damaged: list[Damage] = []  # spans found undecodable so far (file seconds), in the order found
         self._bad: list[int] | None = None  # [first, last] tick of the undecodable run being decoded
         self._last_tick: int | None = None  # timestamp of the last packet read
@@ -269,9 +275,21 @@ class PyAVReader:
             self._bad = [min(self._bad[0], tick), max(self._bad[1], tick)]
 
     def _suspect(self, tick: int) -> bool:
-        """Whether ``tick`` lies in a span probe found damaged."""
+        """Whether ``tick`` lies in a span probe found damaged, or one this walk recorded as damaged."""
         i = bisect.bisect_right(self._suspect_lo, tick) - 1
         return i >= 0 and tick <= self._suspect_hi[i]
+
+    def _distrust(self, lo: int, hi: int) -> None:
+        """Add ``[lo, hi]`` (ticks) to the suspect spans, keeping them sorted and apart.  A span
+        recorded as damaged stays so after a seek: the decoder does not always notice the same
+        damage twice (frame threads), and what was reported damaged is never shown later."""
+        i = bisect.bisect_left(self._suspect_hi, lo)  # the first span that may touch [lo, hi]
+        j = i
+        while j < len(self._suspect_lo) and self._suspect_lo[j] <= hi:
+            lo, hi = min(lo, self._suspect_lo[j]), max(hi, self._suspect_hi[j])
+            j += 1
+        self._suspect_lo[i:j] = [lo]
+        self._suspect_hi[i:j] = [hi]
 
     def _clean(self, tick: int) -> None:
         """A frame at ``tick`` decoded cleanly: a damaged run before it ends there."""
@@ -285,6 +303,7 @@ class PyAVReader:
 
     def _record(self, lo: int, hi: int) -> None:
         self._bad = None
+        self._distrust(lo, max(lo, hi - 1))  # ``hi`` is the first clean frame's tick, or a frame past the last bad one
         self.damaged.append(Damage(round(self.secs(lo), 6), round(self.secs(hi), 6), "video", "undecodable"))
         log.debug("%s: undecodable from %.3f s to %.3f s", self.path, self.secs(lo), self.secs(hi))
 
@@ -303,8 +322,8 @@ class PyAVReader:
         A packet the demuxer flagged corrupt, or one inside a span probe found damaged
         (packets missing before it), counts as damage too.  Which frames are trusted is
         judged by the place of their packet in decode order (:class:`_Trust`): not the
-        ``GUARD_PACKETS`` packets before the damage (more with frame threads, which report an
-        error some packets late) (garbage that begins inside a packet lets
+        ``GUARD_PACKETS`` packets before the damage (more with frame threads and B-frames: the
+        decoder tells of damage some packets late) (garbage that begins inside a packet lets
         it decode without an error, its picture broken), nor the packets after it until a
         keyframe packet, nor an open GOP's leading frames that refer back across it
         (``TAINT_SECONDS`` bounds this for streams without keyframes).  So a frame is handed
@@ -320,6 +339,19 @@ class PyAVReader:
         waiting: collections.deque = collections.deque()  # (place, tick, frame): decoded, not yet judged
         held: list[tuple[int, int, object]] = []  # (tick, arrival, frame) after damage, released in time order
         calm = REORDER_FRAMES  # clean frames since the last damage
+
+        def arrived(frames) -> None:
+            """Frames out of the decoder: a corrupt one is damage, the rest wait to be judged."""
+            nonlocal calm
+            for frame in frames:
+                self.decoded += 1
+                tick = self._frame_tick(frame, None)
+                if frame.is_corrupt:
+                    self._damage_at(tick)
+                    trust.damage(trust.place_of(frame.pts), tick)
+                    calm = 0
+                    continue
+                waiting.append((trust.place_of(frame.pts), tick, frame))
 
         def judged(through: int) -> Iterator:
             """Judge the waiting frames whose packet's place is at most ``through``; yield the trusted."""
@@ -350,11 +382,20 @@ class PyAVReader:
                 else:
                     cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
             stamp = _stamp(packet)
+            if packet.size and packet.is_keyframe and trust.damaged_since_key():
+                # start again at the keyframe, as a seek does: what the decoder carried over the
+                # damage can spoil even a keyframe's picture (a non-IDR one), and what follows it
+                try:
+                    arrived(cc.decode(None))
+                except self._av.error.FFmpegError:
+                    pass
+                cc.flush_buffers()
+                self.restarts += 1
             place = trust.fed(packet.pts, stamp, packet.is_keyframe) if packet.size else trust.place
             if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
                 trust.damage(place, stamp)  # it may decode; what surrounds it may not be whole
             try:
-                frames = cc.decode(packet)
+                arrived(cc.decode(packet))
             except self._av.error.EOFError:
                 continue  # a second drain at the end of the stream
             except self._av.error.FFmpegError:
@@ -362,17 +403,9 @@ class PyAVReader:
                 trust.damage(place, stamp)
                 calm = 0
                 continue
-            for frame in frames:
-                self.decoded += 1
-                tick = self._frame_tick(frame, None)
-                if frame.is_corrupt:
-                    self._damage_at(tick)
-                    trust.damage(trust.place_of(frame.pts), tick)
-                    calm = 0
-                    continue
-                waiting.append((trust.place_of(frame.pts), tick, frame))
-            if trust.guard is None:  # the decoder is open now: with frame threads, errors come out late
-                trust.guard = GUARD_PACKETS + max(0, cc.thread_count - 1)
+            if trust.guard is None:  # the decoder is open now: how late it tells of damage
+                late = max(0, cc.thread_count - 1) + max(0, getattr(cc, "reorder_depth", 0) or 0)
+                trust.guard = GUARD_PACKETS + late
             yield from judged(trust.place - trust.guard)
         yield from judged(trust.place)
         while held:
@@ -605,8 +638,9 @@ class _Trust:
     Places count the packets fed to the decoder (1, 2, ...); a frame's place is its packet's,
     found by PTS (a frame without one, or whose PTS no packet had, takes the newest place).
     A frame is not trusted when damage lies at its place or within ``guard`` packets after
-    it (``GUARD_PACKETS``, plus the packets a frame-threaded decoder is behind: it reports an
-    error when that frame's turn comes, not when its packet goes in), or when the last damage before it is not yet followed by a keyframe packet (or is,
+    it (``GUARD_PACKETS``, plus the packets a frame-threaded decoder is behind, plus its reorder
+    depth: it reports an error when that frame's turn comes, and flags a reference frame corrupt
+    only when it is shown, after the B-frames decoded from it), or when the last damage before it is not yet followed by a keyframe packet (or is,
     but the frame shows earlier than that keyframe: an open GOP's leading frames refer
     back across it); without a keyframe, trust returns ``taint_ticks`` after the damage.
     """
@@ -641,6 +675,10 @@ class _Trust:
         i = bisect.bisect_right(self._damaged, place)
         self._damaged.insert(i, place)
         self._damaged_ticks.insert(i, tick)
+
+    def damaged_since_key(self) -> bool:
+        """Whether damage came after the last keyframe packet (or, with none yet, at all)."""
+        return bool(self._damaged) and (not self._keys or self._damaged[-1] > self._keys[-1])
 
     def trusted(self, place: int, tick: int) -> bool:
         if not self._damaged:

@@ -4,7 +4,7 @@ Public API::
 
     make_case(kind, directory) -> Path      # one file of that kind (cached: made once per folder)
     EXPECT[kind] -> Expect                  # what vidq must do with it (exit codes, damage reported)
-    spoil(data, kind, at=None) -> bytes     # a whole file's bytes damaged as DAMAGED kind is (for a
+    spoil(data, kind, at, length) -> bytes  # a whole file's bytes damaged as DAMAGED kind is (for a
                                             # test that compares with the undamaged original)
     BROKEN       # kinds no command can use: probe fails with exit 2
     NO_VIDEO     # kinds that probe fine but have no video (an idle video PID counts as none)
@@ -303,9 +303,9 @@ def damage_source_args(kind: str) -> list[str]:
     return {"garbage-mp4": ["-f", "mp4"], "garbage-mkv": ["-f", "matroska"]}.get(kind, ["-f", "mpegts"])
 
 
-def spoil(data: bytes, kind: str, at: int | None = None) -> bytes:
+def spoil(data: bytes, kind: str, at: int | None = None, length: int = GARBAGE_BYTES) -> bytes:
     """The bytes of a whole file damaged the way DAMAGED ``kind`` is (deterministic); the damage
-    begins at byte ``at`` (default: the middle of the file)."""
+    begins at byte ``at`` (default: the middle of the file), and noise runs ``length`` bytes."""
     middle = len(data) // 2 if at is None else at
     if kind == "truncated-ts":  # a capture cut off mid-GOP, mid-packet
         return data[: int(len(data) * KEEP_FRACTION) + 77]
@@ -313,8 +313,8 @@ def spoil(data: bytes, kind: str, at: int | None = None) -> bytes:
         at = middle // 188 * 188
         return data[:at] + data[at + DROPPED_PACKETS * 188:]
     # garbage-*: a run of bytes overwritten with noise (a bad sector, a corrupt download)
-    noise = random.Random(kind).randbytes(GARBAGE_BYTES)
-    return data[:middle] + noise + data[middle + GARBAGE_BYTES:]
+    noise = random.Random(kind).randbytes(length)
+    return data[:middle] + noise + data[middle + length:]
 
 
 def _cut(whole: Path, out: Path, keep: float) -> None:
