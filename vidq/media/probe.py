@@ -241,8 +241,9 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
                 ends.append(end)
             if stream is best_src and scanned is not None:
                 pk = scan.packets[stream.index]
+                jumps = may_jump(container)
                 damaged += _losses(scanned[0], _file_times(pk, stream, start, tmap, pk.corrupt), "video",
-                                   regular=may_jump(container))
+                                   regular=jumps, clock_may_jump=jumps)
         a_tracks = [t for t in index.tracks if t.handler == "soun"] if index is not None else []
         audios: list[AudioStream] = []
         for n, stream in enumerate(a_src):
@@ -459,13 +460,15 @@ def _keyframe_offsets(pk: _Packets, stream, start: float, tmap: TimeMap) -> tupl
     return tuple(int(x) for x in pos[np.argsort(times, kind="stable")])
 
 
-def _losses(times: np.ndarray, bad: np.ndarray, stream: str, *, regular: bool) -> list[Damage]:
+def _losses(times: np.ndarray, bad: np.ndarray, stream: str, *, regular: bool,
+            clock_may_jump: bool = False) -> list[Damage]:
     """Damaged spans of one stream from its sorted packet times: packets the demuxer flagged
-    corrupt, and (in a stream of regular spacing: ``regular``, a container whose clock may jump,
-    or measured) holes ``GAP_FRAMES`` intervals wide.  In the video of a container whose clock may
-    jump (a transport stream) that is also measured regular (fewer than ``REGULAR_SHARE`` of its
-    intervals off), holes of ``MISSING_FRAMES`` intervals: whole frames lost (noise can take the
-    packets of a few frames without a continuity error), and the frames after them refer to them."""
+    corrupt, and (in a stream of regular spacing: ``regular``, or measured so) holes
+    ``GAP_FRAMES`` intervals wide.  In the video of a container whose clock may jump (a transport
+    stream: ``clock_may_jump``) whose intervals are whole multiples of the usual one (all but
+    ``REGULAR_SHARE`` of them), holes of ``MISSING_FRAMES`` intervals: whole frames lost (noise
+    can take the packets of a few frames without a continuity error), and the frames after them
+    refer to them."""
     out: list[Damage] = []
     if times.size < 2:
         return out
@@ -473,10 +476,14 @@ def _losses(times: np.ndarray, bad: np.ndarray, stream: str, *, regular: bool) -
     step = float(np.median(d[d > 0])) if np.any(d > 0) else 0.0
     if step <= 0:
         return out
-    measured = float(np.mean(np.abs(d - step) > 0.5 * step)) < REGULAR_SHARE
-    if regular or measured:
-        fine = regular and measured and stream == "video"  # a transport stream's video (no index to lose frames from)
-        gap = MISSING_FRAMES * step if fine else max(GAP_FRAMES * step, GAP_MIN)
+    if not regular:
+        regular = float(np.mean(np.abs(d - step) > 0.5 * step)) < REGULAR_SHARE
+    gap = max(GAP_FRAMES * step, GAP_MIN)
+    if regular and clock_may_jump and stream == "video":  # a transport stream's video (no index to lose frames from)
+        multiple = d / step  # intervals in steps: whole numbers above one in a regular stream are holes
+        if float(np.mean((multiple < 0.5) | (np.abs(multiple - np.round(multiple)) > 0.25))) < REGULAR_SHARE:
+            gap = MISSING_FRAMES * step
+    if regular:
         for i in np.flatnonzero(d > gap):
             out.append(Damage(round(float(times[i]), 6), round(float(times[i + 1]), 6), stream, "missing packets"))
     for t in bad.tolist():

@@ -85,6 +85,7 @@ class PyAVReader:
         self.stream = self.container.streams[video.index]
         self.stream.thread_type = "AUTO"
         self.stream.codec_context.thread_count = threads
+        self.decoder = self.stream.codec_context  # replaced by a new one when decoding starts again after damage
         self.tb = float(self.stream.time_base)  # seconds per tick
         self.t0 = info.start_time  # seconds: the file's time 0 on the stream clock
         self.slack = min(TIME_SLACK, self.tb / 2)
@@ -167,6 +168,7 @@ class PyAVReader:
             self.stream = self.container.streams[self._stream_index]
             self.stream.thread_type = "AUTO"
             self.stream.codec_context.thread_count = self._threads
+            self.decoder = self.stream.codec_context
         else:
             try:
                 if self.map is not None:  # the demuxer's timestamp search assumes a clock that never jumps
@@ -175,7 +177,7 @@ class PyAVReader:
                     self.container.seek(int(tick), stream=self.stream, backward=True, any_frame=False)
             except self._av.error.FFmpegError:
                 return self._seek(None, aim=aim, require_key=require_key)
-        self.stream.codec_context.flush_buffers()
+        self.decoder.flush_buffers()
         demux = self._demux(tick)
         gop: list | None = None  # packets from the last keyframe before ``aim``
         gop_tick: int | None = None
@@ -264,6 +266,16 @@ class PyAVReader:
         if packet.dts is not None:
             packet.dts = packet.dts + shift
 
+    def _new_decoder(self):
+        """A decoder for the stream that has seen nothing yet (its codec, extradata and threads)."""
+        old = self.stream.codec_context
+        cc = self._av.CodecContext.create(old.codec.name, "r")
+        if old.extradata:
+            cc.extradata = old.extradata
+        cc.thread_type = "AUTO"
+        cc.thread_count = self._threads
+        return cc
+
     def _damage_at(self, tick: int | None) -> None:
         """A packet or frame at ``tick`` did not decode: open (or widen) the damaged run."""
         tick = tick if tick is not None else self._last_tick
@@ -331,7 +343,7 @@ class PyAVReader:
         decoder may also hand out the frames it was holding back (B-frames) after newer ones,
         so the next ``REORDER_FRAMES`` clean frames are put back in time order.
         """
-        cc = self.stream.codec_context
+        cc = self.decoder
         packets = self._packets
         assert packets is not None
         cc.skip_frame = skip
@@ -383,13 +395,14 @@ class PyAVReader:
                     cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
             stamp = _stamp(packet)
             if packet.size and packet.is_keyframe and trust.damaged_since_key():
-                # start again at the keyframe, as a seek does: what the decoder carried over the
-                # damage can spoil even a keyframe's picture (a non-IDR one), and what follows it
+                # start again at the keyframe with a new decoder: what one carried over the damage
+                # can spoil even an IDR's picture and what follows it, flushed or not
                 try:
                     arrived(cc.decode(None))
                 except self._av.error.FFmpegError:
                     pass
-                cc.flush_buffers()
+                cc = self.decoder = self._new_decoder()
+                cc.skip_frame = skip
                 self.restarts += 1
             place = trust.fed(packet.pts, stamp, packet.is_keyframe) if packet.size else trust.place
             if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
@@ -420,7 +433,7 @@ class PyAVReader:
         it does not decode cleanly (the time is then recorded as damaged).
         """
         landed = self._land(key, tries=2)
-        cc = self.stream.codec_context
+        cc = self.decoder
         cc.skip_frame = "DEFAULT"
         got = None
         if landed == key:
