@@ -101,7 +101,6 @@ class PyAVReader:
         self.decoded = 0  # frames that came out of the decoder (for benchmarks and tests)
         self.seeks = 0  # container seeks (for tests: bounded per target)
         self.fallbacks = 0  # targets answered by the forward decode from the first keyframe
-        self.restarts = 0  # decoder restarts at a keyframe after damage (for tests)
         self.ticks = _frame_ticks(path, self.stream)  # every frame's PTS in stream ticks, sorted; or None
         self._tick_set = None if self.ticks is None else frozenset(int(x) for x in self.ticks)
         self.map = TimeMap.of(info)  # clock jumps made continuous (MPEG-TS splices); None for most files
@@ -333,15 +332,16 @@ class PyAVReader:
         keyframe, so the walk goes on from there and never answers with a broken picture.
         A packet the demuxer flagged corrupt, or one inside a span probe found damaged
         (packets missing before it), counts as damage too.  Which frames are trusted is
-        judged by the place of their packet in decode order (:class:`_Trust`): not the
-        ``GUARD_PACKETS`` packets before the damage (more with frame threads and B-frames: the
-        decoder tells of damage some packets late) (garbage that begins inside a packet lets
-        it decode without an error, its picture broken), nor the packets after it until a
-        keyframe packet, nor an open GOP's leading frames that refer back across it
-        (``TAINT_SECONDS`` bounds this for streams without keyframes).  So a frame is handed
-        out only once that many more packets have been decoded.  After an error the
-        decoder may also hand out the frames it was holding back (B-frames) after newer ones,
-        so the next ``REORDER_FRAMES`` clean frames are put back in time order.
+        judged by the place of their packet in decode order (:class:`_Trust`): not those of
+        the few packets before the damage (garbage that begins inside a packet lets it decode
+        without an error, its picture broken; and the decoder tells of damage some packets
+        late, with frame threads and B-frames), so a frame is handed out only once that many
+        more packets have been decoded; nor those of the packets after it until a keyframe
+        packet, nor an open GOP's leading frames that refer back across it (``TAINT_SECONDS``
+        bounds this for streams without keyframes).  At that keyframe a new decoder takes
+        over: a flushed one keeps state the damage spoiled.  After an error the decoder may
+        also hand out the frames it was holding back (B-frames) after newer ones, so the next
+        ``REORDER_FRAMES`` clean frames are put back in time order.
         """
         cc = self.decoder
         packets = self._packets
@@ -386,14 +386,6 @@ class PyAVReader:
                 yield frame
 
         for packet in packets:
-            if needed is not None and packet.pts is not None:
-                if self._tick_set is not None and packet.pts not in self._tick_set:
-                    log.debug("%s: packet PTS %d is not in the index; decoding every frame", self.path, packet.pts)
-                    needed = None
-                    cc.skip_frame = skip
-                else:
-                    cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
-            stamp = _stamp(packet)
             if packet.size and packet.is_keyframe and trust.damaged_since_key():
                 # start again at the keyframe with a new decoder: what one carried over the damage
                 # can spoil even an IDR's picture and what follows it, flushed or not
@@ -403,7 +395,14 @@ class PyAVReader:
                     pass
                 cc = self.decoder = self._new_decoder()
                 cc.skip_frame = skip
-                self.restarts += 1
+            if needed is not None and packet.pts is not None:
+                if self._tick_set is not None and packet.pts not in self._tick_set:
+                    log.debug("%s: packet PTS %d is not in the index; decoding every frame", self.path, packet.pts)
+                    needed = None
+                    cc.skip_frame = skip
+                else:
+                    cc.skip_frame = "DEFAULT" if packet.pts in needed else "NONREF"
+            stamp = _stamp(packet)
             place = trust.fed(packet.pts, stamp, packet.is_keyframe) if packet.size else trust.place
             if stamp is not None and (packet.is_corrupt or self._suspect(stamp)):
                 trust.damage(place, stamp)  # it may decode; what surrounds it may not be whole
