@@ -32,6 +32,7 @@ import numpy as np
 
 from vidq.analysis.screen import SCREEN_READER_VERSION, ScreenLine, ScreenReader, lines_from_json, lines_to_json
 from vidq.media import decode, plan_samples, signals
+from vidq.media.pyav_reader import WALK_VERSION
 from vidq.media.resize import plan_geometry
 from vidq.media.types import SamplePlan, VideoInfo
 from vidq.progress import ProgressFn, no_progress
@@ -262,7 +263,7 @@ def picture_pass(path: str | os.PathLike, info: VideoInfo, span: tuple[float, fl
         engine = OcrEngine(OcrOptions(threads=max(1, (os.cpu_count() or 2) // 2)))
     bounds = np.arange(span[0], span[1] + CHUNK_SECONDS, CHUNK_SECONDS)
     base = {"options": asdict(options), "plan": params_digest({"t": [round(t, 6) for t in plan.times]}),
-            "accuracy": plan.accuracy}
+            "accuracy": plan.accuracy, "walk": WALK_VERSION}
     if engine is not None:
         from vidq.models.lite.ocr import MODEL_LABEL
 

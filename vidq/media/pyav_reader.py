@@ -64,6 +64,7 @@ MAX_GOP_PACKETS = 4096  # packets held while reading forward from an early landi
 NONREF_GAP_FRAMES = 4  # frames: the widest gap skip_frame=NONREF is expected to leave
 REORDER_FRAMES = 8  # clean frames after a decoding error that are put back in time order
 GUARD_PACKETS = 2  # packets decoded just before damage whose frames are not trusted (damage starts mid-packet)
+WALK_VERSION = 2  # bump when which decoded frames the walk trusts changes (cached pictures of damaged files)
 TAINT_SECONDS = 10.0  # after damage, frames are distrusted until a keyframe, or for at most this long
 
 
