@@ -60,6 +60,21 @@ def picture_error(image: np.ndarray, truth: np.ndarray) -> tuple[int, float]:
     return k, diffs[k]
 
 
+def assert_every_picture_clean(bad: Path, start: float, truth, truth_pts, what: str,
+                               accuracies=("exact", "fast")) -> None:
+    """Every picture 200 targets get from ``bad`` is the original frame of the time it is stamped with
+    (``truth_pts``: the original's frame times from its ``start``; matched on the raw clock, since damage
+    can move a file's start)."""
+    info = probe(bad)
+    for accuracy in accuracies:
+        plan = plan_samples(info, frames=200, accuracy=accuracy)
+        for batch in decode(bad, plan, info=info):
+            for image, stamp, index in zip(batch.images, batch.pts, batch.indices):
+                k = int(np.argmin(np.abs(truth_pts + start - (stamp + info.start_time))))
+                err = float(np.abs(truth[k].astype(np.float32) - image.astype(np.float32)).mean())
+                assert err < CLEAN, f"{what}: the picture for {plan.times[index]:.3f} s is broken (differs by {err:.1f})"
+
+
 @pytest.mark.parametrize("kind", ["garbage-mp4", "garbage-ts", "dropped-ts"])
 @pytest.mark.parametrize("accuracy", ["exact", "fast"])
 def test_damaged_stretch_is_skipped_never_shown_and_reported(spoiled, kind, accuracy):
@@ -95,17 +110,11 @@ def test_noise_that_begins_inside_a_packet_never_shows_a_broken_picture(spoiled,
         starts = [p.pos + p.size * 2 // 3 for p in c.demux(stream)
                   if p.size and 2.4 <= float(p.pts * stream.time_base) <= 3.6]
     assert len(starts) >= 25
+    start = probe(original).start_time
     bad = tmp_path / "noise.mp4"
     for at in starts:
         bad.write_bytes(spoil(data, "garbage-mp4", at=at))
-        info = probe(bad)
-        for accuracy in ("exact", "fast"):
-            plan = plan_samples(info, frames=200, accuracy=accuracy)
-            for batch in decode(bad, plan, info=info):
-                for image, stamp, index in zip(batch.images, batch.pts, batch.indices):
-                    k = int(np.argmin(np.abs(truth_pts - stamp)))  # the original of the frame it says it is
-                    err = float(np.abs(truth[k].astype(np.float32) - image.astype(np.float32)).mean())
-                    assert err < CLEAN, f"noise from byte {at}: the picture for {plan.times[index]:.3f} s is broken"
+        assert_every_picture_clean(bad, start, truth, truth_pts, f"noise from byte {at}")
 
 
 def test_a_reference_frame_the_decoder_flags_late_takes_the_frames_decoded_from_it(spoiled, tmp_path):
@@ -116,6 +125,7 @@ def test_a_reference_frame_the_decoder_flags_late_takes_the_frames_decoded_from_
     import av
 
     original, _, truth, truth_pts = spoiled("garbage-mp4")
+    start = probe(original).start_time
     data = original.read_bytes()
     with av.open(str(original)) as c:
         stream = c.streams.video[0]
@@ -135,22 +145,15 @@ def test_a_reference_frame_the_decoder_flags_late_takes_the_frames_decoded_from_
         if not seen:
             continue
         noticed += 1
-        info = probe(bad)
-        for accuracy in ("exact", "fast"):
-            plan = plan_samples(info, frames=200, accuracy=accuracy)
-            for batch in decode(bad, plan, info=info):
-                for image, stamp, index in zip(batch.images, batch.pts, batch.indices):
-                    k = int(np.argmin(np.abs(truth_pts - stamp)))
-                    err = float(np.abs(truth[k].astype(np.float32) - image.astype(np.float32)).mean())
-                    assert err < CLEAN, f"noise at byte {pos + size // 3}: the picture for {plan.times[index]:.3f} s is broken"
+        assert_every_picture_clean(bad, start, truth, truth_pts, f"noise at byte {pos + size // 3}")
     assert noticed >= 3, "too few placements the decoder notices to say anything"
 
 
 def test_after_damage_the_decoder_starts_again_at_the_keyframe(spoiled, tmp_path):
     """4 KB of noise in the second before a keyframe of a transport stream: whole frames vanish
     without a continuity error, and a decoder carried on over them can spoil the keyframe's own
-    picture (an IDR: seen in a sweep) and everything up to the next one.  The walk starts the
-    decoder again at the keyframe, as a seek does."""
+    picture (an IDR: seen in a sweep) and everything up to the next one, flushed or not.  A new
+    decoder takes over at the keyframe."""
     import av
 
     original, _, truth, truth_pts = spoiled("garbage-ts")
@@ -163,13 +166,7 @@ def test_after_damage_the_decoder_starts_again_at_the_keyframe(spoiled, tmp_path
         for back in range(2000, 12001, 2000):
             at = key - back
             bad.write_bytes(spoil(data, "garbage-ts", at=at, length=4000))
-            info = probe(bad)
-            plan = plan_samples(info, frames=200, accuracy="exact")
-            for batch in decode(bad, plan, info=info):
-                for image, stamp, index in zip(batch.images, batch.pts, batch.indices):
-                    k = int(np.argmin(np.abs(truth_pts + start - (stamp + info.start_time))))
-                    err = float(np.abs(truth[k].astype(np.float32) - image.astype(np.float32)).mean())
-                    assert err < CLEAN, f"noise at byte {at}: the picture for {plan.times[index]:.3f} s is broken"
+            assert_every_picture_clean(bad, start, truth, truth_pts, f"noise at byte {at}", accuracies=("exact",))
 
 
 def test_damage_found_while_decoding_reaches_the_frames_json_once(spoiled, tmp_path, run_vidq):

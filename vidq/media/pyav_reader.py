@@ -653,9 +653,10 @@ class _Trust:
     A frame is not trusted when damage lies at its place or within ``guard`` packets after
     it (``GUARD_PACKETS``, plus the packets a frame-threaded decoder is behind, plus its reorder
     depth: it reports an error when that frame's turn comes, and flags a reference frame corrupt
-    only when it is shown, after the B-frames decoded from it), or when the last damage before it is not yet followed by a keyframe packet (or is,
-    but the frame shows earlier than that keyframe: an open GOP's leading frames refer
-    back across it); without a keyframe, trust returns ``taint_ticks`` after the damage.
+    only when it is shown, after the B-frames decoded from it), or when the last damage before
+    it is not yet followed by a keyframe packet (or is, but the frame shows earlier than that
+    keyframe: an open GOP's leading frames refer back across it); without a keyframe, trust
+    returns ``taint_ticks`` after the damage.
     """
 
     def __init__(self, taint_ticks: int):

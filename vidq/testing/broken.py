@@ -310,8 +310,8 @@ def spoil(data: bytes, kind: str, at: int | None = None, length: int = GARBAGE_B
     if kind == "truncated-ts":  # a capture cut off mid-GOP, mid-packet
         return data[: int(len(data) * KEEP_FRACTION) + 77]
     if kind == "dropped-ts":  # packets lost in transmission
-        at = middle // 188 * 188
-        return data[:at] + data[at + DROPPED_PACKETS * 188:]
+        cut = middle // 188 * 188
+        return data[:cut] + data[cut + DROPPED_PACKETS * 188:]
     # garbage-*: a run of bytes overwritten with noise (a bad sector, a corrupt download)
     noise = random.Random(kind).randbytes(length)
     return data[:middle] + noise + data[middle + length:]
