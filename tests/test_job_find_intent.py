@@ -16,6 +16,9 @@ from vidq.tasks.query import (
     AD_RELEVANCE_FLOOR,
     calibrate,
     parse_intent,
+    rank_segment,
+    related_cosine,
+    rivals_of,
     segment_hits,
     spot_text,
 )
@@ -53,6 +56,17 @@ def test_calibration_scores_the_subjects_rank_among_ad_categories():
     assert calibrate(AD_PASS_RANK - 2, 0.4) == pytest.approx(0.55 + 2 * AD_RANK_STEP)
     assert calibrate(0, AD_RELEVANCE_FLOOR - 0.01) == 0.0  # unrelated words, however it ranks
     assert calibrate(40, 0.5) == 0.0
+
+
+def test_a_category_related_to_the_subject_is_not_its_rival():
+    v = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.8, 0.6, 0]], np.float32)  # the last is related to the first
+    # pair cosines 0, 0, 0.8, 0, 0.6, 0: their 0.95 quantile lies three quarters of the way from 0.6 to 0.8
+    assert related_cosine(v) == pytest.approx(0.75)
+    rivals = rivals_of(v, v[0])
+    assert rivals.tolist() == [[0, 1, 0], [0, 0, 1]]  # neither the subject itself nor its neighbour (0.8)
+    spot = np.array([[0.6, 0, 0.8]], np.float32)  # cosine 0.6 to the subject, 0.8 to the third category
+    assert rank_segment(spot, v[0], rivals, says=False) == (1, pytest.approx(0.6))
+    assert related_cosine(v[:1]) == 1.0  # no pairs: nothing is related
 
 
 class _Words:

@@ -20,8 +20,10 @@ score asks a sharper question: among
 ``AD_CATEGORIES``, a fixed list of everyday advertised categories, how many are closer to
 this spot than the subject is?  The subject of the right ad ranks among the first few
 (:func:`calibrate`); an absent product ranks behind the spot's own category and fails the
-threshold, however ad-like the spot is.  A spot whose text holds every subject word ranks
-first.
+threshold, however ad-like the spot is.  Categories related to the subject are not its
+rivals (:func:`rivals_of`): a car ad that reads closer to "truck" than to "car", or a bank
+ad closer to "credit card" than to "bank", is still about what was asked.  A spot whose
+text holds every subject word ranks first.
 
 Shared by ``find`` and the library's search; not a job.  Knows nothing about Typer.
 """
@@ -70,10 +72,13 @@ AD_CATEGORIES = (  # what ads sell, to rank a subject against (everyday categori
 # --fit --every-absent` (every category a file does not air asked as an absent query, 230 in all; the share
 # of present ads found plus the share of absent queries kept quiet), refitted when spots came to be read as
 # one text (the floor went from 0.1 to 0.2), and again when four family files were found drawn with a broken
-# station logo and rebuilt (floor 0.2 to 0.1, pass rank 3 to 2)
-SYNONYM = 0.9  # a category this close to the subject (cosine) is the subject itself, not a competitor
+# station logo and rebuilt (floor 0.2 to 0.1, pass rank 3 to 2), and again when related categories stopped being
+# rivals (RELATED_SHARE; pass rank 2 to 1: 41/50 found and 217/230 absent quiet, against 42/50 and 208/230)
+RELATED_SHARE = 0.05  # a category closer to the subject than all but this share of the pairs of AD_CATEGORIES are
+#                       to each other is related to it, not its rival (the encoder's own geometry sets the cosine:
+#                       0.44 with MiniLM; nothing fitted)
 AD_RELEVANCE_FLOOR = 0.1  # cosine below which a spot is unrelated to the subject, whatever its rank
-AD_PASS_RANK = 2  # the subject may rank behind this many categories and still pass (score 0.55) ...
+AD_PASS_RANK = 1  # the subject may rank behind this many categories and still pass (score 0.55) ...
 AD_RANK_STEP = 0.1  # ... each place further back (or ahead) lowers (raises) the score by this
 
 
@@ -161,8 +166,8 @@ def calibrate(rank: int, relevance: float) -> float:
     ahead adds ``AD_RANK_STEP``, each place behind takes it off; below
     ``AD_RELEVANCE_FLOOR`` cosine nothing passes.
 
-    >>> calibrate(0, 0.6), calibrate(3, 0.4), calibrate(4, 0.4), calibrate(0, 0.05)
-    (0.85, 0.55, 0.45, 0.0)
+    >>> calibrate(0, 0.6), calibrate(1, 0.4), calibrate(2, 0.4), calibrate(0, 0.05)
+    (0.65, 0.55, 0.45, 0.0)
     """
     if relevance < AD_RELEVANCE_FLOOR:
         return 0.0
@@ -203,9 +208,24 @@ def _category_vectors(encoder) -> np.ndarray:
 _CATEGORY_VECTORS: dict[str, np.ndarray] = {}  # model -> (C, D) vectors of AD_CATEGORIES
 
 
+def related_cosine(categories: np.ndarray) -> float:
+    """The cosine above which two categories are related: the ``1 - RELATED_SHARE`` quantile of the
+    cosines between the pairs of ``categories`` (``(C, D)`` unit rows; 1.0 with fewer than two).
+
+    >>> related_cosine(np.eye(3, dtype=np.float32))
+    0.0
+    """
+    if len(categories) < 2:
+        return 1.0
+    pairs = (categories @ categories.T)[np.triu_indices(len(categories), 1)]
+    return float(np.quantile(pairs, 1.0 - RELATED_SHARE))
+
+
 def rivals_of(categories: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """The ``AD_CATEGORIES`` vectors (``(C, D)``) a subject vector ``q`` competes with: not its synonyms."""
-    return categories[categories @ q < SYNONYM]
+    """The ``AD_CATEGORIES`` vectors (``(C, D)``) a subject vector ``q`` competes with: those not
+    related to it (:func:`related_cosine`), so neither its synonyms nor its neighbours ("truck" for
+    "car", "credit card" for "bank")."""
+    return categories[categories @ q < related_cosine(categories)]
 
 
 def rank_segment(vectors: np.ndarray, q: np.ndarray, rivals: np.ndarray, says: bool) -> tuple[int, float]:
