@@ -91,6 +91,29 @@ def test_logo_mask_and_presence():
     assert np.isnan(S.logo_presence(edges, np.zeros_like(mask))).all()
 
 
+def test_a_translucent_logo_over_a_bright_picture_is_still_on_screen():
+    def logo(f, level):
+        f[0, 4:14, 140:154] = level
+        return f
+
+    on = [logo(solid((100, 100, 100)), 255) for _ in range(10)]  # white over grey: strong edges, the mask
+    faint = [logo(solid((230, 230, 230)), 245) for _ in range(3)]  # translucent over bright: 15 levels of edge
+    checker = solid((230, 230, 230))
+    checker[0, ::2, ::2] = checker[0, 1::2, 1::2] = 245  # a busy picture: faint edges everywhere, no logo
+    frames = np.concatenate(on + faint + [checker, solid((230, 230, 230))])
+    grads = S.corner_gradients(frames)
+    edges, weak = S.edges_above(grads, S.EDGE_THRESHOLD), S.edges_above(grads, S.FAINT_EDGE_THRESHOLD)
+    np.testing.assert_array_equal(edges, S.corner_edges(frames))
+    mask = S.logo_mask(edges[:10])
+    assert not edges[10:13][:, mask].any()  # the faint logo leaves no edge at the usual threshold ...
+    np.testing.assert_allclose(S.logo_presence(edges, mask), [1.0] * 10 + [0.0] * 5)
+    # ... but its faint outline, where the rest of the corner has none, says it is there.  The checkerboard's
+    # edges are on the mask and off it alike: every pixel but the corner's last one, which has no neighbour
+    # to differ from, so the mask's share beats the rest's by that one pixel only
+    off = int((~mask[1]).sum())
+    np.testing.assert_allclose(S.logo_presence(edges, mask, weak), [1.0] * 13 + [1 / off, 0.0])
+
+
 def test_frame_hashes_exact_bits():
     ramp_up = np.broadcast_to(np.linspace(0, 255, 160).astype(np.uint8)[None, :, None], (90, 160, 3))[None].copy()
     ramp_down = ramp_up[:, :, ::-1].copy()

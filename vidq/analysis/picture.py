@@ -40,7 +40,7 @@ from vidq.store import Store, params_digest
 
 log = logging.getLogger("vidq.analysis")
 
-PICTURE_STAGE = "picture/1"  # cache stage of one chunk of the pass
+PICTURE_STAGE = "picture/2"  # cache stage of one chunk of the pass (2: faint corner edges kept for logo presence)
 CHUNK_SECONDS = 600.0  # seconds of video per cached chunk
 BATCH = 16  # frames decoded per batch
 LOGO_MIN_PIXELS = 8  # a logo mask with fewer stable edge pixels is noise, not a logo
@@ -171,7 +171,7 @@ class _Signals:
 
     def __init__(self, prev_hist: np.ndarray | None):
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in ("times", "black", "luma", "shot", "aspect",
-                                                                   "hashes", "colors", "edges")}
+                                                                   "hashes", "colors", "edges", "faint")}
         self.prev_hist = prev_hist
         self.edge_shape: tuple[int, ...] = ()
 
@@ -187,9 +187,10 @@ class _Signals:
         self.parts["aspect"].append(signals.active_aspect(images))
         self.parts["hashes"].append(signals.frame_hashes(images))
         self.parts["colors"].append(signals.color_grid(images))
-        edges = signals.corner_edges(images)  # (B, 4, h, w)
-        self.edge_shape = edges.shape[1:]
-        self.parts["edges"].append(np.packbits(edges.reshape(edges.shape[0], -1), axis=1))
+        grads = signals.corner_gradients(images)  # (B, 4, h, w)
+        self.edge_shape = grads.shape[1:]
+        for key, threshold in (("edges", signals.EDGE_THRESHOLD), ("faint", signals.FAINT_EDGE_THRESHOLD)):
+            self.parts[key].append(np.packbits(signals.edges_above(grads, threshold).reshape(len(grads), -1), axis=1))
         return shot
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -324,13 +325,13 @@ def _join(parts: Sequence[dict[str, np.ndarray]]) -> FrameSignals:
     cat = {k: np.concatenate([p[k] for p in parts]) for k in ("times", "black", "luma", "shot", "aspect", "hashes",
                                                              "colors")}
     shape = tuple(int(x) for x in parts[0]["edge_shape"])
-    packed = np.concatenate([p["edges"] for p in parts])
-    edges = np.unpackbits(packed, axis=1, count=int(np.prod(shape))).astype(bool).reshape(-1, *shape)
+    edges, faint = (np.unpackbits(np.concatenate([p[key] for p in parts]), axis=1, count=int(np.prod(shape)))
+                    .astype(bool).reshape(-1, *shape) for key in ("edges", "faint"))
     valid = ~cat["black"].astype(bool)
     mask = signals.logo_mask(edges[valid]) if valid.any() else np.zeros(shape, bool)
     if mask.sum() < LOGO_MIN_PIXELS:
         mask[:] = False
-    cat["logo"] = signals.logo_presence(edges, mask)
+    cat["logo"] = signals.logo_presence(edges, mask, faint)
     return FrameSignals.from_arrays(cat)
 
 

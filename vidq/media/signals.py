@@ -15,8 +15,9 @@ Picture::
     change_rate(times, changes, window)    -> (window centres, changes per minute)
     letterbox(images)                      -> (B, 4) int: black bars top, bottom, left, right
     active_aspect(images)                  -> (B,) float: width / height of the picture inside bars
+    corner_gradients(images)               -> (B, 4, h, w) luma gradients of the four corners
     corner_edges(images)                   -> (B, 4, h, w) bool edge maps of the four corners
-    logo_mask(edges) / logo_presence(edges, mask)  -> station-logo mask / per-frame presence
+    logo_mask(edges) / logo_presence(edges, mask, faint)  -> station-logo mask / per-frame presence
     frame_hashes(images)                   -> (B,) uint64 difference hashes (dHash, 64 bits, dead band)
     dhash(plane)                           -> the same over any (B, H, W) luma plane (int exact, float64)
     color_grid(images)                     -> (B, 48) float32 mean colour of 4x4 cells
@@ -52,6 +53,7 @@ SHOT_THRESHOLD = 0.35  # shot_change_scores above this are shot changes (histogr
 BAR_LUMA = 32.0  # a row/column whose 99th-percentile luma is at most this is part of a black bar
 CORNER_FRACTION = 0.22  # corner regions for logo detection: this fraction of width and of height
 EDGE_THRESHOLD = 48.0  # luma gradient magnitude (|dx| + |dy|, 0..510) that counts as an edge
+FAINT_EDGE_THRESHOLD = 12.0  # ... a faint one: a translucent logo's outline over a bright or flat picture
 LOGO_STABLE_FRACTION = 0.6  # a logo pixel is an edge in at least this fraction of frames
 
 SILENCE_FLOOR_DB = -120.0  # the dB value reported for digital silence (instead of -inf)
@@ -221,27 +223,33 @@ def active_aspect(images: np.ndarray, *, pixel_aspect: float = 1.0, bar_luma: fl
     return np.where(black, np.nan, aspect).astype(np.float64)
 
 
-def corner_edges(images: np.ndarray, *, fraction: float = CORNER_FRACTION,
-                 threshold: float = EDGE_THRESHOLD) -> np.ndarray:
-    """Edge maps of the four corner regions, where station logos sit.
+def corner_gradients(images: np.ndarray, *, fraction: float = CORNER_FRACTION) -> np.ndarray:
+    """Luma gradients ``|dx| + |dy|`` of the four corner regions, where station logos sit.
 
-    Returns ``(B, 4, h, w)`` bool for corners top-left, top-right, bottom-left,
-    bottom-right; ``h = round(H * fraction)``, ``w = round(W * fraction)``.  An edge is a
-    luma gradient ``|dx| + |dy|`` above ``threshold``.
+    Returns ``(B, 4, h, w)`` int32 in thousandths of a level, for corners top-left, top-right,
+    bottom-left, bottom-right; ``h = round(H * fraction)``, ``w = round(W * fraction)``.
     """
     y = luma_milli(images)  # int32 thousandths: the gradients below are exact
     b, height, width = y.shape
     ch, cw = max(2, round(height * fraction)), max(2, round(width * fraction))
-    limit = round(threshold * 1000)
-    out = np.zeros((b, 4, ch, cw), dtype=bool)
+    out = np.zeros((b, 4, ch, cw), dtype=np.int32)
     regions = ((0, 0), (0, width - cw), (height - ch, 0), (height - ch, width - cw))
     for k, (r, c) in enumerate(regions):
         patch = y[:, r:r + ch, c:c + cw]
-        grad = np.zeros_like(patch)
-        grad[:, :, :-1] += np.abs(np.diff(patch, axis=2))
-        grad[:, :-1, :] += np.abs(np.diff(patch, axis=1))
-        out[:, k] = grad > limit
+        out[:, k, :, :-1] += np.abs(np.diff(patch, axis=2))
+        out[:, k, :-1, :] += np.abs(np.diff(patch, axis=1))
     return out
+
+
+def corner_edges(images: np.ndarray, *, fraction: float = CORNER_FRACTION,
+                 threshold: float = EDGE_THRESHOLD) -> np.ndarray:
+    """Edge maps of the four corner regions (:func:`corner_gradients` above ``threshold``), ``(B, 4, h, w)`` bool."""
+    return edges_above(corner_gradients(images, fraction=fraction), threshold)
+
+
+def edges_above(gradients: np.ndarray, threshold: float) -> np.ndarray:
+    """Where :func:`corner_gradients` exceed ``threshold`` (0..510 levels): an edge map, bool."""
+    return gradients > round(threshold * 1000)
 
 
 def logo_mask(edges: np.ndarray, *, min_fraction: float = LOGO_STABLE_FRACTION) -> np.ndarray:
@@ -255,16 +263,31 @@ def logo_mask(edges: np.ndarray, *, min_fraction: float = LOGO_STABLE_FRACTION) 
     return edges.mean(axis=0) >= min_fraction
 
 
-def logo_presence(edges: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Fraction of the logo mask's pixels that are edges in each frame, ``(B,)`` float64 in [0, 1].
+def logo_presence(edges: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
+    """How much of the station logo is on screen in each frame, ``(B,)`` float64 in [0, 1].
 
-    Near 1 while the station logo is on screen, near 0 when it is gone (ad breaks).  An
-    empty mask (no logo found) gives NaN for every frame.
+    The fraction of the logo mask's pixels that are edges (``edges``, :func:`corner_edges`):
+    near 1 while the logo is on screen, near 0 when it is gone (ad breaks).  A translucent
+    logo over a bright or flat picture leaves only faint edges; with ``faint`` (edge maps at
+    ``FAINT_EDGE_THRESHOLD``) a frame's presence is at least the share of the mask's pixels
+    that are faint edges less the share of the corner's other pixels that are, so a busy
+    picture, faint edges everywhere, does not pass for the logo.  An empty mask (no logo
+    found) gives NaN for every frame.
     """
     n = int(mask.sum())
     if n == 0:
         return np.full(edges.shape[0], np.nan)
-    return (edges & mask[None]).reshape(edges.shape[0], -1).sum(axis=1) / n
+    plain = (edges & mask[None]).reshape(edges.shape[0], -1).sum(axis=1) / n
+    if faint is None:
+        return plain
+    corrected = np.zeros(edges.shape[0])
+    for k in np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1)):  # corners holding some of the logo
+        on, off = mask[k], ~mask[k]
+        f = faint[:, k]
+        in_logo = (f & on).reshape(len(f), -1).sum(axis=1) / on.sum()
+        around = (f & off).reshape(len(f), -1).sum(axis=1) / max(int(off.sum()), 1)
+        corrected += np.clip(in_logo - around, 0.0, 1.0) * on.sum() / n
+    return np.maximum(plain, corrected)
 
 
 def cell_sums(plane: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
