@@ -111,4 +111,5 @@ def test_a_spot_is_ranked_by_its_text_read_as_one():
     assert [h.start for h in hits] == [0.0, 19.0]
     assert hits[0].relevance == 0.75  # the whole spot (fizz 2, cola, ice, cold, bubbles), not its best line (1.0)
     assert hits[0].rank == 0 and hits[0].score == calibrate(0, 0.75) and hits[0].source == "screen"
+    assert 'no ad category unrelated to "fizzy drinks" is closer to its words' in hits[0].reason
     assert hits[1].score == 0.0  # savings: unrelated

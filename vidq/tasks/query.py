@@ -253,8 +253,9 @@ def ranked_hit(intent: Intent, kind: str, item: tuple[float, float, str, str], r
                rivals: int, source: str) -> SegmentHit:
     """The calibrated :class:`SegmentHit` of a pool ``item`` ``(start, end, text, why)`` ranked by :func:`rank_segment`."""
     s, e, text, why = item
-    place = "first" if rank == 0 else f"behind {rank}"
-    reason = f'{why}: "{intent.subject}" is {place} of {rivals + 1} ad categories for its words (cosine {rel:.2f})'
+    closer = "no ad category" if rank == 0 else f"{rank} ad categor{'y' if rank == 1 else 'ies'}"
+    reason = (f'{why}: {closer} unrelated to "{intent.subject}" {"is" if rank <= 1 else "are"} closer to its words '
+              f'({rivals} compared; cosine {rel:.2f})')
     return SegmentHit(s, e, calibrate(rank, rel), round(rel, 4), rank, kind, text, reason, source)
 
 
