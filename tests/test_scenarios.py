@@ -83,6 +83,10 @@ def test_black_frames_and_missing_logo_mark_the_break(short, short_frames):
     inside = (pts >= brk.start) & (pts < brk.end)
     assert presence[~inside].min() > 0.8
     assert presence[inside].max() < 0.3
+    faint = S.edges_above(S.corner_gradients(images), S.FAINT_EDGE_THRESHOLD)
+    presence = S.logo_presence(edges, S.logo_mask(edges), faint)  # the spots' own pictures do not pass for the logo
+    assert presence[~inside].min() > 0.8
+    assert presence[inside].max() < 0.3
     # the Nova spot is pillarboxed (4:3 inside 16:9)
     nova = short.ads[1]
     aspect = S.active_aspect(images[(pts > nova.start + 0.5) & (pts < nova.end - 0.5)])
@@ -170,3 +174,35 @@ def test_pieces_encoded_in_parallel_read_no_shared_text_file(tmp_path):
     assert all(files)
     assert not files[0] & files[1] and not files[0] & files[2] and not files[1] & files[2]
     assert (tmp_path / "logo0.txt").read_text() == recipe.style.logo.text
+
+
+def test_a_translucent_logo_over_a_bright_scene_is_still_found(tmp_path):
+    """The scenario generator's translucent bug (white text at half opacity in a frame) drawn by
+    ffmpeg over a grey scene, then a pale lime one, then the lime scene without it: at the usual
+    edge threshold the bug vanishes over the lime; with the faint edges it stays, and its absence
+    still reads as absence."""
+    import subprocess
+
+    from vidq.testing.video import find_font
+
+    font = find_font()
+    bug = (f"drawbox=x=270:y=8:w=42:h=22:color=white@0.5:t=2,"
+           f"drawtext=fontfile={font}:text=VQ:fontsize=15:fontcolor=white@0.5:x=280:y=12")
+    scenes = [("0x707070", True), ("0xc0f060", True), ("0xc0f060", False)]
+    inputs = [a for c, _ in scenes for a in ("-f", "lavfi", "-i", f"color=c={c}:s=320x180:r=5:d=2")]
+    chains = [f"[{k}:v]{bug if on else 'null'}[v{k}]" for k, (_, on) in enumerate(scenes)]
+    graph = ";".join(chains) + ";" + "".join(f"[v{k}]" for k in range(3)) + "concat=n=3:v=1:a=0[out]"
+    video = tmp_path / "bug.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[out]",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", str(video)], check=True)
+    info = probe(video)
+    batches = list(decode(video, plan_samples(info, fps=5)))
+    images, pts = np.concatenate([b.images for b in batches]), np.concatenate([b.pts for b in batches])
+    grads = S.corner_gradients(images)
+    edges, faint = S.edges_above(grads, S.EDGE_THRESHOLD), S.edges_above(grads, S.FAINT_EDGE_THRESHOLD)
+    grey, lime, gone = pts < 2.0, (pts >= 2.0) & (pts < 4.0), pts >= 4.0
+    mask = S.logo_mask(edges[grey])
+    assert mask.sum() >= 20
+    plain, found = S.logo_presence(edges, mask), S.logo_presence(edges, mask, faint)
+    assert plain[grey].min() > 0.9 and plain[lime].max() < 0.5  # the usual threshold loses it over the lime
+    assert found[grey].min() > 0.9 and found[lime].min() > 0.8 and found[gone].max() < 0.1
