@@ -102,6 +102,12 @@ def test_csv_has_a_header_and_one_row_per_segment():
     ("Go to loomly.com/science and use the code SCIENCE at checkout.", ("url", "code", "offer")),
     ("Try it risk-free with a 30-day money-back guarantee.", ("offer",)),
     ("Get two months free with my link.", ("offer",)),
+    # the frame survives speech recognition when the sponsor's name does not
+    ("Today's episode is brought to my green mesquite meals.", ("sponsor",)),
+    ("This video was brought to you, by Brightpath.", ("sponsor",)),
+    ("Support for the throw-dram comes from quill note.", ("sponsor",)),
+    ("The news was brought to my attention by a neighbour.", ()),
+    ("The boats were brought to the harbour by tugs.", ()),
     ("The bridge is supported by twelve steel cables.", ()),
     ("The engine is powered by steam.", ()),
     ("Thanks to the rain, the fields turned green.", ()),

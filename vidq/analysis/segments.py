@@ -135,11 +135,14 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                         r"\bfree (?:month|week|gift|box)\b|\btry (?:it|them) (?:for )?free\b|"
                         r"\b(?:click|tap|use) (?:the|my|our) link\b|\bfirst \d+ (?:people|listeners|viewers)\b|"
                         r"\bget started (?:today|at|for free)\b|\bdownload (?:it|the app) (?:today|now|for free)\b"),
-    "sponsor": re.compile(r"\bsponsored by\b|\bbrought to you by\b|\btoday'?s sponsor\b|\bfor sponsoring\b|"
+    "sponsor": re.compile(r"\bsponsored by\b|\bbrought to you\b|\btoday'?s sponsor\b|\bfor sponsoring\b|"
+                          # speech recognition garbles the end ("brought to my green basket"), not the frame
+                          r"\b(?:video|episode|show|programme|program|podcast|segment|stream|series) (?:is |was )?"
+                          r"brought to\b|"
                           r"\bpartnered with\b|\bpaid promotion\b|\bmade possible by\b|\bin partnership with\b|"
                           r"\bpresented by\b|\bthanks to our (?:partner|sponsor)s?\b|\ba word from our sponsors?\b|"
                           r"\bour sponsors? (?:today |for today |this week )?(?:is|are)\b|"
-                          r"\bsupport for (?:this|the|today'?s)\b[a-z ]{0,24}?\b(?:comes|is provided) (?:from|by)\b|"
+                          r"\bsupport for (?:this|the|today'?s)\b[a-z' -]{0,24}?\b(?:comes|is provided) (?:from|by)\b|"
                           # creators' other phrasings: "this video is supported by X", "thanks to X for
                           # supporting the channel", "today's partner", "we teamed up with X"
                           r"\b(?:video|episode|show|channel|podcast|programme|program|segment|stream|series) "
@@ -159,7 +162,7 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                           r"\bsupport (?:the|this|my|our) (?:channel|show|podcast)\b|"
                           r"\bthank (?:our|today'?s|this (?:video|episode)'?s) (?:sponsor|partner)s?\b"),
 }
-_SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to you by|made possible by|presented by|in partnership with|"
+_SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to(?: you| my| me)?,?(?: by)?|made possible by|presented by|in partnership with|"
                            r"thanks to(?: our (?:partner|sponsor)s?| today'?s (?:partner|sponsor|supporter)s?)?,?|"
                            r"comes from|provided by|(?:powered|supported|funded|underwritten) by|partnered with|"
                            r"teamed up with|today'?s (?:partner|supporter|sponsor),?(?: is)?|(?:want|like) to thank|"
