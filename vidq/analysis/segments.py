@@ -136,17 +136,15 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                         r"\b(?:click|tap|use) (?:the|my|our) link\b|\bfirst \d+ (?:people|listeners|viewers)\b|"
                         r"\bget started (?:today|at|for free)\b|\bdownload (?:it|the app) (?:today|now|for free)\b"),
     "sponsor": re.compile(r"\bsponsored by\b|\bbrought to you\b|\btoday'?s sponsor\b|\bfor sponsoring\b|"
-                          # speech recognition garbles the end ("brought to my green basket"), not the frame
-                          r"\b(?:video|episode|show|programme|program|podcast|segment|stream|series) (?:is |was )?"
-                          r"brought to\b|"
                           r"\bpartnered with\b|\bpaid promotion\b|\bmade possible by\b|\bin partnership with\b|"
                           r"\bpresented by\b|\bthanks to our (?:partner|sponsor)s?\b|\ba word from our sponsors?\b|"
                           r"\bour sponsors? (?:today |for today |this week )?(?:is|are)\b|"
                           r"\bsupport for (?:this|the|today'?s)\b[a-z' -]{0,24}?\b(?:comes|is provided) (?:from|by)\b|"
                           # creators' other phrasings: "this video is supported by X", "thanks to X for
-                          # supporting the channel", "today's partner", "we teamed up with X"
+                          # supporting the channel", "today's partner", "we teamed up with X"; "brought to" alone
+                          # because speech recognition garbles what follows ("brought to my green basket")
                           r"\b(?:video|episode|show|channel|podcast|programme|program|segment|stream|series) "
-                          r"(?:is |was )?(?:powered|supported|funded|underwritten) by\b|"
+                          r"(?:is |was )?(?:(?:powered|supported|funded|underwritten) by|brought to)\b|"
                           r"\bthanks? (?:you )?to [a-z0-9&' -]{2,40}? for (?:supporting|partnering (?:with|on)|making this|"
                           r"their support|sponsoring)\b|\b(?:thank you|thanks) to (?:today'?s|this (?:video|episode)'?s) "
                           r"(?:partner|sponsor|supporter)s?\b|\btoday'?s (?:partner|supporter)\b|"
@@ -162,7 +160,8 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                           r"\bsupport (?:the|this|my|our) (?:channel|show|podcast)\b|"
                           r"\bthank (?:our|today'?s|this (?:video|episode)'?s) (?:sponsor|partner)s?\b"),
 }
-_SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to(?: you| my| me)?,?(?: by)?|made possible by|presented by|in partnership with|"
+_SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to(?: you| my| me)?,?(?: by)?|made possible by|presented by|"
+                           r"in partnership with|"
                            r"thanks to(?: our (?:partner|sponsor)s?| today'?s (?:partner|sponsor|supporter)s?)?,?|"
                            r"comes from|provided by|(?:powered|supported|funded|underwritten) by|partnered with|"
                            r"teamed up with|today'?s (?:partner|supporter|sponsor),?(?: is)?|(?:want|like) to thank|"
