@@ -421,3 +421,36 @@ def test_growing_recording_through_a_job(recording, run_vidq):
     meta = json.loads(r.stdout)["meta"]
     assert meta["partial"] is True and 0 < meta["duration"] < 120.0
     assert sum("partial" in line for line in r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_behind_frontier_drops_only_the_writers_losses():
+    spans = [Damage(3.0, 4.0, "video", "undecodable"), Damage(8.5, 9.0, "video", "undecodable"),
+             Damage(7.0, 7.6, "audio", "missing packets; corrupt packets"), Damage(7.0, 7.4, "video", "corrupt packets"),
+             Damage(8.0, 9.0, "file", "truncated: 10 of 20 bytes"), Damage(8.8, 9.5, "video", "undecodable; odd")]
+    assert damage.behind_frontier(spans, 9.5) == (Damage(3.0, 4.0, "video", "undecodable"),
+                                                  Damage(7.0, 7.4, "video", "corrupt packets"),
+                                                  Damage(8.0, 9.0, "file", "truncated: 10 of 20 bytes"),
+                                                  Damage(8.8, 9.5, "video", "undecodable; odd"))
+
+
+def test_a_decode_that_met_the_writer_is_not_damage(tmp_path):
+    """The probe saw the file still (the writer paused), the decode then reached the half-written
+    packet at its end, and the file grew after: that packet is the frontier, not damage (a CI race)."""
+    from vidq.cli.commands.probe import still_growing
+
+    source = make_video(tmp_path / "source.ts", duration=16.0, size=(160, 120), n_scenes=2, gop_seconds=1.0,
+                        audio="tone", extra_args=["-f", "mpegts"])
+    data = source.read_bytes()
+    target = tmp_path / "recording.ts"
+    target.write_bytes(data[: len(data) // 2 + 100])  # mid-packet: where a writer stopped
+    info = probe(target)
+    assert info.partial is False and 4.0 < info.duration < 16.0
+    early = Damage(0.5, 0.7, "video", "undecodable")  # the decoder refused a packet well inside: real damage
+    tail = Damage(round(info.duration - 0.3, 3), round(info.duration + 0.04, 3), "video", "undecodable")
+    same, spans = still_growing(info, target, [early, tail])
+    assert same == info and spans == damage.merge([*info.damaged, early, tail])  # not grown: all of it is damage
+    assert spans[-1].end >= tail.end  # (the probe finds the cut end's packets missing too)
+    with target.open("ab") as out:
+        out.write(data[len(data) // 2 + 100:])
+    grown, spans = still_growing(info, target, [early, tail])
+    assert grown.partial is True and spans == (early,)

@@ -236,7 +236,10 @@ def _media_notes(path: Path, info, seen: list, heard: list[Damage]) -> dict[str,
         grown = os.path.getsize(path) != info.size_bytes
     except OSError:
         grown = False
-    return {"damaged": damage.to_json(spans), "partial": bool(info.partial or grown)}
+    partial = bool(info.partial or grown)
+    if partial:  # a decode that reached the end met the writer's half-written packet
+        spans = damage.behind_frontier(spans, info.duration)
+    return {"damaged": damage.to_json(spans), "partial": partial}
 
 
 _SAID: set[str] = set()  # warnings given in this process (`vidq report` runs several jobs on one timeline)

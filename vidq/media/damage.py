@@ -1,6 +1,7 @@
 """Damaged spans as the layers above see them: joined, summed up in one line, and as JSON.
 
     merge(spans) -> tuple[Damage, ...]      # overlapping or nearby spans of one stream joined
+    behind_frontier(spans, end)             # a growing file: losses where the writer was dropped
     summary(path, spans) -> str             # the one warning line a command prints
     to_json(spans) -> list[dict]            # for ``meta.damaged`` and ``vidq probe --json``
 
@@ -18,6 +19,8 @@ from vidq.media.types import Damage
 from vidq.timefmt import hms
 
 JOIN_GAP = 0.5  # seconds: spans of one stream closer than this are reported as one
+FRONTIER_SECONDS = 2.0  # a file still being written: packet losses this close to its end are where writing was
+FRONTIER_WHY = frozenset({"corrupt packets", "missing packets", "undecodable"})  # what a half-written packet looks like
 
 
 def merge(spans: Iterable[Damage]) -> tuple[Damage, ...]:
@@ -31,6 +34,19 @@ def merge(spans: Iterable[Damage]) -> tuple[Damage, ...]:
         else:
             out.append(d)
     return tuple(sorted(out, key=lambda x: (x.start, x.end, x.stream)))
+
+
+def behind_frontier(spans: Iterable[Damage], end: float) -> tuple[Damage, ...]:
+    """The spans of a file that grows while it is read, less those that are only the writer's
+    frontier: packets lost or undecodable within ``FRONTIER_SECONDS`` of ``end``, where the file
+    stopped when it was read (the next read finds them whole).
+
+    >>> behind_frontier([Damage(3.0, 4.0, "video", "undecodable"), Damage(8.5, 9.0, "video", "undecodable"),
+    ...                  Damage(8.0, 9.0, "file", "truncated: 10 of 20 bytes")], 9.5)
+    (Damage(start=3.0, end=4.0, stream='video', why='undecodable'), Damage(start=8.0, end=9.0, stream='file', why='truncated: 10 of 20 bytes'))
+    """
+    return tuple(d for d in spans
+                 if not (d.end >= end - FRONTIER_SECONDS and set(d.why.split("; ")) <= FRONTIER_WHY))
 
 
 def covered(spans: Iterable[Damage]) -> float:

@@ -38,7 +38,7 @@ import numpy as np
 
 from vidq.errors import MediaError
 from vidq.media import mp4index
-from vidq.media.damage import ffmpeg_reason, merge
+from vidq.media.damage import behind_frontier, ffmpeg_reason, merge
 from vidq.media.timemap import TimeMap, find_discontinuities, may_jump
 from vidq.media.types import AudioStream, Damage, Discontinuity, SubtitleStream, VideoInfo, VideoStream
 from vidq.media.watchdog import Watchdog
@@ -46,7 +46,6 @@ from vidq.store import Store
 
 log = logging.getLogger("vidq.media")
 
-FRONTIER_SECONDS = 2.0  # a file still being written: packet losses this close to its end are where writing was
 PROBE_STAGE = "probe/4"  # cache stage name; bump when VideoInfo's meaning changes (3: damage, discontinuities,
 # partial; 4: a few frames missing from a regular video stream are damage)
 AV_TIME_BASE = 1_000_000  # FFmpeg's container-level clock, ticks per second
@@ -291,8 +290,7 @@ def _probe_file(p: Path, given: str) -> VideoInfo:
     if grown:
         log.debug("%s: grew while it was probed; describing its first %d bytes", p, size)
         # the writer was mid-packet where the probe stopped reading: that is the frontier, not damage
-        damaged = [d for d in damaged if not (d.why in ("corrupt packets", "missing packets")
-                                              and d.end >= float(duration) - FRONTIER_SECONDS)]
+        damaged = list(behind_frontier(damaged, float(duration)))
     return VideoInfo(path=given, container=fmt, duration=float(duration), size_bytes=size, bit_rate=bit_rate,
                      start_time=start, video=best, video_streams=tuple(videos), audio_streams=tuple(audios),
                      subtitle_streams=tuple(subs), damaged=merge(damaged),

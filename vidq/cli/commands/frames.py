@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         Example: vidq frames talk.mp4 --every 10 -o stills/
         """
         from vidq.media import decode, plan_samples, probe, require_video
-        from vidq.media.damage import merge, to_json
+        from vidq.media.damage import to_json
 
         settings = current_settings()
         fmt = resolve_format(settings, ("text", "json"), "text", "frames")
@@ -136,9 +136,8 @@ def register(app: typer.Typer) -> None:
                 _write_folder(batches, plan.times, out_dir, ext, quality, rows)
         target = str(sheet if sheet is not None else out_dir)
         log.info("wrote %d frames to %s", len(rows), target)
-        info = still_growing(info, file)
-        warn_damage(info, found)
-        damaged = merge([*info.damaged, *found])
+        info, damaged = still_growing(info, file, found)
+        warn_damage(info, damaged)
         out = typer.get_text_stream("stdout")
         if fmt == "json":
             dump_json({"schema": SCHEMA, "file": str(file), "mode": plan.mode, "accuracy": plan.accuracy,
