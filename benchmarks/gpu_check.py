@@ -1,6 +1,6 @@
 """One prepared GPU check for the model layer (run it on a lent GPU in one go).
 
-    python benchmarks/gpu_check.py [--family qwen2_5_vl] [--json out.json]
+    python benchmarks/gpu_check.py [--family qwen2_5_vl] [--clip clip.mp4 | --no-decode] [--json out.json]
 
 On a tiny random-weight model (``vidq.testing.tiny_models``) it compares, for the same
 frames and prompt:
@@ -11,8 +11,11 @@ frames and prompt:
    installed (SDPA otherwise), and 8-bit,
 
 reporting the max |logit difference| over every prompt position, top-1 agreement, whether
-greedy answers match, and peak GPU memory; then a ``--compress kv`` run on CUDA, and a
-torchcodec GPU decode of a generated clip against the CPU decode.  Prints a report and
+greedy answers match, and peak GPU memory; then the grid strategies (slowfast, progressive,
+prompt-guided pooling) in CUDA bf16 against their CPU runs, a ``--compress kv`` run on CUDA,
+and a torchcodec GPU decode (FFmpeg's NVDEC and torchcodec's own "beta" CUDA backend) of a
+clip against the CPU decode.  ``--clip`` names a clip made elsewhere, for a GPU machine with no
+``ffmpeg`` binary to make one.  Prints a report and
 exits non-zero only when a check crashes; parts that cannot run here (no GPU, a package
 missing) are skipped with the reason printed, so it also runs on a CPU-only machine.
 """
@@ -112,15 +115,17 @@ def check_quantized(family: str, root: Path, report: dict[str, Any]) -> None:
                  **_compare(ref, logits), "greedy_answer_matches_cpu": answer == ref_answer,
                  "peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
                  "seconds": round(time.perf_counter() - t0, 2)}
-        if quant == "4bit":
-            kinds = {type(m).__name__ for m in backend.adapter.model.modules()}
-            entry["linear4bit_layers"] = "Linear4bit" in kinds
-            visual = getattr(backend.adapter.model.model, "visual", None) or getattr(backend.adapter.model.model,
-                                                                                      "vision_tower", None)
-            entry["vision_tower_unquantized"] = visual is not None and not any(
-                type(m).__name__ in ("Linear4bit", "Linear8bitLt") for m in visual.modules())
+        if quant in ("4bit", "8bit"):
+            entry["quantized_linears"] = sum(type(m).__name__ in ("Linear4bit", "Linear8bitLt")
+                                             for m in backend.adapter.model.modules())
+            vision = tuple(f"{part}." for part in backend.plan.skip_modules if part.startswith("model."))
+            parts = [(n, type(m).__name__) for n, m in backend.adapter.model.named_modules() if n.startswith(vision)]
+            entry["vision_modules"] = len(parts)
+            entry["vision_tower_unquantized"] = bool(parts) and not any(
+                kind in ("Linear4bit", "Linear8bitLt") for _, kind in parts)
         report[label] = entry
         del backend
+    grid_strategies(family, folder, report)
     # kv compression on CUDA with the default plan (4-bit when bitsandbytes is there)
     if installed("bitsandbytes"):
         from vidq.compress import CompressOptions, kv_kept
@@ -135,7 +140,22 @@ def check_quantized(family: str, root: Path, report: dict[str, Any]) -> None:
                              "answer": result.text}
 
 
-def check_torchcodec(report: dict[str, Any]) -> None:
+def grid_strategies(family: str, folder: Path, report: dict[str, Any]) -> None:
+    """Each pooling strategy's CUDA bf16 run against its CPU float32 run (same frames, same prompt)."""
+    from vidq.models.base import GenerateOptions
+
+    for strategy in ("slowfast", "progressive", "prompt"):
+        options = GenerateOptions(max_new_tokens=8, compress=strategy)
+        try:
+            ref, ref_answer = _all_logits(_load(folder, family, "cpu", None), options)
+            logits, answer = _all_logits(_load(folder, family, "cuda:0", "none", "sdpa"), options)
+            report[f"cuda_bf16_{strategy}"] = {**_compare(ref, logits), "greedy_answer_matches_cpu": answer == ref_answer}
+        except Exception as e:  # noqa: BLE001 - one strategy failing is a finding, not the end of the check
+            report[f"cuda_bf16_{strategy}"] = f"failed: {type(e).__name__}: {e}"
+            traceback.print_exc()
+
+
+def check_torchcodec(report: dict[str, Any], clip: Path | None = None) -> None:
     import torch
 
     from vidq.models.loading import installed
@@ -146,35 +166,47 @@ def check_torchcodec(report: dict[str, Any]) -> None:
     if not installed("torchcodec"):
         report["torchcodec_gpu"] = "skipped: torchcodec is not installed (pip install 'vidq[gpu]')"
         return
-    from torchcodec.decoders import VideoDecoder
-
-    from vidq.testing.video import make_video
+    from torchcodec.decoders import VideoDecoder, set_cuda_backend
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = make_video(Path(tmp) / "clip.mp4", duration=4.0, size=(320, 240), fps=25, n_scenes=4)
+        if clip is None:
+            from vidq.testing.video import make_video
+
+            clip = make_video(Path(tmp) / "clip.mp4", duration=4.0, size=(320, 240), fps=25, n_scenes=4)
         indices = [0, 20, 50, 99]
-        cpu = VideoDecoder(str(path), device="cpu").get_frames_at(indices=indices).data.float()
-        torch.cuda.reset_peak_memory_stats()
-        t0 = time.perf_counter()
-        gpu = VideoDecoder(str(path), device="cuda").get_frames_at(indices=indices)
-        seconds = time.perf_counter() - t0
-        report["torchcodec_gpu"] = {
-            "frames": list(gpu.data.shape), "device": str(gpu.data.device), "pts": [round(float(p), 3) for p in gpu.pts_seconds],
-            "mean_abs_diff_vs_cpu": round(float((gpu.data.float().cpu() - cpu).abs().mean()), 3),
-            "seconds": round(seconds, 3), "peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
-        }
+        cpu = VideoDecoder(str(clip), device="cpu").get_frames_at(indices=indices)
+        report["torchcodec_cpu_pts"] = [round(float(p), 3) for p in cpu.pts_seconds]
+        for variant in ("ffmpeg", "beta"):
+            label = f"torchcodec_gpu_{variant}"
+            try:
+                torch.cuda.reset_peak_memory_stats()
+                t0 = time.perf_counter()
+                with set_cuda_backend(variant):
+                    gpu = VideoDecoder(str(clip), device="cuda").get_frames_at(indices=indices)
+                seconds = time.perf_counter() - t0
+                report[label] = {
+                    "frames": list(gpu.data.shape), "device": str(gpu.data.device),
+                    "pts_match_cpu": [round(float(p), 3) for p in gpu.pts_seconds] == report["torchcodec_cpu_pts"],
+                    "mean_abs_diff_vs_cpu": round(float((gpu.data.float().cpu() - cpu.data.float()).abs().mean()), 3),
+                    "seconds": round(seconds, 3), "peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+                }
+            except Exception as e:  # noqa: BLE001 - report each variant's failure, try the other
+                report[label] = f"failed: {type(e).__name__}: {e}"
+                traceback.print_exc()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", default="qwen2_5_vl", help="tiny model family (default qwen2_5_vl)")
+    parser.add_argument("--clip", type=Path, help="decode this clip (default: make one with ffmpeg)")
+    parser.add_argument("--no-decode", action="store_true", help="skip the torchcodec check")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"family": args.family}
     crashed = []
     with tempfile.TemporaryDirectory() as root:
         for name, check in (("quantized", lambda: check_quantized(args.family, Path(root), report)),
-                            ("torchcodec", lambda: check_torchcodec(report))):
+                            ("torchcodec", lambda: None if args.no_decode else check_torchcodec(report, args.clip))):
             try:
                 check()
             except Exception as e:  # noqa: BLE001 - report every crash, run the other checks

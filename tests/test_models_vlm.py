@@ -18,6 +18,7 @@ from vidq.compress import CompressOptions, kv_kept, tokens_after
 from vidq.errors import ModelError
 from vidq.media.types import FrameBatch
 from vidq.models.base import GenerateOptions, VideoInput
+from vidq.models.loading import choose_load_plan
 from vidq.models.registry import load_backend
 from vidq.models.vlm import kvprefill, layout
 from vidq.models.vlm.engine import (
@@ -339,3 +340,21 @@ def test_generate_twice_on_a_kv_prepare_gives_the_same_answer(backends):
     prepared = backend.prepare(synthetic_video(6), "Q?", options)
     first = backend.generate(prepared, options).text
     assert backend.generate(prepared, options).text == first
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_quantization_leaves_every_vision_linear_unquantized(backends, family):
+    """transformers' own skip rule, applied to the plan's patterns: the vision tower and projector
+    stay in bf16 and every language-model linear is quantized (under transformers 5.x a bare
+    "visual" matched nothing inside the tower, and a GPU run showed it all in 4-bit)."""
+    from transformers.quantizers.quantizers_utils import should_convert_module
+
+    plan = choose_load_plan("cuda:0", "4bit", family, have_bitsandbytes=True, have_flash_attn=False)
+    vision = tuple(f"model.{part}." for part in plan.skip_modules if not part.startswith("model.") and part != "lm_head")
+    linears = [n for n, m in backends[family].adapter.model.named_modules() if isinstance(m, torch.nn.Linear)]
+    seen = [n for n in linears if n.startswith(vision)]
+    text = [n for n in linears if not n.startswith(vision) and n != "lm_head"]
+    assert seen and text, (vision, linears[:8])
+    assert [n for n in seen if should_convert_module(n, list(plan.skip_modules))] == []
+    assert all(should_convert_module(n, list(plan.skip_modules)) for n in text)
+    assert not should_convert_module("lm_head", list(plan.skip_modules))

@@ -31,12 +31,20 @@ QUANT_CHOICES: tuple[str, ...] = ("4bit", "8bit", "none")  # --quant values
 
 # Modules left unquantized per family: vision tower, projector, and the LM head
 # (bitsandbytes keeps lm_head in full precision anyway; naming it is explicit).
+def _unquantized(*parts: str) -> tuple[str, ...]:
+    """``llm_int8_skip_modules`` for the vision parts named, under both of transformers' rules:
+    4.x skips a module whose name contains a pattern, 5.x only one whose name starts with it (at a
+    dot) or ends with it, so the bare "visual" no longer matches "model.visual.blocks.0.attn.qkv"
+    (seen on a GPU: the whole vision tower went to 4-bit); the lm_head is a top-level module."""
+    return (*(n for part in parts for n in (part, f"model.{part}")), "lm_head")
+
+
 SKIP_MODULES: dict[str, tuple[str, ...]] = {
-    "qwen2_5_vl": ("visual", "lm_head"),
-    "qwen3_vl": ("visual", "lm_head"),
-    "llava_onevision": ("vision_tower", "multi_modal_projector", "image_newline", "lm_head"),
-    "smolvlm": ("vision_model", "connector", "lm_head"),
-    "videoxl": ("vision_tower", "mm_projector", "lm_head"),
+    "qwen2_5_vl": _unquantized("visual"),
+    "qwen3_vl": _unquantized("visual"),
+    "llava_onevision": _unquantized("vision_tower", "multi_modal_projector", "image_newline"),
+    "smolvlm": _unquantized("vision_model", "connector"),
+    "videoxl": _unquantized("vision_tower", "mm_projector"),
 }
 
 
