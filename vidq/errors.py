@@ -16,6 +16,7 @@ class ExitCode(enum.IntEnum):
     INPUT = 2  # usage or input error: bad flag, missing/corrupt file, no video stream
     RUNTIME = 3  # model or runtime failure: missing package, model not found, OOM after retry
     INTERRUPTED = 130  # Ctrl-C / SIGINT
+    PIPE_CLOSED = 141  # stdout was closed before the output was all written (| head): as a process SIGPIPE ended
 
 
 class VidqError(Exception):

@@ -57,7 +57,7 @@ OPTIONAL_VALUES = {"--ray": ("auto", RAY_ADDRESS)}
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (find: at least one hit) · 1 find: no hit; cache/library verify: problems found · "
     "2 usage or input error · 3 model/runtime failure (a remote server unusable; ask --choices: the reply "
-    "names no option), --timeout expired · 130 interrupted."
+    "names no option), --timeout expired · 130 interrupted · 141 stdout closed early (| head)."
 )
 GLOBAL_NOTE = "Global options (--json, --format, -o, -q, -v, --device, --offline, ...) may be given anywhere; see 'vidq --help'."
 
@@ -141,6 +141,14 @@ class VidqGroup(TyperGroup):
             cmd.epilog = GLOBAL_NOTE
         return cmd
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as e:
+            if _stdout_closed():
+                raise _PipeClosed() from e
+            raise
+
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -150,6 +158,22 @@ class VidqGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+class _PipeClosed(Exception):
+    """Whoever read stdout stopped reading (``vidq find ... | head -1``)."""
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe that nobody reads any more (its write end reports an error)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or stdout is not a file
+        return False
 
 
 def _say(message: str) -> None:
@@ -184,6 +208,12 @@ def run_guarded(call: Any, argv: list[str]) -> int:
 def _guarded(call: Any, argv: list[str]) -> int:
     try:
         rv = call()
+    except _PipeClosed:
+        # quiet, as a process SIGPIPE ended: what was read was whole lines of the data, and the
+        # interpreter's last flush of stdout must not complain either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.PIPE_CLOSED
     except click.NoArgsIsHelpError as e:
         _say(e.ctx.get_help() if e.ctx else str(e))
         return ExitCode.INPUT

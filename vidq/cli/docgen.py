@@ -31,6 +31,8 @@ EXIT_CODE_TEXT = {
     ExitCode.RUNTIME: "model or runtime failure: a missing package or model, out of memory, --timeout expired, "
                       "cache verify --repair could not remove a problem",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.PIPE_CLOSED: "stdout was closed before the output was all written (| head), as a process SIGPIPE "
+                          "ends; nothing is printed",
 }
 
 
