@@ -148,10 +148,24 @@ class VidqGroup(TyperGroup):
             if _stdout_closed():
                 raise _PipeClosed() from e
             raise
+        except OSError as e:  # the disk failed under a write that had no -o path to name (stdout, mostly)
+            from vidq.cli.output import DISK_ERRNOS
+
+            if e.errno not in DISK_ERRNOS:
+                raise
+            where = e.filename if e.filename is not None else "stdout"
+            raise VidqError(f"cannot write to {where} ({e.strerror or e})") from e
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
+        if sys.stdout is None:  # started with stdout closed (`vidq ... >&-`)
+            if not any(a in ("-o", "--output") or a.startswith("--output=") for a in argv):
+                _say("vidq: error: stdout is closed; redirect it (> FILE) or give -o FILE")
+                if standalone_mode:
+                    sys.exit(ExitCode.INPUT)
+                return ExitCode.INPUT
+            sys.stdout = open(os.devnull, "w")  # the data goes to -o; what else a command prints is dropped
         code = run_guarded(lambda: super(VidqGroup, self).main(
             args=argv, prog_name=prog_name or "vidq", complete_var=complete_var, standalone_mode=False, **extra
         ), argv)
