@@ -1,6 +1,7 @@
 """One prepared GPU check for the model layer (run it on a lent GPU in one go).
 
-    python benchmarks/gpu_check.py [--family qwen2_5_vl] [--clip clip.mp4 | --no-decode] [--json out.json]
+    python benchmarks/gpu_check.py [--family qwen2_5_vl] [--clip clip.mp4 | --no-decode] [--cli [DEVICE]]
+                                   [--json out.json]
 
 On a tiny random-weight model (``vidq.testing.tiny_models``) it compares, for the same
 frames and prompt:
@@ -14,7 +15,8 @@ reporting the max |logit difference| over every prompt position, top-1 agreement
 greedy answers match, and peak GPU memory; then the grid strategies (slowfast, progressive,
 prompt-guided pooling) in CUDA bf16 against their CPU runs, a ``--compress kv`` run on CUDA,
 and a torchcodec GPU decode (FFmpeg's NVDEC and torchcodec's own "beta" CUDA backend) of a
-clip against the CPU decode.  ``--clip`` names a clip made elsewhere, for a GPU machine with no
+clip against the CPU decode; with ``--cli``, every job through the real CLI with ``--device
+cuda`` on the tiny model (a sidecar .srt stands in for speech recognition).  ``--clip`` names a clip made elsewhere, for a GPU machine with no
 ``ffmpeg`` binary to make one.  Prints a report and
 exits non-zero only when a check crashes; parts that cannot run here (no GPU, a package
 missing) are skipped with the reason printed, so it also runs on a CPU-only machine.
@@ -166,7 +168,13 @@ def check_torchcodec(report: dict[str, Any], clip: Path | None = None) -> None:
     if not installed("torchcodec"):
         report["torchcodec_gpu"] = "skipped: torchcodec is not installed (pip install 'vidq[gpu]')"
         return
+    import torchcodec
     from torchcodec.decoders import VideoDecoder, set_cuda_backend
+
+    if str(torchcodec.__version__).endswith("+cpu"):
+        report["torchcodec_gpu"] = (f"skipped: torchcodec {torchcodec.__version__} is a CPU build (PyPI's); "
+                                    "the CUDA one comes from download.pytorch.org")
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         if clip is None:
@@ -195,18 +203,84 @@ def check_torchcodec(report: dict[str, Any], clip: Path | None = None) -> None:
                 traceback.print_exc()
 
 
+SIDECAR = """1
+00:00:01,000 --> 00:00:04,000
+Welcome to the show about the harbour.
+
+2
+00:00:06,000 --> 00:00:09,000
+The secret code is four two seven.
+
+3
+00:00:12,000 --> 00:00:16,000
+Call now and save twenty percent on every order.
+"""
+CLI_RUNS = (  # (label, vidq arguments after the file and model); each run is a fresh process
+    ("ask_4bit", ["ask", "{clip}", "What is the secret code?"]),
+    ("ask_8bit_choices", ["ask", "{clip}", "What is the secret code?", "--choices", "A) 427", "B) 913",
+                          "--quant", "8bit"]),
+    ("summarize_kv4", ["summarize", "{clip}", "--compress", "kv", "--ratio", "4"]),
+    ("summarize_slowfast_bf16", ["summarize", "{clip}", "--compress", "slowfast", "--quant", "none"]),
+    ("find", ["find", "the secret code", "{clip}"]),
+    ("ads", ["ads", "{clip}"]),
+)
+
+
+def check_cli(family: str, root: Path, clip: Path | None, device: str, report: dict[str, Any]) -> None:
+    """Every job through the real CLI on ``device`` (``--device cuda`` by default) with the tiny
+    model, the clip and a sidecar .srt (no speech model needed): exit code, wall time, and where
+    and how the model ran, from each job's JSON."""
+    import shutil
+    import subprocess
+
+    from vidq.testing.tiny_models import tiny_model_dir
+
+    folder = tiny_model_dir(family, root)
+    work = root / "cli"
+    work.mkdir(exist_ok=True)
+    if clip is None:
+        from vidq.testing.video import make_video
+
+        clip = make_video(work / "clip.mp4", duration=20.0, size=(320, 240), fps=25, n_scenes=4)
+    else:
+        clip = Path(shutil.copy(clip, work / f"clip{clip.suffix}"))
+    clip.with_suffix(".srt").write_text(SIDECAR)
+    for label, args in CLI_RUNS:
+        argv = [a.format(clip=clip) for a in args]
+        command = [sys.executable, "-m", "vidq", "--device", device, *argv, "--model", str(folder),
+                   "--cache-dir", str(work / "cache"), "--json"]
+        t0 = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+        entry: dict[str, Any] = {"exit": done.returncode, "seconds": round(time.perf_counter() - t0, 1)}
+        try:
+            meta = json.loads(done.stdout).get("meta", {})
+            backend = meta.get("backend") or {}
+            entry.update({k: backend[k] for k in ("device", "quant", "compression", "frames") if k in backend})
+            files = meta.get("files") or [meta]
+            entry["not_read"] = files[0].get("analysis", {}).get("not_read")
+        except (json.JSONDecodeError, AttributeError, IndexError):
+            entry["stdout"] = done.stdout[-300:]
+        if done.returncode not in (0, 1):
+            entry["stderr"] = done.stderr.strip().splitlines()[-1:] if done.stderr.strip() else []
+        report[f"cli_{label}"] = entry
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", default="qwen2_5_vl", help="tiny model family (default qwen2_5_vl)")
     parser.add_argument("--clip", type=Path, help="decode this clip (default: make one with ffmpeg)")
     parser.add_argument("--no-decode", action="store_true", help="skip the torchcodec check")
+    parser.add_argument("--cli", metavar="DEVICE", nargs="?", const="cuda",
+                        help="also run every job through the CLI with --device DEVICE (default cuda)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"family": args.family}
     crashed = []
     with tempfile.TemporaryDirectory() as root:
         for name, check in (("quantized", lambda: check_quantized(args.family, Path(root), report)),
-                            ("torchcodec", lambda: None if args.no_decode else check_torchcodec(report, args.clip))):
+                            ("torchcodec", lambda: None if args.no_decode else check_torchcodec(report, args.clip)),
+                            ("cli", lambda: None if args.cli is None else check_cli(args.family, Path(root), args.clip,
+                                                                                     args.cli, report))):
             try:
                 check()
             except Exception as e:  # noqa: BLE001 - report every crash, run the other checks
