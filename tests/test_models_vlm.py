@@ -347,8 +347,10 @@ def test_quantization_leaves_every_vision_linear_unquantized(backends, family):
     """transformers' own skip rule, applied to the plan's patterns: the vision tower and projector
     stay in bf16 and every language-model linear is quantized (under transformers 5.x a bare
     "visual" matched nothing inside the tower, and a GPU run showed it all in 4-bit)."""
-    from transformers.quantizers.quantizers_utils import should_convert_module
-
+    utils = pytest.importorskip("transformers.quantizers.quantizers_utils")
+    if not hasattr(utils, "should_convert_module"):
+        pytest.skip("this transformers matches skip patterns as substrings (4.x): any form works there")
+    should_convert_module = utils.should_convert_module
     plan = choose_load_plan("cuda:0", "4bit", family, have_bitsandbytes=True, have_flash_attn=False)
     vision = tuple(f"model.{part}." for part in plan.skip_modules if not part.startswith("model.") and part != "lm_head")
     linears = [n for n, m in backends[family].adapter.model.named_modules() if isinstance(m, torch.nn.Linear)]
