@@ -148,13 +148,12 @@ class VidqGroup(TyperGroup):
             if _stdout_closed():
                 raise _PipeClosed() from e
             raise
-        except OSError as e:  # the disk failed under a write that had no -o path to name (stdout, mostly)
+        except OSError as e:  # the disk failed under a write that names no file: stdout's
             from vidq.cli.output import DISK_ERRNOS
 
-            if e.errno not in DISK_ERRNOS:
+            if e.errno not in DISK_ERRNOS or e.filename is not None:
                 raise
-            where = e.filename if e.filename is not None else "stdout"
-            raise VidqError(f"cannot write to {where} ({e.strerror or e})") from e
+            raise VidqError(f"cannot write to stdout ({e.strerror or e})") from e
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
