@@ -22,7 +22,7 @@ from media_files import ffmpeg_frames, ffprobe_frames
 from vidq.analysis import AnalysisOptions, PictureOptions, analyze
 from vidq.errors import MediaError
 from vidq.media import damage, decode, iter_audio, plan_samples, probe
-from vidq.media.probe import PROBE_STAGE
+from vidq.media.probe import PROBE_STAGE, settle
 from vidq.media.pyav_reader import PyAVReader
 from vidq.media.timemap import TimeMap, find_discontinuities
 from vidq.media.types import Damage
@@ -436,8 +436,6 @@ def test_behind_frontier_drops_only_the_writers_losses():
 def test_a_decode_that_met_the_writer_is_not_damage(tmp_path):
     """The probe saw the file still (the writer paused), the decode then reached the half-written
     packet at its end, and the file grew after: that packet is the frontier, not damage (a CI race)."""
-    from vidq.cli.commands.probe import still_growing
-
     source = make_video(tmp_path / "source.ts", duration=16.0, size=(160, 120), n_scenes=2, gop_seconds=1.0,
                         audio="tone", extra_args=["-f", "mpegts"])
     data = source.read_bytes()
@@ -447,10 +445,10 @@ def test_a_decode_that_met_the_writer_is_not_damage(tmp_path):
     assert info.partial is False and 4.0 < info.duration < 16.0
     early = Damage(0.5, 0.7, "video", "undecodable")  # the decoder refused a packet well inside: real damage
     tail = Damage(round(info.duration - 0.3, 3), round(info.duration + 0.04, 3), "video", "undecodable")
-    same, spans = still_growing(info, target, [early, tail])
+    same, spans = settle(info, target, [early, tail])
     assert same == info and spans == damage.merge([*info.damaged, early, tail])  # not grown: all of it is damage
     assert spans[-1].end >= tail.end  # (the probe finds the cut end's packets missing too)
     with target.open("ab") as out:
         out.write(data[len(data) // 2 + 100:])
-    grown, spans = still_growing(info, target, [early, tail])
+    grown, spans = settle(info, target, [early, tail])
     assert grown.partial is True and spans == (early,)

@@ -47,6 +47,7 @@ from vidq.analysis.timeline import (
 )
 from vidq.media import damage, probe, require_video
 from vidq.media.plan import clip_span
+from vidq.media.probe import settle
 from vidq.media.types import Damage
 from vidq.progress import ProgressFn, StageClock, no_progress
 from vidq.speech import SpeechOptions, get_transcript
@@ -250,15 +251,8 @@ def _yield_to_speech() -> None:
 def _media_notes(path: Path, info, seen: list, heard: list[Damage]) -> dict[str, Any]:
     """``damaged``: what probe, the picture pass (``seen``: [start, end] pairs) and the sound pass
     (``heard``) could not read; ``partial``: the file grew while it was read."""
-    spans = damage.merge([*info.damaged, *(Damage(a, b, "video", "undecodable") for a, b in seen), *heard])
-    try:
-        grown = os.path.getsize(path) != info.size_bytes
-    except OSError:
-        grown = False
-    partial = bool(info.partial or grown)
-    if partial:  # a decode that reached the end met the writer's half-written packet
-        spans = damage.behind_frontier(spans, info.duration)
-    return {"damaged": damage.to_json(spans), "partial": partial}
+    info, spans = settle(info, path, [*(Damage(a, b, "video", "undecodable") for a, b in seen), *heard])
+    return {"damaged": damage.to_json(spans), "partial": info.partial}
 
 
 _SAID: set[str] = set()  # warnings given in this process (`vidq report` runs several jobs on one timeline)

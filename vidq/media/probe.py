@@ -13,7 +13,8 @@ the same facts at the cost of reading the file once, and more:
 - damaged spans (``damaged``): packets the demuxer flagged corrupt, holes where packets are
   missing in a regularly spaced stream, and a demuxer that gave up part-way;
 - a file that grows while it is read (a recording in progress) is described up to the size
-  it had when the probe began, with ``partial`` set.
+  it had when the probe began, with ``partial`` set; :func:`settle`, after the file was read,
+  marks it partial if it grew since and drops the losses at the writer's frontier.
 
 The container's duration is replaced by where the packets end when the two disagree
 absurdly (a header claiming days for a minute of video), and a picture size in the header
@@ -661,3 +662,17 @@ def _is_vfr(pts: np.ndarray, tick: float) -> bool:
         return False
     off = np.abs(d - med) > max(VFR_TICKS * tick, VFR_RELATIVE * med)
     return bool(off.any())
+
+
+def settle(info: VideoInfo, path: str | os.PathLike, spans=()) -> tuple[VideoInfo, tuple[Damage, ...]]:
+    """After a file was read: ``info`` marked partial if the file has grown since it was probed
+    (a recording in progress), and the damaged spans (the probe's and ``spans`` found while
+    decoding), less the writer's frontier when it grew: a decode that reached the end met a
+    half-written packet, which the next read finds whole."""
+    try:
+        grown = os.path.getsize(path) != info.size_bytes
+    except OSError:
+        grown = False
+    info = replace(info, partial=True) if grown and not info.partial else info
+    found = merge([*info.damaged, *spans])
+    return info, (behind_frontier(found, info.duration) if info.partial else found)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vidq.cli.commands.probe import still_growing, warn_damage
+from vidq.cli.commands.probe import warn_damage
 from vidq.cli.output import dump_json, resolve_format, time_fields
 from vidq.cli.progress import progress_reporter
 from vidq.cli.settings import current_settings
@@ -87,6 +87,7 @@ def register(app: typer.Typer) -> None:
         Example: vidq frames talk.mp4 --every 10 -o stills/
         """
         from vidq.media import decode, plan_samples, probe, require_video
+        from vidq.media.probe import settle
         from vidq.media.damage import to_json
 
         settings = current_settings()
@@ -136,7 +137,7 @@ def register(app: typer.Typer) -> None:
                 _write_folder(batches, plan.times, out_dir, ext, quality, rows)
         target = str(sheet if sheet is not None else out_dir)
         log.info("wrote %d frames to %s", len(rows), target)
-        info, damaged = still_growing(info, file, found)
+        info, damaged = settle(info, file, found)
         warn_damage(info, damaged)
         out = typer.get_text_stream("stdout")
         if fmt == "json":

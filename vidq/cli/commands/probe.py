@@ -39,23 +39,6 @@ def probe_json(info: VideoInfo) -> dict[str, Any]:
     return doc
 
 
-def still_growing(info: VideoInfo, path: Path, found=()) -> tuple[VideoInfo, tuple]:
-    """``info`` marked partial when the file has grown since it was probed (a recording in
-    progress), and the damaged spans (the probe's and ``found`` while decoding), less the
-    writer's frontier when it grew: a decode that reached the end met a half-written packet."""
-    from dataclasses import replace
-
-    from vidq.media.damage import behind_frontier, merge
-
-    try:
-        grown = path.stat().st_size != info.size_bytes
-    except OSError:
-        grown = False
-    info = replace(info, partial=True) if grown and not info.partial else info
-    spans = merge([*info.damaged, *found])
-    return info, (behind_frontier(spans, info.duration) if info.partial else spans)
-
-
 def warn_damage(info: VideoInfo, spans=None) -> None:
     """The one stderr warning about damage (``spans``; the probe's when None), and the note
     that a file still being written was read only up to where it had got."""
