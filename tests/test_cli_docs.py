@@ -55,4 +55,3 @@ def test_bash_completion_completes_commands_and_options():
     assert _bash_complete(["vidq", "--json", "frames", "--fp"]) == ["--fps"]
     assert {"info", "clear"} <= set(_bash_complete(["vidq", "cache", ""]))
     assert "--json" in _bash_complete(["vidq", "probe", "--js"])
-
