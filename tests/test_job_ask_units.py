@@ -123,6 +123,22 @@ def test_an_option_meets_a_word_the_recogniser_split_in_two():
     assert max(range(4), key=lambda i: supports[i].score) == 0
 
 
+def test_an_option_meets_a_name_the_recogniser_heard_as_other_words():
+    """Names Whisper never heard ("Dara Quinn" as "dark wind", "Gwen Harlow" as "wind hollow") win by how they sound."""
+    units = [Unit(146.2, 150.5, "The warden at pebble cove, dark wind, counts the cramps every spring.", "speech",
+                  "sentence"),
+             Unit(254.9, 258.5, "Lock keep and wind hollow has opened the same gates for 31 years.", "speech",
+                  "sentence")]
+    index = EvidenceIndex.build(units, encoder=None)
+    crabs = ["Ada Pike", "Nell Crosby", "Dara Quinn", "Leo Marsh"]
+    supports, _ = score_options(index, "Who counts the crabs at Pebble Cove?", crabs)
+    assert [s.coverage for s in supports] == [0.0, 0.0, 0.32, 0.0]  # "dara" sounds like "dark": 0.8 * 0.8, of 2 terms
+    assert max(range(4), key=lambda i: supports[i].score) == 2
+    gates = ["Mabel Stroud", "Gwen Harlow", "Ruth Keeling", "Iris Dunmore"]
+    supports, _ = score_options(index, "Who looks after the lock gates?", gates)
+    assert max(range(4), key=lambda i: supports[i].score) == 1 and supports[1].coverage > 0
+
+
 def test_distinctive_terms_drop_what_most_options_share():
     options = ["About 270 degrees", "About 45 degrees", "About 90 degrees", "Two full circles"]
     others = [o for o in options if o != options[0]]

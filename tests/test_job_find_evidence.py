@@ -11,6 +11,8 @@ from vidq.analysis.evidence import (
     EvidenceIndex,
     Unit,
     match_terms,
+    sound_key,
+    sounds_like,
     search,
     speech_units,
     tokens,
@@ -135,6 +137,22 @@ def test_match_terms_narrows_to_the_matched_words():
     fuzzy = match_terms("blue pelican", Unit(0, 1, "BLUE PELlCAN", "screen", "line"))
     assert 0.9 < fuzzy.coverage < 1.0 and (fuzzy.start, fuzzy.end) == (0, 1)
     assert match_terms("the a of", unit).coverage == 0.0
+
+
+def test_sound_keys_and_sound_alikes():
+    assert [sound_key(w) for w in ("Dara", "dark", "Quinn", "knight", "phone", "cheese", "thumb", "")] == \
+        ["TR", "TRK", "KN", "NT", "FN", "XS", "0M", ""]
+    assert sound_key("dates") == sound_key("days") == "TS"  # voiced and voiceless alike, vowels gone
+    assert sounds_like("harlow", "hollow") == 0.64  # HRL / HL: ratio 0.8, weighed 0.8
+    assert sounds_like("apricots", "precuts") == round(0.8 * 10 / 11, 4)  # APRKTS / PRKTS
+    assert sounds_like("nine", "hind") == 0.0  # one sound ("N") is too little to go on
+    assert sounds_like("quarter", "water") == 0.0  # KRTR / WTR: 0.57, below SOUND_CUTOFF
+    assert sounds_like("toes", "days") == 0.0  # same key, but the spellings are too far apart
+    unit = Unit(0, 4, "The warden at pebble cove, dark wind, counts the cramps.", "speech", "sentence")
+    assert match_terms("dara quinn", unit).coverage == 0.0
+    heard = match_terms("dara quinn", unit, sounds=True)
+    assert heard.coverage == 0.32 and heard.terms == ("dara",)
+    assert match_terms("pebble dara", unit, sounds=True).coverage == 0.82  # an exact word still counts 1
 
 
 def test_match_terms_joined_meets_a_word_the_recogniser_split():

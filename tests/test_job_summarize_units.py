@@ -14,6 +14,7 @@ from vidq.analysis.topics import (
     resume_after_breaks,
     snap_boundaries,
     title_cards,
+    titled_cuts,
 )
 from vidq.tasks.summarize import (
     parse_segment_reply,
@@ -147,3 +148,14 @@ def test_snap_starts_at_the_cut_the_title_appears_at_not_the_old_topics_last_cut
     assert snap_boundaries(starts, ends, [2], depth, cuts=cuts) == [Boundary(2, 13.2, "cut")]
     # a title with no shot change under it starts the chapter itself
     assert snap_boundaries(starts, ends, [2], depth, cuts=cuts[:1], titles=[17.0]) == [Boundary(2, 17.0, "title")]
+
+
+def test_a_titled_cut_needs_the_title_on_the_new_pictures():
+    """A chapter card comes up with the cut or after it; a sign seen before the cut is the old shot's."""
+    starts, ends = [0.0, 10.0, 44.6, 63.0, 90.0], [8.0, 42.3, 59.4, 88.0, 99.0]
+    cuts = [(43.8, 44.4), (61.6, 62.2)]
+    assert titled_cuts(starts, ends, cuts, [42.4, 62.2], minimum=30.0) == [2]  # the sign at 42.4: not a title
+    assert titled_cuts(starts, ends, cuts, [43.4, 62.2], minimum=30.0) == [1]  # half a second early is with it
+    assert titled_cuts(starts, ends, cuts, [62.2], minimum=30.0) == [2]
+    assert titled_cuts(starts, ends, cuts[:1], [62.2], minimum=30.0) == []  # a title with no cut in its pause
+    assert titled_cuts(starts, ends, cuts, [44.0, 62.2], minimum=10.0) == [1, 2]

@@ -38,8 +38,9 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -62,6 +63,12 @@ FUZZY_CUTOFF = 0.8  # difflib ratio for a query term to match a close spelling
 FUZZY_MIN_LEN = 4  # shorter query terms are never expanded
 JOIN_MIN_LEN = 6  # letters: a term this long may match adjacent words run together (match_terms(joined=True))
 JOIN_MOST = 3  # words in the longest run
+# SOUND_*: a multiple-choice option's term may also meet a word that sounds like it ("Dara" heard as "dark",
+# "Harlow" as "hollow", "apricots" as "pre-cuts"): fitted on the tuning family's ask items by
+# `benchmarks/calibrate_ask.py --fit` (the strictest of the settings that tie at the best score)
+SOUND_CUTOFF = 0.8  # difflib ratio of the two words' sound keys (sound_key) for them to sound alike ...
+SOUND_SPELLING_FLOOR = 0.5  # ... when their spellings are at least this close too
+SOUND_WEIGHT = 0.8  # a sound-alike counts this share of its key ratio (a close spelling counts its whole ratio)
 
 STOP_WORDS = frozenset([
     "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does",
@@ -518,7 +525,56 @@ def joined_words(text: str, *, most: int = JOIN_MOST) -> set[str]:
     return out
 
 
-def match_terms(query: str | Sequence[str], unit: Unit, *, joined: bool = False) -> Match:
+_SOUND_RULES = tuple((re.compile(a), b) for a, b in (
+    (r"^[gkp]n", "n"), (r"^wr", "r"), (r"^x", "s"), (r"^wh", "w"), (r"ph", "f"), (r"ck", "k"), (r"sch", "sk"),
+    (r"t?ch|sh", "X"), (r"th", "0"), (r"gh", ""), (r"qu?", "k"), (r"x", "ks"), (r"z", "s"), (r"dg", "j"),
+    (r"mb$", "m"), (r"c(?=[eiy])", "s"), (r"c", "k"), (r"g(?=[eiy])", "j")))
+_SOUND_SAME = {"d": "t", "b": "p", "v": "f"}  # voiced and voiceless pairs a recogniser confuses
+
+
+@lru_cache(maxsize=65536)
+def sound_key(word: str) -> str:
+    """A rough English sound key of ``word`` (after Metaphone): consonant sounds, upper case,
+    vowels dropped but a leading one (``A``), doubled sounds once, voiced and voiceless pairs
+    alike.
+
+    >>> sound_key("Harlow"), sound_key("hollow"), sound_key("apricots"), sound_key("precuts")
+    ('HRL', 'HL', 'APRKTS', 'PRKTS')
+    """
+    w = re.sub(r"[^a-z]", "", word.lower())
+    for rule, sub in _SOUND_RULES:
+        w = rule.sub(sub, w)
+    out: list[str] = []
+    for i, ch in enumerate(w):
+        if ch in "aeiou":
+            if i == 0:
+                out.append("A")
+            continue
+        if ch == "y" or (ch in "wh" and (i + 1 >= len(w) or w[i + 1] not in "aeiou")):
+            continue
+        ch = _SOUND_SAME.get(ch, ch).upper()
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
+def sounds_like(term: str, word: str) -> float:
+    """Credit (0..``SOUND_WEIGHT``) for ``word`` as a mishearing of ``term``: their sound keys
+    (:func:`sound_key`, two sounds or more each) at least ``SOUND_CUTOFF`` alike and their
+    spellings at least ``SOUND_SPELLING_FLOOR``; 0 otherwise.
+
+    >>> sounds_like("dara", "dark"), sounds_like("nine", "hind"), sounds_like("dates", "days")
+    (0.64, 0.0, 0.8)
+    """
+    a, b = sound_key(term), sound_key(word)
+    if len(a) < 2 or len(b) < 2 or difflib.SequenceMatcher(None, term, word).ratio() < SOUND_SPELLING_FLOOR:
+        return 0.0
+    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    return round(SOUND_WEIGHT * ratio, 4) if ratio >= SOUND_CUTOFF else 0.0
+
+
+def match_terms(query: str | Sequence[str], unit: Unit, *, joined: bool = False, sounds: bool = False,
+                besides: Collection[str] = ()) -> Match:
     """Exact or close-spelling match of ``query``'s tokens in ``unit`` (no model).
 
     ``query`` is text, or tokens already normalised by :func:`tokens` (taken as they are:
@@ -528,7 +584,10 @@ def match_terms(query: str | Sequence[str], unit: Unit, *, joined: bool = False)
     unit's tokens when that is at least ``FUZZY_CUTOFF`` (never for numbers: a wrong code is
     a wrong code), else 0; ``coverage`` is their mean.  With ``joined``, a term of at least
     ``JOIN_MIN_LEN`` letters also meets runs of adjacent words written as one
-    (:func:`joined_words`: a word the recogniser split).  Speech units narrow
+    (:func:`joined_words`: a word the recogniser split); with ``sounds``, a term no close
+    spelling meets counts what a word (or run) that sounds like it earns (:func:`sounds_like`),
+    except the words in ``besides`` (a question's own words: the evidence repeats them where
+    the question points, which says nothing of the answer: "cold" must not win by "cool").  Speech units narrow
     ``start``/``end`` to the matched words; ``quote`` is those words with a little context.
     """
     q = list(dict.fromkeys(tokens(query) if isinstance(query, str) else query))
@@ -548,6 +607,12 @@ def match_terms(query: str | Sequence[str], unit: Unit, *, joined: bool = False)
                 best = max([best, *(difflib.SequenceMatcher(None, t, r).ratio() for r in runs)])
             if best >= FUZZY_CUTOFF:
                 found[t] = best
+            elif sounds:
+                alike = [u for u in unit_tokens if not u.isdigit() and u not in besides]
+                alike += sorted(runs or ()) if joined and len(t) >= JOIN_MIN_LEN else []
+                heard = max((sounds_like(t, u) for u in alike), default=0.0)
+                if heard > 0:
+                    found[t] = heard
     coverage = sum(found.values()) / len(q)
     start, end, quote = matched_span(unit, set(found))
     return Match(round(coverage, 4), start, end, quote, tuple(found))

@@ -216,19 +216,23 @@ def topic_boundaries(units: Sequence[Unit], vectors: np.ndarray, cuts: Sequence[
 
 def titled_cuts(starts: Sequence[float], ends: Sequence[float], cuts: Sequence[tuple[float, float]],
                 titles: Sequence[float], minimum: float) -> list[int]:
-    """Gaps whose speech pause holds both a shot change and the appearance of an on-screen title.
+    """Gaps whose speech pause holds a shot change and, with it or after it, the appearance of an
+    on-screen title.
 
     A programme that cuts to new pictures *and* puts up a title (a chapter card, a lower
     third naming the next segment) has announced a new chapter, whatever its words say:
     speech recognition garbles the sentences around such changes often enough for
-    TextTiling to miss them.  A gap closer than ``minimum`` seconds to an earlier titled cut
-    is left out.
+    TextTiling to miss them.  The title must come up on the new pictures (no earlier than
+    ``SNAP_SLACK`` before the cut): text that appeared before the cut belongs to the shot
+    that ends there (a sign in the scene), and announces nothing.  A gap closer than
+    ``minimum`` seconds to an earlier titled cut is left out.
     """
     taken: list[float] = []
     out: list[int] = []
-    spans = [(t, t) for t in titles]
     for g in range(len(starts) - 1):
-        if _in_pause(starts, ends, g, cuts) is None or _in_pause(starts, ends, g, spans) is None:
+        cut_times = [c[0] for c in cuts if _in_pause(starts, ends, g, [c]) is not None]
+        if not any(_in_pause(starts, ends, g, [(t, t)]) is not None and any(t >= c - SNAP_SLACK for c in cut_times)
+                   for t in titles):
             continue
         t = float(starts[g + 1])
         if all(abs(t - x) >= minimum for x in taken):

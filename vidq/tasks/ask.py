@@ -213,7 +213,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
     Returns one :class:`OptionSupport` per option and every candidate's relevance to the
     question (unit index -> relevance).
     """
-    from vidq.analysis.evidence import match_terms
+    from vidq.analysis.evidence import match_terms, tokens
 
     candidates: dict[int, None] = {}
     for query in [question, *(f"{question} {o}" for o in options)]:
@@ -228,6 +228,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
         cover = match_terms(question, index.units[r]).coverage
         relevance[r] = float(max(0.0, c) + QUESTION_LEX_WEIGHT * cover)
     said = {r: replace(index.units[r], text=spoken_numbers(index.units[r].text), words=()) for r in rows}
+    asked = set(tokens(question))
     out = []
     for option in options:
         terms = distinctive_terms(option, question, [o for o in options if o is not option]).split()
@@ -235,7 +236,7 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
         best = OptionSupport(0.0, None, 0.0, 0.0)
         supporting: list[tuple[int, float]] = []
         for r, oc in zip(rows, o_cos):
-            cover = match_terms(terms, said[r], joined=True).coverage
+            cover = match_terms(terms, said[r], joined=True, sounds=True, besides=asked).coverage
             score = relevance[r] * (cover + OPTION_DENSE_WEIGHT * max(0.0, float(oc)))
             if cover > 0:
                 supporting.append((r, round(score, 6)))
