@@ -11,9 +11,10 @@ Three ways, chosen by the backend's capabilities:
 
   - *multiple choice*: every option is scored against the evidence most relevant to the
     question (:func:`score_options`): how much of what the option says that the question
-    does not (its *distinctive* terms, numbers normalised: "two thousand" = "2,000") a
-    relevant unit contains, plus the option's cosine similarity to it, weighted by that
-    unit's relevance to the question.  The best option wins; its citations are the
+    does not (its *distinctive* terms, numbers normalised: "two thousand" = "2,000"; close
+    spellings, and words that sound like a term, count for less) a relevant unit contains,
+    plus the option's cosine similarity to it, weighted by that unit's relevance to the
+    question.  The best option wins; its citations are the
     units that made it win.
   - *open*: the best evidence sentence is the answer (extractive), with its time.
 
