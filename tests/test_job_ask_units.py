@@ -7,6 +7,8 @@ import pytest
 
 from vidq.errors import InputError
 from vidq.tasks.ask import (
+    OptionSupport,
+    cited,
     distinctive_terms,
     moment_windows,
     parse_choices,
@@ -137,6 +139,13 @@ def test_an_option_meets_a_name_the_recogniser_heard_as_other_words():
     gates = ["Mabel Stroud", "Gwen Harlow", "Ruth Keeling", "Iris Dunmore"]
     supports, _ = score_options(index, "Who looks after the lock gates?", gates)
     assert max(range(4), key=lambda i: supports[i].score) == 1 and supports[1].coverage > 0
+
+
+def test_an_answer_cites_the_units_that_support_it_about_as_well_as_the_best():
+    support = OptionSupport(0.27, 4, 0.32, 0.1, ((4, 0.27), (9, 0.135), (2, 0.11)))
+    assert cited(support) == [(4, 0.27), (9, 0.135)]  # 0.11 is under half of 0.27: a stray sound-alike
+    assert cited(OptionSupport(0.2, 3, 0.0, 0.5)) == [(3, 0.2)]  # no term found: the best unit by meaning
+    assert cited(OptionSupport(0.0, None, 0.0, 0.0)) == []
 
 
 def test_distinctive_terms_drop_what_most_options_share():

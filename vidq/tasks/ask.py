@@ -15,7 +15,7 @@ Three ways, chosen by the backend's capabilities:
     spellings, and words that sound like a term, count for less) a relevant unit contains,
     plus the option's cosine similarity to it, weighted by that unit's relevance to the
     question.  The best option wins; its citations are the
-    units that made it win.
+    units that made it win (:func:`cited`).
   - *open*: the best evidence sentence is the answer (extractive), with its time.
 
   SmolLM2 is not consulted: on the generated spoken items the evidence scorer misses only
@@ -71,6 +71,7 @@ LETTERS = "ABCDEFGHIJ"  # option letters, in order
 MAX_QUESTION_CHARS = 2000  # longer questions are refused as input errors
 RETRIEVE_K = 8  # evidence units retrieved for the question (and for each option)
 CITE_K = 3  # citations kept
+CITE_SHARE = 0.5  # a multiple-choice answer also cites units that support it at least this share of its best one
 OPTION_DENSE_WEIGHT = 0.3  # weight of an option's cosine similarity next to its term coverage
 QUESTION_LEX_WEIGHT = 0.5  # weight of question-term coverage next to cosine in a unit's relevance
 SOFTMAX_SCALE = 8.0  # option scores -> probabilities: softmax(scale * score)
@@ -248,6 +249,21 @@ def score_options(index: EvidenceIndex, question: str, options: Sequence[str], *
     return out, relevance
 
 
+def cited(support: OptionSupport) -> list[tuple[int, float]]:
+    """``(unit, score)`` an option's answer cites, best first: its supporting units that score at
+    least ``CITE_SHARE`` of the best one (a unit that merely holds a word sounding like the
+    option's, somewhere the question does not point, is not what the answer rests on).
+
+    >>> cited(OptionSupport(0.27, 4, 0.32, 0.1, ((4, 0.27), (9, 0.14), (2, 0.11))))
+    [(4, 0.27), (9, 0.14)]
+    >>> cited(OptionSupport(0.2, 3, 0.0, 0.5)), cited(OptionSupport(0.0, None, 0.0, 0.0))
+    ([(3, 0.2)], [])
+    """
+    ranked = list(support.units) or ([(support.unit, support.score)]
+                                     if support.unit is not None and support.score > 0 else [])
+    return [(u, score) for u, score in ranked if score >= CITE_SHARE * ranked[0][1]]
+
+
 def _citation(u: Unit, score: float) -> Citation:
     return Citation(float(u.start), float(u.end), u.text.strip(), u.source, round(float(score), 6))
 
@@ -283,7 +299,7 @@ def _answer_text(tl: Timeline, backend: Backend, question: str, choices: list[tu
             if supports[best].score <= 0:
                 notices.append("no option is supported by what is said or shown; the letter is a guess")
             win = supports[best]
-            ranked = list(win.units) or ([(win.unit, win.score)] if win.unit is not None and win.score > 0 else [])
+            ranked = cited(win)
             cites: list[Citation] = []
             for u, score in ranked:
                 c = _citation(_sentence_around(units, index.units[u]), score)
@@ -539,5 +555,5 @@ def ask(
 
 __all__ = [
     "SCHEMA", "AskResult", "Choice", "Citation", "OptionSupport", "ask", "distinctive_terms", "moment_windows",
-    "parse_choices", "parse_letter", "score_options", "window_times",
+    "cited", "parse_choices", "parse_letter", "score_options", "window_times",
 ]
