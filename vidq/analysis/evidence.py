@@ -587,8 +587,9 @@ def match_terms(query: str | Sequence[str], unit: Unit, *, joined: bool = False,
     (:func:`joined_words`: a word the recogniser split); with ``sounds``, a term no close
     spelling meets counts what a word (or run) that sounds like it earns (:func:`sounds_like`),
     except the words in ``besides`` (a question's own words: the evidence repeats them where
-    the question points, which says nothing of the answer: "cold" must not win by "cool").  Speech units narrow
-    ``start``/``end`` to the matched words; ``quote`` is those words with a little context.
+    the question points, which says nothing of the answer: "cold" must not win by "cool").
+    Speech units narrow ``start``/``end`` to the matched words (close spellings; a sound-alike
+    leaves the whole unit); ``quote`` is those words with a little context.
     """
     q = list(dict.fromkeys(tokens(query) if isinstance(query, str) else query))
     if not q:

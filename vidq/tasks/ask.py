@@ -14,8 +14,8 @@ Three ways, chosen by the backend's capabilities:
     does not (its *distinctive* terms, numbers normalised: "two thousand" = "2,000"; close
     spellings, and words that sound like a term, count for less) a relevant unit contains,
     plus the option's cosine similarity to it, weighted by that unit's relevance to the
-    question.  The best option wins; its citations are the
-    units that made it win (:func:`cited`).
+    question.  The best option wins; its citations are the units that made it win
+    (:func:`cited`).
   - *open*: the best evidence sentence is the answer (extractive), with its time.
 
   SmolLM2 is not consulted: on the generated spoken items the evidence scorer misses only
