@@ -29,8 +29,7 @@ log = logging.getLogger("vidq.models")
 
 QUANT_CHOICES: tuple[str, ...] = ("4bit", "8bit", "none")  # --quant values
 
-# Modules left unquantized per family: vision tower, projector, and the LM head
-# (bitsandbytes keeps lm_head in full precision anyway; naming it is explicit).
+
 def _unquantized(*parts: str) -> tuple[str, ...]:
     """``llm_int8_skip_modules`` for the vision parts named, under both of transformers' rules:
     4.x skips a module whose name contains a pattern, 5.x only one whose name starts with it (at a
@@ -39,6 +38,8 @@ def _unquantized(*parts: str) -> tuple[str, ...]:
     return (*(n for part in parts for n in (part, f"model.{part}")), "lm_head")
 
 
+# Modules left unquantized per family: vision tower, projector, and the LM head
+# (bitsandbytes keeps lm_head in full precision anyway; naming it is explicit).
 SKIP_MODULES: dict[str, tuple[str, ...]] = {
     "qwen2_5_vl": _unquantized("visual"),
     "qwen3_vl": _unquantized("visual"),
