@@ -29,17 +29,12 @@ AD_SHARE = 0.5  # a block this much covered by true spots is an ad
 PROGRAMME_SHARE = 0.1  # ... this little: programme
 
 
-def _sentences(tl):
-    rows = [i for i, u in enumerate(tl.units) if u.source == "speech" and u.kind == "sentence"]
-    return ([tl.units[i] for i in rows], tl.vectors[rows]) if tl.vectors.shape[1] else None
-
-
 def relabel(tl):
     """The timeline's segments computed again with the current code (from its cached stages)."""
     from vidq.analysis.segments import label_segments
 
     screen = [u for u in tl.units if u.source == "screen"]
-    return label_segments(tl.signals, tl.sound, tl.transcript, screen, tl.span, sentences=_sentences(tl))
+    return label_segments(tl.signals, tl.sound, tl.transcript, screen, tl.span, sentences=tl.sentences())
 
 
 def candidates(tl):
@@ -48,7 +43,7 @@ def candidates(tl):
     from vidq.analysis import segments as sg
 
     screen = [u for u in tl.units if u.source == "screen"]
-    ctx = sg.block_context(tl.signals, tl.sound, tl.transcript, screen, _sentences(tl))
+    ctx = sg.block_context(tl.signals, tl.sound, tl.transcript, screen, tl.sentences())
     spans = set(sg.blocks_between(ctx.merged, *tl.span)) | set(sg.black_spans(ctx.seps, tl.span))
     return [(b.start, b.end, b.features, ctx.stats) for b in (ctx.block(s, e) for s, e in sorted(spans))]
 

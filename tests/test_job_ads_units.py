@@ -113,6 +113,14 @@ def test_csv_has_a_header_and_one_row_per_segment():
     ("Thanks to the rain, the fields turned green.", ()),
     ("The team partnered up with local farmers.", ()),
     ("The survey was funded by the royal society.", ()),
+    # public broadcasting's credits and broadcasters' phrasings
+    ("Funding for this programme was provided by the Alder Trust.", ("sponsor",)),
+    ("Additional support comes from the Wren Foundation.", ("sponsor",)),
+    ("Northgate Bank, the official partner of the evening news.", ("sponsor",)),
+    ("This forecast is brought to you by Northgate Bank.", ("sponsor",)),
+    ("They need additional support from the council.", ()),
+    ("The funding came from the royal society.", ()),
+    ("The weather was brought to a halt.", ()),
     ("The first box of tea arrived in London in 1657.", ()),
     ("The lighthouse on Gull Island was built in 1887.", ()),
     ("Reefs cover less than one percent of the ocean floor.", ()),
@@ -183,6 +191,70 @@ def test_a_call_to_action_without_an_address_reaches_back_to_its_capitalised_bra
     assert [(r.start, r.cues) for r in sponsor_reads(t)] == [(5.0, ("code", "offer"))]
     lower = Transcript(tuple(_seg(x.start, x.text.lower()) for x in t.segments), "en", "test")
     assert [r.start for r in sponsor_reads(lower)] == [11.0]  # no capitals: the call to action alone
+
+
+def test_a_call_to_action_split_over_two_sentences_opens_a_read():
+    t = Transcript((
+        _seg(0.0, "Most of the boats here still fish for cod."),
+        _seg(5.0, "Go to loomly dot com slash harbour."),  # an address ...
+        _seg(8.0, "Use code HARBOUR for sixty percent off."),  # ... then a code and an offer
+        _seg(14.0, "Back at the harbour, the tide is already turning."),
+    ), "en", "test")
+    assert [(r.start, r.cues) for r in sponsor_reads(t)] == [(5.0, ("code", "offer", "url"))]
+    one = Transcript(t.segments[:2] + t.segments[3:], "en", "test")
+    assert sponsor_reads(one) == []  # an address alone is one cue
+
+
+def _meaning(t: Transcript, rows: dict[str, list[float]]):
+    """The (sentence units, unit vectors) label_segments takes, with the vectors given per sentence start word."""
+    from vidq.analysis.evidence import speech_units
+
+    units = speech_units(t, windows=False)
+    vecs = np.array([rows[u.text.split()[0].strip(",")] for u in units], np.float32)
+    return units, vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+HARBOUR, APP, HILLS = [1.0, 0.1, 0.0], [0.1, 1.0, 0.1], [0.2, 0.0, 1.0]  # three subjects, as sentence vectors
+
+
+def test_a_read_runs_on_through_what_it_talks_about_until_its_call_to_action():
+    t = Transcript((
+        _seg(0.0, "Most boats here still fish for cod."),
+        _seg(4.0, "Nets dry on the harbour wall."),
+        _seg(10.0, "This video is sponsored by Quillnote."),  # one cue, and the name is never said again
+        _seg(13.0, "It keeps your notes in step on every device."),
+        _seg(17.0, "Plans, lists and sketches sit together."),
+        _seg(21.0, "Back at the harbour the tide turns."),
+        _seg(25.0, "Gulls follow the last boat in."),
+    ), "en", "test")
+    meaning = _meaning(t, {"Most": HARBOUR, "Nets": HARBOUR, "This": APP, "It": APP, "Plans": APP, "Back": HARBOUR,
+                           "Gulls": HARBOUR})
+    assert sponsor_reads(t) == []  # without vectors: a sponsor phrase named once is not a read
+    reads = sponsor_reads(t, sentences=meaning)
+    assert [(r.start, r.cues) for r in reads] == [(10.0, ("on its subject", "sponsor"))]
+    assert reads[0].end == pytest.approx(17.0 + 0.4 * 5 + 0.3) and reads[0].confidence == 0.85
+    # the programme after the read on a subject of its own, nearer the app than the harbour was: still not the read
+    hills = _meaning(t, {"Most": HARBOUR, "Nets": HARBOUR, "This": APP, "It": APP, "Plans": APP,
+                         "Back": [0.3, 0.4, 1.0], "Gulls": HILLS})
+    assert [r.end for r in sponsor_reads(t, sentences=hills)] == [reads[0].end]
+    # a call to action ends the read: what follows goes on only with a cue or the sponsor's name
+    cta = Transcript(t.segments[:4] + (_seg(17.0, "Plans are free at quillnote dot app."),) + t.segments[5:], "en",
+                     "test")
+    after = _meaning(cta, {"Most": HARBOUR, "Nets": HARBOUR, "This": APP, "It": APP, "Plans": APP, "Back": APP,
+                           "Gulls": HARBOUR})
+    assert [(r.start, r.end, r.cues) for r in sponsor_reads(cta, sentences=after)] == [
+        (10.0, pytest.approx(17.0 + 0.4 * 6 + 0.3), ("named again", "on its subject", "sponsor", "url"))]
+
+
+def test_a_sponsor_phrase_inside_the_programme_does_not_run_on():
+    t = Transcript((
+        _seg(0.0, "The northern coast was mapped in 1850."),
+        _seg(5.0, "The expedition was sponsored by the royal society."),
+        _seg(9.0, "Its ships charted every bay."),
+        _seg(13.0, "Their maps are still used today."),
+    ), "en", "test")
+    meaning = _meaning(t, {"The": HARBOUR, "Its": HARBOUR, "Their": [0.9, 0.2, 0.1]})
+    assert sponsor_reads(t, sentences=meaning) == []
 
 
 def _pic(times, black=None, logo=None, aspect=None) -> FrameSignals:

@@ -159,3 +159,27 @@ def test_a_titled_cut_needs_the_title_on_the_new_pictures():
     assert titled_cuts(starts, ends, cuts, [62.2], minimum=30.0) == [2]
     assert titled_cuts(starts, ends, cuts[:1], [62.2], minimum=30.0) == []  # a title with no cut in its pause
     assert titled_cuts(starts, ends, cuts, [44.0, 62.2], minimum=10.0) == [1, 2]
+
+
+def test_a_sponsor_reads_sentences_place_the_chapters_but_are_never_quoted():
+    from vidq.tasks.summarize import lite_chapters
+
+    def unit(t: float, text: str) -> Unit:
+        return Unit(t, t + 4.0, text, "speech", "sentence")
+
+    harbour = ["Boats leave the harbour at dawn.", "Nets are mended on the quay.", "Gulls follow the boats home."]
+    read = ["This video is sponsored by Quillnote.", "Quillnote keeps your notes in step."]
+    trains = ["Steam trains crossed the valley.", "The viaduct has forty arches.", "Coal was loaded at the depot.",
+              "The line closed in 1962."]
+    units = ([unit(5.0 * k, t) for k, t in enumerate(harbour)] + [unit(16.0 + 5.0 * k, t) for k, t in enumerate(read)]
+             + [unit(27.0 + 5.0 * k, t) for k, t in enumerate(trains)])
+    rows = [[1.0, 0.0, 0.0]] * 3 + [[0.0, 1.0, 0.0]] * 2 + [[0.0, 0.2, 1.0]] * 4
+    vectors = np.array(rows, np.float32) / np.linalg.norm(rows, axis=1, keepdims=True)
+    aside = [False] * 3 + [True] * 2 + [False] * 4
+    placed, _ = lite_chapters(units, vectors, [], [], span=(0.0, 50.0), length="long", chapters=2)
+    found, summary = lite_chapters(units, vectors, [], [], span=(0.0, 50.0), length="long", chapters=2, aside=aside)
+    assert [c.start for c in found] == [c.start for c in placed]  # the read moves nothing
+    quoted = {s.text for c in found for s in c.sentences} | {s.text for s in summary}
+    assert quoted and not quoted & set(read)
+    assert any(set(read) & {s.text for s in c.sentences} for c in placed)  # without aside they would be quoted
+    assert all("Quillnote" not in c.title for c in found)

@@ -33,8 +33,9 @@ What comskip and MythTV's commercial flagging look at, plus what they cannot see
    Breaks never overlap.
 5. **Sponsor reads**: runs of transcript sentences carrying sponsor cues (a "sponsored by
    X" / "brought to you by X" sentence, then sentences with offers, codes, URLs or X's
-   name), outside breaks — a read spoken over the programme's own picture, which no
-   picture or sound signal shows.
+   name, or that talk about what the read talks about rather than the programme, up to its
+   call to action), outside breaks — a read spoken over the programme's own picture, which
+   no picture or sound signal shows.
 
 SmolLM2 is not used to classify: asked "is this text an advertisement or a sponsored
 message?" about the first scenarios' 7 ad and sponsor sentences and 41 programme
@@ -76,7 +77,8 @@ THRESHOLD = 0.5  # confidence at which a block is an ad
 SPONSOR_GAP = 4.0  # seconds: sentences of one sponsor read are at most this far apart
 SPONSOR_MIN_CUES = 2  # cue kinds a sponsor read must carry
 NAMED_AGAIN = "named again"  # the cue kind of a read whose later sentences name its sponsor again
-CALL_TO_ACTION = frozenset({"url", "code", "offer"})  # two of these in one sentence open a read
+ON_ITS_SUBJECT = "on its subject"  # ... of a read whose later sentences talk about what it does, not the programme
+CALL_TO_ACTION = frozenset({"url", "code", "offer"})  # two of these in a sentence and the next open a read
 REPEAT_MATCHES = 6  # per second of sampling: frames matching more others are generic (signals.repeated_segments)
 
 # The block model: a logistic regression over MODEL_INPUTS (see ``model_inputs``), fitted by
@@ -158,7 +160,17 @@ CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen t
                           # "our friends at X made this episode possible", "to support the channel, check out X"
                           r"\bmade this (?:video|episode|show|podcast|stream) possible\b|"
                           r"\bsupport (?:the|this|my|our) (?:channel|show|podcast)\b|"
-                          r"\bthank (?:our|today'?s|this (?:video|episode)'?s) (?:sponsor|partner)s?\b"),
+                          r"\bthank (?:our|today'?s|this (?:video|episode)'?s) (?:sponsor|partner)s?\b|"
+                          # public broadcasting's credits and other broadcast phrasings: "funding for this
+                          # programme was provided by X", "additional support comes from X", "X, the official
+                          # partner of ...", "this forecast is brought to you by X"
+                          r"\b(?:funding|underwriting) for [a-z0-9' -]{2,30}? (?:is |was |has been )?(?:provided by|"
+                          r"comes from)\b|\b(?:additional|major) (?:funding|support) (?:for [a-z0-9' -]{2,30}? )?"
+                          r"(?:is |was )?(?:provided by|comes from)\b|"
+                          r"\b(?:proud|official) (?:sponsor|partner|supporter)s?\b|\bin association with\b|"
+                          r"\bpaid partnership\b|\bour (?:friends|partners) (?:at|from)\b|\bfrom our (?:sponsor|partner)s?\b|"
+                          r"\b(?:hour|forecast|update|coverage|broadcast|bulletin|newscast|edition|portion|round-?up) "
+                          r"(?:is |was )?(?:brought to you|(?:sponsored|powered|supported|funded|underwritten) by)\b"),
 }
 _SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to(?: you| my| me)?,?(?: by)?|made possible by|presented by|"
                            r"in partnership with|"
@@ -166,7 +178,8 @@ _SPONSOR_NAME = re.compile(r"(?:sponsored by|brought to(?: you| my| me)?,?(?: by
                            r"comes from|provided by|(?:powered|supported|funded|underwritten) by|partnered with|"
                            r"teamed up with|today'?s (?:partner|supporter|sponsor),?(?: is)?|(?:want|like) to thank|"
                            r"thank (?:our|today'?s) (?:sponsor|partner)s?,?|"
-                           r"our sponsors? (?:today |for today |this week )?(?:is|are)) "
+                           r"our sponsors? (?:today |for today |this week )?(?:is|are)|in association with|"
+                           r"our (?:friends|partners) (?:at|from)) "
                            r"([a-z0-9][a-z0-9 &'-]{1,40})")
 
 
@@ -818,7 +831,7 @@ def block_context(pic: FrameSignals, track: signals.Loudness | None, transcript:
     one is never an ad (:func:`as_read`).
     """
     seps = separators(pic, track)
-    every = sponsor_reads(transcript)
+    every = sponsor_reads(transcript, sentences=sentences)
     reads = host_reads(every, seps)
     seps = sorted(seps + [Separator(t, t, "read") for r in reads for t in (r.start, r.end)],
                   key=lambda s: (s.start, s.end))
@@ -836,7 +849,7 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     """
     cuts = cut_intervals(pic.times.tolist(), pic.shot.tolist())
     if pic.times.size < 4:
-        return Segments([], sponsor_reads(transcript), [], [], file_stats(pic, track), 0, cuts)
+        return Segments([], sponsor_reads(transcript, sentences=sentences), [], [], file_stats(pic, track), 0, cuts)
     ctx = block_context(pic, track, transcript, screen, sentences)
     stats, seps, units, block = ctx.stats, ctx.seps, ctx.units, ctx.block
     blocks = [block(s, e) for s, e in blocks_between(ctx.merged, span[0], span[1])]
@@ -854,7 +867,8 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     breaks = not_reads(breaks, ctx.sponsor, seps)
     if sentences is not None:
         breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
-    sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks]), breaks)
+    sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks], sentences=sentences),
+                        breaks)
     return Segments(breaks, sponsors, blocks, seps, stats, len(ctx.repeats), cuts)
 
 
@@ -927,7 +941,8 @@ def clear_of(reads: Sequence[AdSegment], breaks: Sequence[AdSegment]) -> list[Ad
 
 
 # -- sponsor reads ----------------------------------------------------------------------------
-def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, float]] = ()) -> list[AdSegment]:
+def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, float]] = (),
+                  sentences: tuple[Sequence[Unit], np.ndarray] | None = None) -> list[AdSegment]:
     """Sponsor reads in the speech (see the module docstring), outside ``exclude`` intervals.
 
     A read starts at a sentence with a sponsor cue ("sponsored by X", "brought to you by X",
@@ -937,19 +952,35 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
     that name the same brand.  It runs on through sentences with cues or the sponsor's name,
     and counts with ``SPONSOR_MIN_CUES`` kinds of cue; a read that opens with a sponsor cue
     and names its sponsor again later has two (``NAMED_AGAIN``).
+
+    With the transcript's sentence vectors (``sentences``: units and unit-length rows, as
+    :func:`label_segments` takes them), a read opened by a sponsor cue also runs on through
+    the sentences that talk about what it talks about and not about the programme
+    (:func:`on_the_read`): a host says "it keeps your notes in step" without naming the app,
+    and speech recognition garbles a brand's name as often as it gets it.  Such a read has
+    its second cue (``ON_ITS_SUBJECT``).
     """
-    sentences = [u for u in speech_units(transcript, windows=False)
-                 if not any(s <= u.mid <= e for s, e in exclude)]
+    meaning = _sentence_vectors(sentences)
+    every = speech_units(transcript, windows=False)
+    sentences = [u for u in every if not any(s <= u.mid <= e for s, e in exclude)]
     out: list[AdSegment] = []
     i = 0
     while i < len(sentences):
         u = sentences[i]
         low = u.text.lower()
         cues = set(text_cues(low))
+        nxt = sentences[i + 1] if i + 1 < len(sentences) else None
+        pair = (cues | set(text_cues(nxt.text))) if nxt is not None and nxt.start - u.end <= SPONSOR_GAP else cues
         if "sponsor" in cues:
-            names, first = _sponsor_names(low), i
-        elif len(cues & CALL_TO_ACTION) >= 2:
-            names = _brand_of(low) or _proper_names(u.text)
+            # the name after the phrase ("sponsored by X"), else the sentence's capitalised words ("X sponsors
+            # this video", "X, the official partner of the show")
+            names, first = _sponsor_names(low) or _proper_names(u.text), i
+        elif cues & CALL_TO_ACTION and len(pair & CALL_TO_ACTION) >= 2:
+            # two kinds of call to action in the sentence, or split over it and the next ("Go to x dot com."
+            # "Use code Y for 20% off.")
+            said = [low] + ([nxt.text.lower()] if pair != cues else [])
+            names = (next((b for b in map(_brand_of, said) if b), [])
+                     or _proper_names(u.text) or (_proper_names(nxt.text) if pair != cues else []))
             first = earlier_naming(sentences, i, names, out[-1].end if out else -1.0)
         else:
             i += 1
@@ -964,7 +995,11 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
             if not found and not _names_in(names, nxt):
                 # one sentence without a cue may sit inside a read ("X keeps you safe"): look past it
                 after = sentences[j + 1] if j + 1 < len(sentences) else None
-                if after is None or after.start - sentences[j].end > SPONSOR_GAP or not text_cues(after.text):
+                # a read opened by a sponsor's phrase goes on through what it talks about until its call to
+                # action, which ends it ("... free with the link in the description.")
+                if "sponsor" in cues and not cues & CALL_TO_ACTION and on_the_read(meaning, run, sentences[j], every):
+                    found = {ON_ITS_SUBJECT}
+                elif after is None or after.start - sentences[j].end > SPONSOR_GAP or not text_cues(after.text):
                     break
             run.append(sentences[j])
             cues |= found
@@ -979,6 +1014,42 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
                                  blocks=0, cues=kinds, text=" ".join(v.text for v in run)))
         i = j
     return out
+
+
+def _sentence_vectors(sentences: tuple[Sequence[Unit], np.ndarray] | None) -> dict[tuple[float, str], np.ndarray]:
+    """``(start, text)`` of each sentence unit -> its vector (empty without vectors)."""
+    if sentences is None or sentences[1] is None or np.ndim(sentences[1]) != 2 or not np.shape(sentences[1])[1]:
+        return {}
+    return {(round(u.start, 3), u.text): v for u, v in zip(sentences[0], sentences[1])}
+
+
+def on_the_read(meaning: dict[tuple[float, str], np.ndarray], run: Sequence[Unit], u: Unit,
+                every: Sequence[Unit]) -> bool:
+    """Whether sentence ``u`` goes on with the read ``run`` (its sentences so far) rather than with
+    the programme: its vector is closer (cosine) to the mean of the read's than to the mean of
+    the programme's sentences in the ``CONTEXT_SECONDS`` before the read, and than to the mean
+    of the sentences in the ``CONTEXT_SECONDS`` after ``u`` (where the programme comes back, on
+    a subject of its own when the read sat between two).  False without vectors or without
+    programme speech before the read.  Nothing here is fitted: cosines compared.
+    """
+    def vec(x: Unit) -> np.ndarray | None:
+        return meaning.get((round(x.start, 3), x.text))
+
+    def mean(units: Sequence[Unit]) -> np.ndarray | None:
+        rows = [vec(x) for x in units]
+        return None if not rows or any(r is None for r in rows) else np.mean(rows, axis=0)
+
+    def cosine(a: np.ndarray, b: np.ndarray) -> float:
+        denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+        return float(a @ b) / denom if denom > 0 else 0.0
+
+    v, read = vec(u), mean(run)
+    before = mean([x for x in every if run[0].start - CONTEXT_SECONDS <= x.start and x.end <= run[0].start])
+    if v is None or read is None or before is None:
+        return False
+    after = mean([x for x in every if u.end <= x.start <= u.end + CONTEXT_SECONDS])
+    rival = max(cosine(v, before), cosine(v, after) if after is not None else -1.0)
+    return cosine(v, read) > rival
 
 
 def earlier_naming(sentences: Sequence[Unit], i: int, names: Sequence[str], after: float) -> int:

@@ -34,7 +34,7 @@ from vidq.media.types import VideoInfo
 from vidq.speech import Transcript, clip_transcript
 from vidq.speech.types import transcript_from_dict, transcript_to_dict
 
-TIMELINE_VERSION = 28  # bump when the meaning or stored form of a Timeline changes
+TIMELINE_VERSION = 29  # bump when the meaning or stored form of a Timeline changes
 TIMELINE_STAGE = f"timeline/{TIMELINE_VERSION}"  # cache stage of whole timelines
 
 
@@ -83,6 +83,14 @@ class Timeline:
         """Indices of the units of a ``source`` ("speech"/"screen") and ``kind`` ("sentence"/"window"/"line")."""
         return [i for i, u in enumerate(self.units)
                 if (source is None or u.source == source) and (kind is None or u.kind == kind)]
+
+    def sentences(self) -> tuple[list[Unit], np.ndarray] | None:
+        """The spoken sentences and their vectors (``(N, D)``), as ``label_segments`` takes them; None
+        without a sentence encoder."""
+        if self.vectors.ndim != 2 or self.vectors.shape[1] == 0:
+            return None
+        rows = self.rows(source="speech", kind="sentence")
+        return [self.units[i] for i in rows], self.vectors[rows]
 
     def thumbnail_at(self, t: float) -> tuple[float, bytes] | None:
         """The first thumbnail at or after ``t`` (else the last one before)."""

@@ -103,7 +103,7 @@ def detect_ads(
                 blocks[k] = replace(b, confidence=conf, reason=f"{b.reason}; {backend.name}: {reason}")
         with clock.stage("merge"):
             breaks = merge_breaks(blocks, segs.separators, segs.stats, segs.cuts, backend.name)
-            sponsors = sponsor_reads(tl.transcript, exclude=[(b.start, b.end) for b in breaks])
+            sponsors = sponsor_reads(tl.transcript, exclude=[(b.start, b.end) for b in breaks], sentences=tl.sentences())
     else:
         breaks, sponsors = segs.breaks, segs.sponsors
     segments = sorted(breaks + sponsors, key=lambda a: a.start)

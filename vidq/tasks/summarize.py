@@ -186,15 +186,16 @@ def chapter_edges(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[U
 
 def lite_chapters(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[Unit],
                   cuts: Sequence[tuple[float, float]], *, span: tuple[float, float], length: str,
-                  chapters: int | None, breaks: Sequence[tuple[float, float]] = ()
-                  ) -> tuple[list[Chapter], list[Sentence]]:
+                  chapters: int | None, breaks: Sequence[tuple[float, float]] = (),
+                  aside: Sequence[bool] = ()) -> tuple[list[Chapter], list[Sentence]]:
     """Extractive chapters and overall summary from time-ordered text units.
 
     ``units`` are the sentences to summarize (speech sentences, or on-screen lines when
     nothing is said), ``vectors`` ``(N, D)`` their unit-length embeddings, ``screen`` the
     readable on-screen lines (for title cards), ``cuts`` the shot changes, ``breaks`` the ad
-    breaks left out.  Returns the chapters and the overall summary (chosen among the
-    chapters' sentences).
+    breaks left out, ``aside`` per unit whether it places the chapters only (a sponsor read's
+    sentence: never quoted nor titled from).  Returns the chapters and the overall summary
+    (chosen among the chapters' sentences).
     """
     from vidq.analysis.extractive import centrality, keyphrases, title_from_phrases
 
@@ -202,6 +203,8 @@ def lite_chapters(units: Sequence[Unit], vectors: np.ndarray, screen: Sequence[U
     edges = chapter_edges(units, vectors, screen, cuts, span=span, chapters=chapters, breaks=breaks)
     groups: list[list[int]] = [[] for _ in range(len(edges) - 1)]
     for i, u in enumerate(units):
+        if i < len(aside) and aside[i]:
+            continue
         k = int(np.searchsorted(edges[1:-1], u.start, side="right"))
         groups[k].append(i)
     texts = [u.text for u in units]
@@ -298,31 +301,35 @@ def _inside(t: float, spans: Sequence[Skipped]) -> bool:
 
 
 def _summary_units(tl: Timeline, skip_ads: bool) -> tuple[list[Skipped], list[tuple[float, float]], list[int],
-                                                           list[Unit]]:
-    """What a summary is made from: the segments left out, the shot changes outside them, the
-    rows of the units to summarize (speech sentences; on-screen lines too when little is
-    said) and the readable on-screen lines (title cards)."""
+                                                           list[Unit], list[bool]]:
+    """What a summary is made from: the segments left out, the shot changes outside the ad
+    breaks, the rows of the units chapters are found in (speech sentences; on-screen lines too
+    when little is said; none inside an ad break), the readable on-screen lines (title cards),
+    and per row whether it lies inside a sponsor read (it places the chapters, as the
+    programme's own talk, but is never quoted)."""
     skipped = [Skipped(float(a.start), float(a.end), a.kind, a.reason) for a in tl.segments.segments] if skip_ads else []
-    cuts = [(a, b) for a, b in tl.cuts if not (_inside(a, skipped) and _inside(b, skipped))]
-    kept = [i for i, u in enumerate(tl.units) if u.kind != "window" and not _inside(u.mid, skipped)]
+    breaks = [s for s in skipped if s.kind == "break"]
+    cuts = [(a, b) for a, b in tl.cuts if not (_inside(a, breaks) and _inside(b, breaks))]
+    kept = [i for i, u in enumerate(tl.units) if u.kind != "window" and not _inside(u.mid, breaks)]
     speech = [i for i in kept if tl.units[i].source == "speech"]
     screen_rows = [i for i in kept if tl.units[i].source == "screen" and readable_screen_units([tl.units[i]])]
     rows = speech if len(speech) >= 3 or not screen_rows else sorted(speech + screen_rows,
                                                                     key=lambda i: (tl.units[i].start, tl.units[i].end))
-    return skipped, cuts, rows, [tl.units[i] for i in screen_rows]
+    aside = [_inside(tl.units[i].mid, skipped) for i in rows]
+    return skipped, cuts, rows, [tl.units[i] for i in screen_rows], aside
 
 
 def _summarize_text(tl: Timeline, backend: Backend, *, length: str, chapters: int | None, skip_ads: bool,
                     clock: StageClock) -> SummaryResult:
     """Extractive chapters and summary from the timeline's text (a backend that cannot see)."""
-    skipped, cuts, rows, screen = _summary_units(tl, skip_ads)
+    skipped, cuts, rows, screen, aside = _summary_units(tl, skip_ads)
     units = [tl.units[i] for i in rows]
     notices: list[str] = []
     span = (tl.start, tl.end)
     with clock.stage("chapters"):
         if units and tl.vectors.shape[1] > 0:
             found, summary = lite_chapters(units, tl.vectors[rows], screen, cuts, span=span, length=length,
-                                           chapters=chapters, breaks=_breaks(skipped))
+                                           chapters=chapters, breaks=_breaks(skipped), aside=aside)
         else:
             notices.append(f"{NO_TEXT}; the lite backend cannot describe pictures "
                            "(use a video model with --model to summarize what is shown)")
@@ -462,7 +469,7 @@ def _summarize_write(tl: Timeline, backend: Backend, *, length: str, chapters: i
     )
     from vidq.timefmt import clock as stamp
 
-    skipped, cuts, rows, screen = _summary_units(tl, skip_ads)
+    skipped, cuts, rows, screen, _aside = _summary_units(tl, skip_ads)
     spans = [(s.start, s.end) for s in skipped]
     with clock.stage("chapters"):
         edges = _chapter_spans(tl, rows, screen, cuts, chapters=chapters, breaks=_breaks(skipped))
