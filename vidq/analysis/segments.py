@@ -961,8 +961,7 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
     its second cue (``ON_ITS_SUBJECT``).
     """
     meaning = _sentence_vectors(sentences)
-    every = speech_units(transcript, windows=False)
-    sentences = [u for u in every if not any(s <= u.mid <= e for s, e in exclude)]
+    sentences = [u for u in speech_units(transcript, windows=False) if not any(s <= u.mid <= e for s, e in exclude)]
     out: list[AdSegment] = []
     i = 0
     while i < len(sentences):
@@ -997,7 +996,7 @@ def sponsor_reads(transcript: Transcript, *, exclude: Sequence[tuple[float, floa
                 after = sentences[j + 1] if j + 1 < len(sentences) else None
                 # a read opened by a sponsor's phrase goes on through what it talks about until its call to
                 # action, which ends it ("... free with the link in the description.")
-                if "sponsor" in cues and not cues & CALL_TO_ACTION and on_the_read(meaning, run, sentences[j], every):
+                if "sponsor" in cues and not cues & CALL_TO_ACTION and on_the_read(meaning, run, sentences[j], sentences):
                     found = {ON_ITS_SUBJECT}
                 elif after is None or after.start - sentences[j].end > SPONSOR_GAP or not text_cues(after.text):
                     break
@@ -1027,10 +1026,10 @@ def on_the_read(meaning: dict[tuple[float, str], np.ndarray], run: Sequence[Unit
                 every: Sequence[Unit]) -> bool:
     """Whether sentence ``u`` goes on with the read ``run`` (its sentences so far) rather than with
     the programme: its vector is closer (cosine) to the mean of the read's than to the mean of
-    the programme's sentences in the ``CONTEXT_SECONDS`` before the read, and than to the mean
-    of the sentences in the ``CONTEXT_SECONDS`` after ``u`` (where the programme comes back, on
-    a subject of its own when the read sat between two).  False without vectors or without
-    programme speech before the read.  Nothing here is fitted: cosines compared.
+    the sentences of ``every`` (the speech outside ad breaks) in the ``CONTEXT_SECONDS`` before
+    the read, and than to the mean of those in the ``CONTEXT_SECONDS`` after ``u`` (where the
+    programme comes back, on a subject of its own when the read sat between two).  False
+    without vectors or without speech before the read.  Nothing here is fitted: cosines compared.
     """
     def vec(x: Unit) -> np.ndarray | None:
         return meaning.get((round(x.start, 3), x.text))
