@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vidq.analysis import AnalysisOptions, analyze
+from vidq.analysis.segments import label_segments
 from vidq.analysis.timeline import timeline_from_json, timeline_to_json
 from vidq.store import Store
 
@@ -86,6 +87,12 @@ def test_timeline_round_trip_and_clip(sample_video, tmp_path):
     assert all(20.0 <= t <= 40.0 for t in part.signals.times)
     assert all(20.0 <= u.mid <= 40.0 for u in part.units if u.source == "speech")
     assert part.vectors.shape == (len(part.units), tl.vectors.shape[1])
+    said, rows = tl.sentences()  # the spoken sentences and their vectors, as the segment labelling reads them
+    assert said and all(u.source == "speech" and u.kind == "sentence" for u in said)
+    np.testing.assert_array_equal(rows, tl.vectors[tl.rows(source="speech", kind="sentence")])
+    screen = [u for u in tl.units if u.source == "screen"]
+    again_labelled = label_segments(tl.signals, tl.sound, tl.transcript, screen, tl.span, sentences=tl.sentences())
+    assert again_labelled.sponsors == tl.segments.sponsors and again_labelled.breaks == tl.segments.breaks
     # a span is cut from the stored whole-file timeline: nothing is analysed again
     again = analyze(video, AnalysisOptions(start=20.0, end=40.0), store=store)
     assert again.meta.get("cached") is True and again.span == (20.0, 40.0)
