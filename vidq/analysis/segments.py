@@ -653,9 +653,14 @@ def off_topic(start: float, end: float, sentences: tuple[Sequence[Unit], np.ndar
     around = (((mids >= start - CONTEXT_SECONDS) & (mids < start)) | ((mids >= end) & (mids < end + CONTEXT_SECONDS)))
     if not inside.any() or not around.any():
         return None
-    a, b = vectors[inside].mean(axis=0), vectors[around].mean(axis=0)
+    cos = _cosine(vectors[inside].mean(axis=0), vectors[around].mean(axis=0))
+    return round(1.0 - cos, 3) if cos is not None else None
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Cosine similarity of two vectors (None when one is all zeros)."""
     denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return round(1.0 - float(a @ b) / denom, 3) if denom > 0 else None
+    return float(a @ b) / denom if denom > 0 else None
 
 
 def cue_coverage(units: Sequence[Unit], start: float, end: float) -> float:
@@ -1039,8 +1044,7 @@ def on_the_read(meaning: dict[tuple[float, str], np.ndarray], run: Sequence[Unit
         return None if not rows or any(r is None for r in rows) else np.mean(rows, axis=0)
 
     def cosine(a: np.ndarray, b: np.ndarray) -> float:
-        denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-        return float(a @ b) / denom if denom > 0 else 0.0
+        return _cosine(a, b) or 0.0
 
     v, read = vec(u), mean(run)
     before = mean([x for x in every if run[0].start - CONTEXT_SECONDS <= x.start and x.end <= run[0].start])
