@@ -11,6 +11,7 @@ import pytest
 from vidq.cli.commands.ads import format_csv, format_edl, format_ffmeta
 from vidq.media import signals
 from vidq.speech import Segment, Transcript, Word
+from vidq.analysis.evidence import Unit
 from vidq.analysis.picture import FrameSignals
 from vidq.analysis.segments import (
     AdSegment,
@@ -40,6 +41,9 @@ from vidq.analysis.segments import (
     snap_start,
     sponsor_reads,
     text_cues,
+    outside,
+    voice_edges,
+    VOICED,
 )
 
 SEGMENTS = [AdSegment(64.7, 90.8, "break", 0.987, "2 spots: no station logo", blocks=2),
@@ -286,6 +290,52 @@ def test_break_edges_snap_to_black_frames_not_to_a_quiet_tail():
     assert snap_start(48.25, seps, cuts) == 47.75  # the black run, not the silence at 40 s
     assert snap_end(70.2, seps, cuts) == 70.25  # no black: the cut there
     assert snap_start(30.0, seps, []) == 30.0  # nothing near: unchanged
+
+
+def _voiced_track(parts: list[tuple[float, float, list[float]]], end: float = 200.0) -> signals.Loudness:
+    """A 0.2 s loudness track, all of it speech at one level, whose cepstra are ``parts``' voices
+    (``(start, end, first coefficients)``; a programme voice everywhere else)."""
+    times = np.arange(0.0, end, 0.2)
+    cep = np.zeros((times.size, signals.VOICE_COEFFS), np.float32)
+    cep[:, 0] = 3.0  # the programme's voice
+    rng = np.random.default_rng(7)
+    cep += rng.normal(0.0, 0.05, cep.shape).astype(np.float32)  # no two windows alike
+    for s, e, v in parts:
+        sel = (times + 0.1 >= s) & (times + 0.1 < e)
+        cep[sel, :len(v)] = v
+    return signals.Loudness(0.0, 0.2, 0.2, np.full(times.size, -20.0), "rms", cep)
+
+
+def test_outside_leaves_the_breaks_out():
+    brk = [AdSegment(20.0, 30.0, "break", 1.0, ""), AdSegment(60.0, 120.0, "break", 1.0, "")]
+    assert outside(0.0, 100.0, brk) == [(0.0, 20.0), (30.0, 60.0)]
+    assert outside(25.0, 28.0, brk) == []
+    assert outside(130.0, 140.0, brk) == [(130.0, 140.0)]
+
+
+def test_a_spot_at_a_breaks_edge_that_sounds_like_the_break_joins_it():
+    """Break 60-90 s (two ad voices); 90-100 s a third announcer, then the programme's voice again.
+    Hard cuts at 100 and 105 s: the stretch to 100 s is the spot; to 105 s it runs into the programme."""
+    brk = AdSegment(60.0, 90.0, "break", 0.9, "2 spots: no station logo", blocks=2,
+                    spots=(Spot(60.0, 75.0, 0.9), Spot(75.0, 90.0, 0.9)))
+    cuts = [(99.9, 100.1), (104.9, 105.1), (45.9, 46.1)]
+    ads = [(60.0, 75.0, [0.0, 3.0]), (75.0, 90.0, [0.0, 3.0, 1.0])]
+    units = [Unit(91.0, 95.0, "Harbor Shield pays for the repairs.", "speech", "sentence")]
+    track = _voiced_track(ads + [(90.0, 100.0, [0.0, 2.5, 0.5])])
+    (grown,) = voice_edges([brk], cuts, track, (0.0, 200.0), units)
+    assert (grown.start, grown.end, grown.blocks) == (60.0, 100.0, 3)
+    assert [(p.start, p.end) for p in grown.spots] == [(60.0, 75.0), (75.0, 90.0), (90.0, 100.0)]
+    assert grown.spots[-1].text == "Harbor Shield pays for the repairs." and grown.reason.endswith(VOICED)
+    # the same stretch in the programme's own voice stays out, and so does a new speaker who goes on talking
+    assert voice_edges([brk], cuts, _voiced_track(ads), (0.0, 200.0), units) == [brk]
+    guest = _voiced_track(ads + [(90.0, 160.0, [0.0, 0.0, 0.0, 3.0])])
+    assert voice_edges([brk], cuts, guest, (0.0, 200.0), units) == [brk]
+    # before the break: a spot from the cut at 46 s
+    (early,) = voice_edges([brk], cuts, _voiced_track(ads + [(46.0, 60.0, [0.0, 2.5, 0.5])]), (0.0, 200.0), units)
+    assert (early.start, early.end, early.spots[0].start) == (46.0, 90.0, 46.0)
+    # no cepstra (a timeline from before they were measured) or no sound: as found
+    assert voice_edges([brk], cuts, signals.Loudness(0.0, 0.2, 0.2, track.db, "rms"), (0.0, 200.0), units) == [brk]
+    assert voice_edges([brk], cuts, None, (0.0, 200.0), units) == [brk]
 
 
 def test_merge_breaks_lists_spots_and_never_overlaps():

@@ -243,6 +243,41 @@ def test_concat_loudness_equals_one_pass():
         S.concat_loudness([parts[0], S.loudness(x, sr, window=0.25)])
 
 
+def _vowel(f0: float, formants: tuple[float, ...], seconds: float, sr: int = 16000) -> np.ndarray:
+    """A buzz at ``f0`` with its harmonics weighted by resonances at ``formants``: a crude vowel."""
+    t = np.arange(round(seconds * sr)) / sr
+    out = np.zeros_like(t)
+    for h in range(1, int(7000 // f0)):
+        f = h * f0
+        out += sum(1.0 / (1.0 + ((f - fm) / 120.0) ** 2) for fm in formants) * np.sin(2 * np.pi * f * t)
+    return 0.1 * out / np.abs(out).max()
+
+
+def test_voice_cepstra_describe_the_spectrum_not_the_level():
+    sr = 16000
+    a = _vowel(110.0, (700.0, 1200.0), 2.0)
+    b = _vowel(220.0, (300.0, 2300.0), 2.0)
+    ca = S.voice_cepstra(a, sr, window=0.2)
+    assert ca.shape == (10, S.VOICE_COEFFS) and ca.dtype == np.float32
+    np.testing.assert_allclose(S.voice_cepstra(0.2 * a, sr, window=0.2), ca, atol=0.01)  # c0 (the level) is left out
+    same = np.linalg.norm(ca[:5].mean(0) - ca[5:].mean(0))
+    other = np.linalg.norm(ca.mean(0) - S.voice_cepstra(b, sr, window=0.2).mean(0))
+    assert same < 0.1 < 1.0 < other  # one voice reads as itself, another far from it
+    # per chunk, as the sound stage measures it while ASR decodes: the same windows as one pass
+    parts = [S.voice_cepstra(a[:sr], sr, window=0.2), S.voice_cepstra(a[sr:], sr, window=0.2)]
+    np.testing.assert_allclose(np.concatenate(parts), ca, atol=1e-5)
+    assert S.voice_cepstra(a[:1000], sr, window=0.2).shape == (0, S.VOICE_COEFFS)
+
+
+def test_concat_loudness_keeps_the_cepstra():
+    db = np.zeros(3)
+    one = S.Loudness(0.0, 0.2, 0.2, db, "rms", np.ones((3, S.VOICE_COEFFS), np.float32))
+    two = S.Loudness(0.6, 0.2, 0.2, db, "rms", np.zeros((3, S.VOICE_COEFFS), np.float32))
+    joined = S.concat_loudness([one, two])
+    assert joined.cepstra.shape == (6, S.VOICE_COEFFS) and joined.cepstra[:3].min() == 1 and joined.cepstra[3:].max() == 0
+    assert S.concat_loudness([one, S.Loudness(0.6, 0.2, 0.2, db, "rms")]).cepstra is None
+
+
 def test_gated_level_drops_pauses_and_silence():
     speech_with_pauses = np.array([-20.0] * 5 + [-45.0] * 5 + [S.SILENCE_FLOOR_DB] * 3)
     assert S.gated_level(speech_with_pauses) == pytest.approx(-20.0)

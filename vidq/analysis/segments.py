@@ -115,6 +115,10 @@ SPARSE_SILENCES = 4.0  # per minute: in a file with more silences (speech withou
 SPLIT_SIMILARITY = 0.3  # adjacent sentences of a spot less alike than this (cosine) belong to two spots (fitted)
 MIN_SPOT = 8.0  # seconds: a spot is never split into pieces shorter than this
 SPLIT_REACH = 1.5  # seconds: the cut that starts the next spot lies this close to its first sentence
+VOICE_RANGE_DB = 25.0  # dB: windows this close to a file's loud level (95th percentile) carry its voices
+VOICE_MIN_SECONDS = 2.0  # seconds of loud windows a stretch needs before its voice is judged
+VOICE_CONTEXT = 45.0  # seconds of programme either side a stretch's voice is compared with
+VOICED = "a spot at its edge sounds like the break, not the programme"  # said in the reason of a break voice_edges grew
 
 CUE_PATTERNS: dict[str, re.Pattern[str]] = {  # ad cues in speech or on-screen text (lower-cased)
     "price": re.compile(r"\$\s?\d|\b\d+\.\d\d\b|\b\d+ (?:dollars|euros|pounds|bucks)\b|\bonly \d|"
@@ -793,6 +797,101 @@ def cut_windows(blk: Block, cuts: Sequence[tuple[float, float]], block: Callable
     return [block(blk.start, spot.start), spot, block(spot.end, blk.end)]
 
 
+class Voices:
+    """The voice over any stretch of a file: the mean of its loud windows' cepstra, each coefficient
+    standardised over the file's loud windows (those within ``VOICE_RANGE_DB`` of its loud level,
+    the 95th percentile), so that every coefficient weighs the same whatever the file's channel.
+    """
+
+    def __init__(self, track: signals.Loudness):
+        assert track.cepstra is not None
+        db = track.db
+        self.times = track.times
+        self.loud = db > (np.percentile(db, 95) - VOICE_RANGE_DB if db.size else 0.0)
+        c = track.cepstra[self.loud].astype(np.float64)
+        mu, sd = (c.mean(axis=0), c.std(axis=0) + 1e-6) if len(c) else (0.0, 1.0)
+        self.z = (track.cepstra.astype(np.float64) - mu) / sd
+        self.need = VOICE_MIN_SECONDS / max(track.hop, 1e-6)
+
+    def of(self, spans: Sequence[tuple[float, float]]) -> np.ndarray | None:
+        """The voice over ``spans`` (None: under ``VOICE_MIN_SECONDS`` of loud windows there)."""
+        sel = np.zeros(self.times.shape, bool)
+        for a, b in spans:
+            sel |= (self.times >= a) & (self.times < b)
+        sel &= self.loud
+        return self.z[sel].mean(axis=0) if sel.sum() >= self.need else None
+
+
+def _apart(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
+    return None if a is None or b is None else float(np.linalg.norm(a - b))
+
+
+def outside(start: float, end: float, breaks: Sequence[AdSegment]) -> list[tuple[float, float]]:
+    """The parts of ``[start, end]`` outside every break.
+
+    >>> outside(0.0, 100.0, [AdSegment(20.0, 30.0, "break", 1.0, ""), AdSegment(60.0, 120.0, "break", 1.0, "")])
+    [(0.0, 20.0), (30.0, 60.0)]
+    """
+    parts = [(start, end)]
+    for b in breaks:
+        parts = [p for s, e in parts for p in ((s, min(e, b.start)), (max(s, b.end), e)) if p[1] > p[0]]
+    return parts
+
+
+def voice_edges(breaks: Sequence[AdSegment], cuts: Sequence[tuple[float, float]], track: signals.Loudness | None,
+                span: tuple[float, float], units: Sequence[Unit]) -> list[AdSegment]:
+    """``breaks``, each grown by the spots at its edges that sound like the break, not the programme.
+
+    A spot that keeps the station logo and joins the break with a hard cut alone shows no
+    separator, and its picture and level can be the programme's: the block model leaves it
+    out, and the break starts or ends a spot early.  Its announcer is not the programme's
+    voice.  So a stretch from a break's edge outward to a hard cut ``MIN_SPOT`` ..
+    ``SHORT_SPOT`` s away joins the break when its voice (:class:`Voices`) is nearer to the
+    break's than both to the programme's beyond it and to the programme's on the break's
+    other side (``VOICE_CONTEXT`` s of each, outside breaks): a nearest-voice decision, with
+    nothing fitted.  Of several such cuts (a spot has hard cuts inside it) the one whose
+    stretch is nearest the break's voice by the widest margin wins: a stretch running on into
+    the programme mixes the two voices.  Then the next stretch is judged from the new edge.  A programme part where someone new speaks
+    stays out: its voice goes on beyond it.  ``units``: speech sentences and screen lines, for
+    the new spots' text.
+    """
+    if track is None or track.cepstra is None or not breaks:
+        return list(breaks)
+    voices = Voices(track)
+    mids = sorted((a + b) / 2 for a, b in cuts)
+    out = list(breaks)
+    for i in range(len(out)):
+        for side in ("end", "start"):
+            while True:
+                b = out[i]
+                lo = out[i - 1].end if i else span[0]
+                hi = out[i + 1].start if i + 1 < len(out) else span[1]
+                edge = b.end if side == "end" else b.start
+                reach = [m for m in mids if MIN_SPOT <= abs(m - edge) <= SHORT_SPOT
+                         and (edge < m <= hi if side == "end" else lo <= m < edge)]
+                inside = voices.of([(b.start, b.end)])
+                other = voices.of(outside(b.start - VOICE_CONTEXT, b.start, out) if side == "end"
+                                  else outside(b.end, b.end + VOICE_CONTEXT, out))
+                grown, best = None, 0.0
+                for m in reach:
+                    s, e = (edge, m) if side == "end" else (m, edge)
+                    here = voices.of([(s, e)])
+                    beyond = voices.of(outside(e, e + VOICE_CONTEXT, out) if side == "end"
+                                       else outside(s - VOICE_CONTEXT, s, out))
+                    near = _apart(here, inside)
+                    far = [d for d in (_apart(here, beyond), _apart(here, other)) if d is not None]
+                    if near is not None and far and min(far) - near > best:
+                        grown, best = (round(s, 3), round(e, 3)), min(far) - near
+                if grown is None:
+                    break
+                piece = Spot(grown[0], grown[1], b.confidence, _text_in(units, *grown))
+                spots = (b.spots + (piece,)) if side == "end" else ((piece,) + b.spots)
+                why = b.reason if VOICED in b.reason else f"{b.reason}; {VOICED}"
+                out[i] = replace(b, start=min(b.start, grown[0]), end=max(b.end, grown[1]), spots=spots,
+                                 blocks=b.blocks + 1, reason=why)
+    return out
+
+
 def _text_in(units: Sequence[Unit], start: float, end: float) -> str:
     """Speech units whose middle lies in the span, and screen units that overlap it."""
     return " ".join(u.text for u in units
@@ -870,6 +969,7 @@ def label_segments(pic: FrameSignals, track: signals.Loudness | None, transcript
     blocks = [piece for b in blocks for piece in cut_windows(b, cuts, block, bound)]
     breaks = merge_breaks(blocks, seps, stats, cuts)
     breaks = not_reads(breaks, ctx.sponsor, seps)
+    breaks = voice_edges(breaks, cuts, track, span, units)
     if sentences is not None:
         breaks = [split_spots(b, sentences, cuts, units) for b in breaks]
     sponsors = clear_of(sponsor_reads(transcript, exclude=[(b.start, b.end) for b in breaks], sentences=sentences),

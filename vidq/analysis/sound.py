@@ -1,14 +1,18 @@
-"""The sound of a video as the analysis keeps it: loudness per window, from which silences follow.
+"""The sound of a video as the analysis keeps it: loudness and the voice's spectrum per window.
 
     track = sound_track(path, info, span, store=store, file_key=key)   # Loudness | None (no audio)
 
-RMS level per ``LOUDNESS_WINDOW`` over the span, decoded at 16 kHz mono in chunks (memory
-is one chunk), cached as ``LOUDNESS_STAGE``.  Knows nothing about tasks or the CLI.
+RMS level and mel cepstrum (:func:`vidq.media.signals.voice_cepstra`: whose voice, and
+how the channel colours it) per ``LOUDNESS_WINDOW`` over the span, decoded at 16 kHz mono
+in chunks (memory is one chunk), cached as ``LOUDNESS_STAGE``.  Silences follow from the
+level; the cepstra tell a spot's announcer from the programme's speakers.  Knows nothing
+about tasks or the CLI.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -16,10 +20,16 @@ from vidq.media import signals
 from vidq.media.types import Damage, VideoInfo
 from vidq.store import Store
 
-LOUDNESS_STAGE = "loudness/1"  # cache stage of the loudness track
+LOUDNESS_STAGE = "loudness/2"  # cache stage of the loudness track
 LOUDNESS_WINDOW = 0.2  # seconds per loudness window
 AUDIO_CHUNK = 30.0  # seconds of audio per decoded chunk (a multiple of LOUDNESS_WINDOW)
 SAMPLE_RATE = 16000  # Hz
+
+
+def _measured(samples: np.ndarray, start: float) -> signals.Loudness:
+    """Loudness and voice cepstra of whole ``LOUDNESS_WINDOW`` s windows of 16 kHz mono ``samples``."""
+    track = signals.loudness(samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=start)
+    return replace(track, cepstra=signals.voice_cepstra(samples, SAMPLE_RATE, window=LOUDNESS_WINDOW))
 
 
 class LoudnessTap:
@@ -41,8 +51,7 @@ class LoudnessTap:
         win = round(LOUDNESS_WINDOW * SAMPLE_RATE)
         whole = (self.buffer.size // win) * win
         if whole:
-            self.parts.append(signals.loudness(self.buffer[:whole], SAMPLE_RATE, window=LOUDNESS_WINDOW,
-                                               start=self.start))
+            self.parts.append(_measured(self.buffer[:whole], self.start))
             self.buffer = self.buffer[whole:]
             self.start += whole / SAMPLE_RATE
 
@@ -70,7 +79,8 @@ def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, flo
     if hit is not None:
         if damaged is not None:
             damaged += [Damage(float(a), float(b), "audio", "undecodable") for a, b in hit.get("damaged", [])]
-        return signals.Loudness(float(hit["start"]), float(hit["hop"]), float(hit["window"]), hit["db"], "rms")
+        return signals.Loudness(float(hit["start"]), float(hit["hop"]), float(hit["window"]), hit["db"], "rms",
+                                hit["cepstra"])
     found = list(damaged or [])
     if tapped is not None:
         track = tapped
@@ -80,7 +90,7 @@ def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, flo
                             info=info):
             found += c.damaged
             if c.samples.size:
-                parts.append(signals.loudness(c.samples, SAMPLE_RATE, window=LOUDNESS_WINDOW, start=c.start))
+                parts.append(_measured(c.samples, c.start))
         if damaged is not None:
             damaged[:] = found
         if not parts:
@@ -89,5 +99,6 @@ def sound_track(path: str | os.PathLike, info: VideoInfo, span: tuple[float, flo
     if store is not None and file_key:
         store.put_arrays(file_key, LOUDNESS_STAGE, params, {
             "start": np.array(track.start), "hop": np.array(track.hop), "window": np.array(track.window),
-            "db": track.db, "damaged": np.asarray([(d.start, d.end) for d in found], np.float64).reshape(-1, 2)})
+            "db": track.db, "cepstra": track.cepstra,
+            "damaged": np.asarray([(d.start, d.end) for d in found], np.float64).reshape(-1, 2)})
     return track

@@ -4,7 +4,7 @@
     tl.transcript          # speech (or subtitle) text with word times
     tl.screen              # on-screen lines with the span each stayed visible
     tl.signals             # per sampled frame picture signals; tl.cuts: shot changes
-    tl.sound               # loudness per 0.2 s (None without audio)
+    tl.sound               # loudness and voice cepstra per 0.2 s (None without audio)
     tl.units, tl.vectors   # text evidence (speech sentences and windows, screen lines) and their vectors
     tl.index()             # an EvidenceIndex over them (hybrid retrieval)
     tl.segments            # ad breaks with their spots, sponsor reads, the blocks they came from
@@ -34,7 +34,7 @@ from vidq.media.types import VideoInfo
 from vidq.speech import Transcript, clip_transcript
 from vidq.speech.types import transcript_from_dict, transcript_to_dict
 
-TIMELINE_VERSION = 30  # bump when the meaning or stored form of a Timeline changes
+TIMELINE_VERSION = 31  # bump when the meaning or stored form of a Timeline changes
 TIMELINE_STAGE = f"timeline/{TIMELINE_VERSION}"  # cache stage of whole timelines
 
 
@@ -49,7 +49,7 @@ class Timeline:
     transcript: Transcript  # clipped to the span
     signals: FrameSignals  # per sampled frame
     screen: list[ScreenLine]  # on-screen lines, by start
-    sound: signals.Loudness | None  # loudness track (None: no audio)
+    sound: signals.Loudness | None  # loudness and voice cepstra per window (None: no audio)
     units: list[Unit]  # speech sentences, speech windows, then screen lines, each by start
     vectors: np.ndarray  # (len(units), D) float32 unit rows (D == 0: no sentence encoder)
     segments: Segments  # breaks (with spots), sponsor reads, blocks, separators
@@ -115,7 +115,7 @@ class Timeline:
             first = max(0, int(np.floor((lo - sound.start) / sound.hop)))
             last = max(first, int(np.ceil((hi - sound.start) / sound.hop)))
             sound = signals.Loudness(sound.start + first * sound.hop, sound.hop, sound.window, sound.db[first:last],
-                                     sound.weighting)
+                                     sound.weighting, None if sound.cepstra is None else sound.cepstra[first:last])
         segs = self.segments
 
         def inside(a: AdSegment) -> bool:
@@ -171,6 +171,8 @@ def timeline_to_json(tl: Timeline) -> tuple[dict[str, Any], dict[str, np.ndarray
     arrays.update(thumbs_to_arrays(tl.thumbs))
     if tl.sound is not None:
         arrays["sound_db"] = tl.sound.db
+        if tl.sound.cepstra is not None:
+            arrays["sound_cepstra"] = tl.sound.cepstra
         doc["sound"] = {"start": tl.sound.start, "hop": tl.sound.hop, "window": tl.sound.window,
                         "weighting": tl.sound.weighting}
     return doc, arrays
@@ -192,7 +194,7 @@ def timeline_from_json(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> Ti
     if "sound" in doc:
         d = doc["sound"]
         sound = signals.Loudness(float(d["start"]), float(d["hop"]), float(d["window"]), arrays["sound_db"],
-                                 d["weighting"])
+                                 d["weighting"], arrays.get("sound_cepstra"))
     units = build_units(transcript, screen)
     vectors = arrays["vectors"].astype(np.float32)
     if vectors.shape[0] != len(units):

@@ -558,6 +558,7 @@ class Loudness:
     window: float  # seconds per window
     db: np.ndarray  # (W,) float64: dBFS (RMS) or LUFS-ish (K-weighted); SILENCE_FLOOR_DB for digital silence
     weighting: str  # "rms" (unweighted) or "k" (BS.1770 K-weighting)
+    cepstra: np.ndarray | None = None  # (W, VOICE_COEFFS) float32: each window's mel cepstrum (voice_cepstra)
 
     @property
     def times(self) -> np.ndarray:
@@ -650,7 +651,48 @@ def concat_loudness(parts: Sequence[Loudness]) -> Loudness:
     for p in parts[1:]:
         if (p.hop, p.window, p.weighting) != (first.hop, first.window, first.weighting):
             raise ValueError("loudness tracks differ in hop, window or weighting")
-    return Loudness(first.start, first.hop, first.window, np.concatenate([p.db for p in parts]), first.weighting)
+    cep = np.concatenate([p.cepstra for p in parts]) if all(p.cepstra is not None for p in parts) else None
+    return Loudness(first.start, first.hop, first.window, np.concatenate([p.db for p in parts]), first.weighting, cep)
+
+
+VOICE_FRAME = 0.025  # seconds per spectral frame of voice_cepstra (speech's usual 25 ms ...)
+VOICE_STEP = 0.010  # ... every 10 ms)
+VOICE_BANDS = 40  # mel bands from 60 Hz to 7.6 kHz
+VOICE_COEFFS = 12  # cepstral coefficients kept: c1..c12, the shape of the spectrum, not its level (c0)
+
+
+def mel_filters(sample_rate: int, n_fft: int, bands: int = VOICE_BANDS, low: float = 60.0,
+                high: float = 7600.0) -> np.ndarray:
+    """``(bands, n_fft // 2 + 1)`` triangular mel filters from ``low`` to ``high`` Hz (HTK mel scale)."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    edges = 700.0 * (10 ** (np.linspace(*(2595.0 * np.log10(1 + np.array([low, high]) / 700.0)), bands + 2) / 2595.0)
+                     - 1.0)
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    return np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0.0, None)
+
+
+def voice_cepstra(samples: np.ndarray, sample_rate: int, *, window: float = LOUDNESS_WINDOW) -> np.ndarray:
+    """``(W, VOICE_COEFFS)`` float32: the mel cepstrum (c1..c12) of each whole ``window`` of ``samples``.
+
+    The window's power spectrum is the mean of its 25 ms frames' (every 10 ms), so the pauses
+    between words weigh little; its log mel-band energies' DCT without c0 describes the
+    spectral envelope (who speaks, and how the channel colours it), not the level.  Windows
+    line up with :func:`loudness` of the same ``window`` (no overlap).
+    """
+    x = np.asarray(samples, np.float64).reshape(-1)
+    win_n = max(1, round(window * sample_rate))
+    frame, step = round(VOICE_FRAME * sample_rate), round(VOICE_STEP * sample_rate)
+    count = x.size // win_n
+    if not count or win_n < frame:
+        return np.zeros((count, VOICE_COEFFS), np.float32)
+    n_fft = 1 << (frame - 1).bit_length()
+    windows = x[:count * win_n].reshape(count, win_n)
+    frames = np.lib.stride_tricks.sliding_window_view(windows, frame, axis=1)[:, ::step]  # (W, F, frame)
+    power = (np.abs(np.fft.rfft(frames * np.hanning(frame), n_fft, axis=2)) ** 2).mean(axis=1)  # (W, n_fft/2+1)
+    logmel = np.log(power @ mel_filters(sample_rate, n_fft).T + 1e-10)
+    k = np.arange(1, VOICE_COEFFS + 1)[:, None]
+    dct = np.cos(np.pi / VOICE_BANDS * (np.arange(VOICE_BANDS)[None] + 0.5) * k)  # DCT-II rows c1..c12
+    return (logmel @ dct.T).astype(np.float32)
 
 
 def silences(track: Loudness, *, threshold_db: float = SILENCE_DB, min_duration: float = 0.3) -> list[tuple[float, float]]:

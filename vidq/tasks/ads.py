@@ -29,6 +29,7 @@ from vidq.analysis.segments import (
     Spot,
     merge_breaks,
     sponsor_reads,
+    voice_edges,
 )
 from vidq.errors import InputError
 from vidq.media import probe
@@ -103,6 +104,8 @@ def detect_ads(
                 blocks[k] = replace(b, confidence=conf, reason=f"{b.reason}; {backend.name}: {reason}")
         with clock.stage("merge"):
             breaks = merge_breaks(blocks, segs.separators, segs.stats, segs.cuts, backend.name)
+            breaks = voice_edges(breaks, segs.cuts, tl.sound, tl.span,
+                                 [u for u in tl.units if u.source == "screen" or u.kind == "sentence"])
             sponsors = sponsor_reads(tl.transcript, exclude=[(b.start, b.end) for b in breaks], sentences=tl.sentences())
     else:
         breaks, sponsors = segs.breaks, segs.sponsors
