@@ -43,6 +43,7 @@ from vidq.analysis.segments import (
     text_cues,
     outside,
     voice_edges,
+    Voices,
     VOICED,
 )
 
@@ -336,6 +337,24 @@ def test_a_spot_at_a_breaks_edge_that_sounds_like_the_break_joins_it():
     # no cepstra (a timeline from before they were measured) or no sound: as found
     assert voice_edges([brk], cuts, signals.Loudness(0.0, 0.2, 0.2, track.db, "rms"), (0.0, 200.0), units) == [brk]
     assert voice_edges([brk], cuts, None, (0.0, 200.0), units) == [brk]
+
+
+def test_a_break_found_in_the_programme_by_mistake_does_not_grow_over_more_programme():
+    """A programme whose voice swings every 7.5 s (two speakers, or one with a music bed), and a
+    break 60-90 s found in it by mistake that sounds like the programme.  The stretch 90-100 s is
+    a little nearer the break's voice than the programme's, but no farther from the programme's
+    than the programme's own 10 s stretches are: it stays out."""
+    brk = AdSegment(60.0, 90.0, "break", 0.6, "1 spot: louder", blocks=1, spots=(Spot(60.0, 90.0, 0.6),))
+    swings = [(t, t + 7.5, [3.0, 1.5 if k % 2 else -1.5]) for k, t in enumerate(np.arange(0.0, 200.0, 7.5))
+              if not 60.0 <= t < 100.0]
+    track = _voiced_track(swings + [(60.0, 90.0, [3.0, 0.7]), (90.0, 100.0, [3.0, 0.6])])
+    voices = Voices(track)
+    assert voices.spread([(100.0, 145.0)], 10.0) > voices.spread([(60.0, 90.0)], 10.0)  # the programme swings
+    assert voice_edges([brk], [(99.9, 100.1)], track, (0.0, 200.0), []) == [brk]
+    # an announcer of its own at the same place joins, the swings notwithstanding
+    ad = _voiced_track(swings + [(60.0, 90.0, [0.0, 3.0]), (90.0, 100.0, [0.0, 2.5, 0.5])])
+    (grown,) = voice_edges([brk], [(99.9, 100.1)], ad, (0.0, 200.0), [])
+    assert (grown.start, grown.end) == (60.0, 100.0)
 
 
 def test_merge_breaks_lists_spots_and_never_overlaps():

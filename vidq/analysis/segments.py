@@ -821,6 +821,15 @@ class Voices:
         sel &= self.loud
         return self.z[sel].mean(axis=0) if sel.sum() >= self.need else None
 
+    def spread(self, spans: Sequence[tuple[float, float]], length: float) -> float:
+        """How far the voice of a ``length`` s stretch of ``spans`` strays from theirs as a whole: the
+        largest distance over such stretches, half a length apart (0.0 with no stretch to judge)."""
+        whole = self.of(spans)
+        step = max(length / 2, 1.0)
+        pieces = [self.of([(t, min(t + length, e))])
+                  for s, e in spans for t in np.arange(s, max(s, e - length) + 1e-6, step)]
+        return max((d for p in pieces if (d := _apart(p, whole)) is not None), default=0.0)
+
 
 def _apart(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
     return None if a is None or b is None else float(np.linalg.norm(a - b))
@@ -848,12 +857,15 @@ def voice_edges(breaks: Sequence[AdSegment], cuts: Sequence[tuple[float, float]]
     voice.  So a stretch from a break's edge outward to a hard cut ``MIN_SPOT`` ..
     ``SHORT_SPOT`` s away joins the break when its voice (:class:`Voices`) is nearer to the
     break's than both to the programme's beyond it and to the programme's on the break's
-    other side (``VOICE_CONTEXT`` s of each, outside breaks): a nearest-voice decision, with
-    nothing fitted.  Of several such cuts (a spot has hard cuts inside it) the one whose
-    stretch is nearest the break's voice by the widest margin wins: a stretch running on into
-    the programme mixes the two voices.  Then the next stretch is judged from the new edge.  A programme part where someone new speaks
-    stays out: its voice goes on beyond it.  ``units``: speech sentences and screen lines, for
-    the new spots' text.
+    other side (``VOICE_CONTEXT`` s of each, outside breaks), and farther from the programme's
+    than any stretch of the same length of that programme is from it (:meth:`Voices.spread`):
+    a nearest-voice decision, with nothing fitted.  Without the second rule a break found in
+    the programme by mistake grows over more programme, where every voice is the programme's.
+    Of several such cuts (a spot has hard cuts inside it) the one whose stretch is nearest
+    the break's voice by the widest margin wins: a stretch running on into the programme
+    mixes the two voices.  Then the next stretch is judged from the new edge.  Someone new
+    speaking in the programme stays out: that voice goes on beyond the stretch.  ``units``:
+    speech sentences and screen lines, for the new spots' text.
     """
     if track is None or track.cepstra is None or not breaks:
         return list(breaks)
@@ -873,14 +885,18 @@ def voice_edges(breaks: Sequence[AdSegment], cuts: Sequence[tuple[float, float]]
                 other = voices.of(outside(b.start - VOICE_CONTEXT, b.start, out) if side == "end"
                                   else outside(b.end, b.end + VOICE_CONTEXT, out))
                 grown, best = None, 0.0
+                around = (outside(b.start - VOICE_CONTEXT, b.start, out) if side == "end"
+                          else outside(b.end, b.end + VOICE_CONTEXT, out))
                 for m in reach:
                     s, e = (edge, m) if side == "end" else (m, edge)
                     here = voices.of([(s, e)])
-                    beyond = voices.of(outside(e, e + VOICE_CONTEXT, out) if side == "end"
-                                       else outside(s - VOICE_CONTEXT, s, out))
+                    parts = (outside(e, e + VOICE_CONTEXT, out) if side == "end"
+                             else outside(s - VOICE_CONTEXT, s, out))
                     near = _apart(here, inside)
-                    far = [d for d in (_apart(here, beyond), _apart(here, other)) if d is not None]
-                    if near is not None and far and min(far) - near > best:
+                    far = [d for d in (_apart(here, voices.of(parts)), _apart(here, other)) if d is not None]
+                    if near is None or not far or min(far) - near <= best:
+                        continue
+                    if min(far) > voices.spread(parts + around, e - s):
                         grown, best = (round(s, 3), round(e, 3)), min(far) - near
                 if grown is None:
                     break
