@@ -34,7 +34,7 @@ from vidq.media.types import VideoInfo
 from vidq.speech import Transcript, clip_transcript
 from vidq.speech.types import transcript_from_dict, transcript_to_dict
 
-TIMELINE_VERSION = 31  # bump when the meaning or stored form of a Timeline changes
+TIMELINE_VERSION = 32  # bump when the meaning or stored form of a Timeline changes
 TIMELINE_STAGE = f"timeline/{TIMELINE_VERSION}"  # cache stage of whole timelines
 
 
