@@ -80,6 +80,9 @@ def test_timeline_round_trip_and_clip(sample_video, tmp_path):
     np.testing.assert_array_equal(back.vectors, tl.vectors)
     np.testing.assert_array_equal(back.signals.hashes, tl.signals.hashes)
     assert back.segments.blocks == tl.segments.blocks and back.thumbs == tl.thumbs
+    # the sound: level and voice cepstra per 0.2 s window, one row each, kept through the round trip
+    assert tl.sound.cepstra.shape == (len(tl.sound), 12) and np.isfinite(tl.sound.cepstra).all()
+    np.testing.assert_array_equal(back.sound.cepstra, tl.sound.cepstra)
     assert tl.thumbs and all(b[:2] == b"\xff\xd8" for _, b in tl.thumbs)  # JPEG stills every few seconds
     assert tl.signals.times.size == round(tl.info.duration * 2)  # 2 frames a second
     part = tl.clip(20.0, 40.0)
@@ -87,6 +90,7 @@ def test_timeline_round_trip_and_clip(sample_video, tmp_path):
     assert all(20.0 <= t <= 40.0 for t in part.signals.times)
     assert all(20.0 <= u.mid <= 40.0 for u in part.units if u.source == "speech")
     assert part.vectors.shape == (len(part.units), tl.vectors.shape[1])
+    assert part.sound.cepstra.shape == (len(part.sound), 12)
     said, rows = tl.sentences()  # the spoken sentences and their vectors, as the segment labelling reads them
     assert said and all(u.source == "speech" and u.kind == "sentence" for u in said)
     np.testing.assert_array_equal(rows, tl.vectors[tl.rows(source="speech", kind="sentence")])
