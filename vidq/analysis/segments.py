@@ -815,11 +815,9 @@ class Voices:
 
     def of(self, spans: Sequence[tuple[float, float]]) -> np.ndarray | None:
         """The voice over ``spans`` (None: under ``VOICE_MIN_SECONDS`` of loud windows there)."""
-        sel = np.zeros(self.times.shape, bool)
-        for a, b in spans:
-            sel |= (self.times >= a) & (self.times < b)
-        sel &= self.loud
-        return self.z[sel].mean(axis=0) if sel.sum() >= self.need else None
+        rows = np.concatenate([np.arange(*np.searchsorted(self.times, (a, b))) for a, b in spans] or [[]]).astype(int)
+        rows = rows[self.loud[rows]]
+        return self.z[rows].mean(axis=0) if rows.size >= self.need else None
 
     def spread(self, spans: Sequence[tuple[float, float]], length: float) -> float:
         """How far the voice of a ``length`` s stretch of ``spans`` strays from theirs as a whole: the
@@ -882,11 +880,10 @@ def voice_edges(breaks: Sequence[AdSegment], cuts: Sequence[tuple[float, float]]
                 reach = [m for m in mids if MIN_SPOT <= abs(m - edge) <= SHORT_SPOT
                          and (edge < m <= hi if side == "end" else lo <= m < edge)]
                 inside = voices.of([(b.start, b.end)])
-                other = voices.of(outside(b.start - VOICE_CONTEXT, b.start, out) if side == "end"
-                                  else outside(b.end, b.end + VOICE_CONTEXT, out))
-                grown, best = None, 0.0
                 around = (outside(b.start - VOICE_CONTEXT, b.start, out) if side == "end"
-                          else outside(b.end, b.end + VOICE_CONTEXT, out))
+                          else outside(b.end, b.end + VOICE_CONTEXT, out))  # the programme on the other side
+                other = voices.of(around)
+                grown, best = None, 0.0
                 for m in reach:
                     s, e = (edge, m) if side == "end" else (m, edge)
                     here = voices.of([(s, e)])
